@@ -1,0 +1,111 @@
+package gpufleet.control;
+
+import gpufleet.common.Json;
+import gpufleet.control.auth.Access;
+import gpufleet.control.auth.TokenRoutes;
+import gpufleet.control.auth.TokenStore;
+import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.db.Database;
+import gpufleet.control.fleet.FleetQueries;
+import gpufleet.control.fleet.FleetRoutes;
+import gpufleet.control.http.Bodies;
+import gpufleet.control.http.ErrorMapper;
+import gpufleet.control.inventory.HeartbeatBatcher;
+import gpufleet.control.inventory.HostRoutes;
+import gpufleet.control.inventory.HostStore;
+import gpufleet.control.inventory.LivenessJob;
+import gpufleet.control.ops.HealthRoutes;
+import gpufleet.control.ops.Metrics;
+import gpufleet.control.ops.OpenApiRoutes;
+import gpufleet.control.tenancy.TenancyRoutes;
+import gpufleet.control.tenancy.TenantStore;
+import io.javalin.Javalin;
+import io.javalin.json.JavalinJackson;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One control-api process: the database, the background jobs and the HTTP server, wired. */
+public final class ControlApi implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControlApi.class);
+
+    private final Database db;
+    private final HeartbeatBatcher heartbeats;
+    private final LivenessJob liveness;
+    private final Javalin app;
+    private final String firstOperatorToken;
+
+    private ControlApi(ControlApiConfig config) {
+        Metrics metrics = new Metrics();
+        this.db = new Database(config, metrics.registry());
+        db.migrate();
+        TokenStore tokens = new TokenStore(db);
+        this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
+        this.heartbeats = new HeartbeatBatcher(db);
+        this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
+        HostStore hosts = new HostStore(db, tokens);
+        TenantStore tenants = new TenantStore(db);
+        Bodies bodies = new Bodies(config.maxBodyBytes());
+        Access access = new Access(tokens);
+        this.app = Javalin.create(cfg -> {
+            cfg.startup.showJavalinBanner = false;
+            cfg.startup.showOldJavalinVersionWarning = false;
+            cfg.http.maxRequestSize = config.maxBodyBytes() + 1;
+            cfg.jsonMapper(new JavalinJackson(Json.mapper(), false));
+            cfg.jetty.host = config.listenHost();
+            cfg.jetty.port = config.listenPort();
+            ErrorMapper.install(cfg);
+            metrics.install(cfg.routes);
+            cfg.routes.beforeMatched("/v1/*", access::authenticate);
+            HealthRoutes.install(cfg.routes, db);
+            OpenApiRoutes.install(cfg.routes);
+            new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
+            new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
+            new TenancyRoutes(tenants, bodies).install(cfg.routes);
+            new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
+        });
+    }
+
+    /** Migrates the database, makes sure an operator token exists, and starts serving. */
+    public static ControlApi start(ControlApiConfig config) {
+        ControlApi api = new ControlApi(config);
+        try {
+            api.app.start();
+        } catch (RuntimeException e) {
+            api.close();
+            throw e;
+        }
+        log.info("control-api listening on {}:{}", config.listenHost(), api.port());
+        return api;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public Database database() {
+        return db;
+    }
+
+    public LivenessJob liveness() {
+        return liveness;
+    }
+
+    /** The operator token created on this start, if this start created one (printed once by Main). */
+    public String firstOperatorToken() {
+        return firstOperatorToken;
+    }
+
+    /** The HTTP routes this server has (the OpenAPI test compares them with the document). */
+    public java.util.List<io.javalin.router.ParsedEndpoint> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers();
+    }
+
+    /** Graceful: stop taking requests, let in-flight ones finish, flush heartbeats, close the pool. */
+    @Override
+    public void close() {
+        app.stop();
+        liveness.close();
+        heartbeats.close();
+        db.close();
+    }
+}

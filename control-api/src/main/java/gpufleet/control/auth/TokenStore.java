@@ -1,0 +1,192 @@
+package gpufleet.control.auth;
+
+import gpufleet.control.db.Database;
+import gpufleet.control.http.ApiException;
+import gpufleet.control.http.ErrorKind;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Tokens in PostgreSQL, stored hashed: issue, authenticate, list, revoke. */
+public final class TokenStore {
+    private static final Logger log = LoggerFactory.getLogger(TokenStore.class);
+    private static final long BOOTSTRAP_LOCK = 0x6770_7566_0001L;
+
+    private final Database db;
+
+    public TokenStore(Database db) {
+        this.db = db;
+    }
+
+    /** A token's public facts; the secret is never stored and never listed. */
+    public record TokenInfo(UUID id, String role, String tenant, UUID hostId, String description,
+                            Instant createdAt, Instant expiresAt, Instant revokedAt) {}
+
+    /** A token just made: the only moment its secret is shown. */
+    public record IssuedToken(UUID id, String role, String token, String tenant, UUID hostId, Instant expiresAt) {}
+
+    public IssuedToken issue(Connection c, Role role, String tenant, UUID hostId, String description, Instant expiresAt)
+            throws SQLException {
+        String secret = TokenSecrets.generate(role);
+        UUID id = insert(c, role, tenant, hostId, description, expiresAt, TokenSecrets.hash(secret));
+        return new IssuedToken(id, role.wire(), secret, tenant, hostId, expiresAt);
+    }
+
+    public IssuedToken issue(Role role, String tenant, UUID hostId, String description, Instant expiresAt) {
+        return db.tx(c -> issue(c, role, tenant, hostId, description, expiresAt));
+    }
+
+    private static UUID insert(Connection c, Role role, String tenant, UUID hostId, String description,
+                               Instant expiresAt, byte[] hash) throws SQLException {
+        UUID id = UUID.randomUUID();
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO tokens (id, role, tenant, host_id, secret_hash, description, expires_at) VALUES (?,?,?,?,?,?,?)")) {
+            ps.setObject(1, id);
+            ps.setString(2, role.wire());
+            ps.setString(3, tenant);
+            ps.setObject(4, hostId);
+            ps.setBytes(5, hash);
+            ps.setString(6, description);
+            ps.setTimestamp(7, expiresAt == null ? null : Timestamp.from(expiresAt));
+            ps.executeUpdate();
+        }
+        return id;
+    }
+
+    /**
+     * Makes sure an operator can get in: the configured token is stored (hashed) if given;
+     * otherwise, when no operator token exists at all, one is created and returned to be
+     * printed once. An advisory lock keeps two replicas starting together from both creating one.
+     */
+    public String bootstrapOperator(String configured) {
+        return db.tx(c -> {
+            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                lock.setLong(1, BOOTSTRAP_LOCK);
+                lock.execute();
+            }
+            if (configured != null) {
+                byte[] hash = TokenSecrets.hash(configured);
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tokens WHERE secret_hash = ?")) {
+                    ps.setBytes(1, hash);
+                    if (!ps.executeQuery().next()) {
+                        insert(c, Role.OPERATOR, null, null, "from GPUFLEET_OPERATOR_TOKEN", null, hash);
+                        log.info("operator token from GPUFLEET_OPERATOR_TOKEN stored (hashed)");
+                    }
+                }
+                return null;
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT 1 FROM tokens WHERE role = 'operator' AND revoked_at IS NULL")) {
+                if (ps.executeQuery().next()) {
+                    return null;
+                }
+            }
+            return issue(c, Role.OPERATOR, null, null, "first operator token", null).token();
+        });
+    }
+
+    /** The caller behind a bearer token, or a 401/403 that says exactly what is wrong with it. */
+    public Principal authenticate(String token) {
+        if (token == null || token.isBlank()) {
+            throw new ApiException(ErrorKind.UNAUTHORIZED, "missing bearer token: send 'Authorization: Bearer <token>'");
+        }
+        return db.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT t.id, t.role, t.tenant, t.host_id, t.expires_at, t.revoked_at, t.expires_at < now() AS expired,
+                           tn.disabled_at IS NOT NULL AS tenant_disabled
+                    FROM tokens t LEFT JOIN tenants tn ON tn.name = t.tenant
+                    WHERE t.secret_hash = ?""")) {
+                ps.setBytes(1, TokenSecrets.hash(token));
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ApiException(ErrorKind.UNAUTHORIZED, "token is not valid");
+                    }
+                    UUID id = rs.getObject(1, UUID.class);
+                    if (rs.getTimestamp(6) != null) {
+                        throw new ApiException(ErrorKind.UNAUTHORIZED, "token " + id + " has been revoked");
+                    }
+                    if (rs.getBoolean(7)) {
+                        throw new ApiException(ErrorKind.UNAUTHORIZED, "token " + id + " expired at " + rs.getTimestamp(5).toInstant());
+                    }
+                    String tenant = rs.getString(3);
+                    if (rs.getBoolean(8)) {
+                        throw new ApiException(ErrorKind.FORBIDDEN, "tenant " + tenant + " is disabled");
+                    }
+                    return new Principal(id, Role.fromWire(rs.getString(2)), tenant, rs.getObject(4, UUID.class));
+                }
+            }
+        });
+    }
+
+    public List<TokenInfo> list(Role role, String tenant) {
+        return db.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at FROM tokens
+                    WHERE (?::text IS NULL OR role = ?) AND (?::text IS NULL OR tenant = ?) ORDER BY created_at, id""")) {
+                String r = role == null ? null : role.wire();
+                ps.setString(1, r);
+                ps.setString(2, r);
+                ps.setString(3, tenant);
+                ps.setString(4, tenant);
+                List<TokenInfo> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new TokenInfo(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
+                                rs.getObject(4, UUID.class), rs.getString(5), instant(rs, 6), instant(rs, 7), instant(rs, 8)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /** Revokes a token; revoking one already revoked changes nothing and answers the same. */
+    public TokenInfo revoke(UUID id) {
+        return db.tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ? RETURNING role")) {
+                ps.setObject(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("token " + id);
+                    }
+                }
+            }
+            return find(c, id);
+        });
+    }
+
+    private static TokenInfo find(Connection c, UUID id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at FROM tokens WHERE id = ?")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new TokenInfo(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
+                        rs.getObject(4, UUID.class), rs.getString(5), instant(rs, 6), instant(rs, 7), instant(rs, 8));
+            }
+        }
+    }
+
+    /** Revokes every live token of a host (re-registration hands out a fresh one). */
+    public static void revokeHostTokens(Connection c, UUID hostId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE tokens SET revoked_at = now() WHERE host_id = ? AND revoked_at IS NULL")) {
+            ps.setObject(1, hostId);
+            ps.executeUpdate();
+        }
+    }
+
+    static Instant instant(ResultSet rs, int column) throws SQLException {
+        Timestamp ts = rs.getTimestamp(column);
+        return ts == null ? null : ts.toInstant();
+    }
+}

@@ -1,0 +1,58 @@
+package gpufleet.control.inventory;
+
+import gpufleet.common.api.HostRegistration;
+import gpufleet.common.api.InventoryReport;
+import gpufleet.control.auth.Access;
+import gpufleet.control.auth.Role;
+import gpufleet.control.http.ApiException;
+import gpufleet.control.http.Bodies;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.UUID;
+
+/** The API host-agents talk to: register, heartbeat, inventory. */
+public final class HostRoutes {
+    private final HostStore hosts;
+    private final HeartbeatBatcher heartbeats;
+    private final Bodies bodies;
+
+    public HostRoutes(HostStore hosts, HeartbeatBatcher heartbeats, Bodies bodies) {
+        this.hosts = hosts;
+        this.heartbeats = heartbeats;
+        this.bodies = bodies;
+    }
+
+    public void install(RoutesConfig routes) {
+        routes.post("/v1/hosts/register", this::register);
+        routes.post("/v1/hosts/{id}/heartbeat", this::heartbeat);
+        routes.put("/v1/hosts/{id}/inventory", this::inventory);
+    }
+
+    private void register(Context ctx) {
+        Access.require(ctx, Role.JOIN);
+        HostRegistration req = bodies.read(ctx, HostRegistration.class);
+        HostStore.Registered r = hosts.register(req.name());
+        ctx.status(r.created() ? 201 : 200).json(r.host());
+    }
+
+    private void heartbeat(Context ctx) {
+        UUID id = hostId(ctx);
+        Access.ownHost(ctx, id);
+        ctx.future(() -> heartbeats.beat(id).thenRun(() -> ctx.status(204)));
+    }
+
+    private void inventory(Context ctx) {
+        UUID id = hostId(ctx);
+        Access.ownHost(ctx, id);
+        InventoryReport report = bodies.read(ctx, InventoryReport.class);
+        ctx.json(hosts.report(id, report));
+    }
+
+    private static UUID hostId(Context ctx) {
+        UUID id = HostStore.parseUuid(ctx.pathParam("id"));
+        if (id == null) {
+            throw ApiException.invalid("id", "host id '" + ctx.pathParam("id") + "' is not a UUID");
+        }
+        return id;
+    }
+}

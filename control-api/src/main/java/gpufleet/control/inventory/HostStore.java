@@ -1,0 +1,244 @@
+package gpufleet.control.inventory;
+
+import gpufleet.common.Json;
+import gpufleet.common.api.GpuReport;
+import gpufleet.common.api.InventoryReport;
+import gpufleet.common.api.RegisteredHost;
+import gpufleet.control.auth.Role;
+import gpufleet.control.auth.TokenStore;
+import gpufleet.control.db.Database;
+import gpufleet.control.http.ApiException;
+import gpufleet.control.http.ErrorKind;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/** Registration and inventory reports: how hosts enter and describe themselves. */
+public final class HostStore {
+    private final Database db;
+    private final TokenStore tokens;
+
+    public HostStore(Database db, TokenStore tokens) {
+        this.db = db;
+        this.tokens = tokens;
+    }
+
+    public record Registered(RegisteredHost host, boolean created) {}
+
+    /** The outcome of a report: applied, or ignored because the stored generation is newer or equal. */
+    public record ReportResult(boolean applied, long generation) {}
+
+    /**
+     * Registers a host by name. The same name again returns the same host id with a fresh
+     * credential (the previous one is revoked), so an agent that lost its state can rejoin.
+     */
+    public Registered register(String name) {
+        return db.tx(c -> {
+            UUID id = UUID.randomUUID();
+            boolean created;
+            try (PreparedStatement ins = c.prepareStatement(
+                    "INSERT INTO hosts (id, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")) {
+                ins.setObject(1, id);
+                ins.setString(2, name);
+                created = ins.executeUpdate() == 1;
+            }
+            if (!created) {
+                id = idByName(c, name);
+                TokenStore.revokeHostTokens(c, id);
+            }
+            try (PreparedStatement hb = c.prepareStatement(
+                    "INSERT INTO host_heartbeats (host_id, seen_at) VALUES (?, now()) ON CONFLICT DO NOTHING")) {
+                hb.setObject(1, id);
+                hb.executeUpdate();
+            }
+            String token = tokens.issue(c, Role.HOST, null, id, "host " + name, null).token();
+            return new Registered(new RegisteredHost(id, name, token), created);
+        });
+    }
+
+    private static UUID idByName(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM hosts WHERE name = ? FOR UPDATE")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getObject(1, UUID.class);
+            }
+        }
+    }
+
+    /** Resolves a path segment that is either a host id or a host name. */
+    public UUID resolve(String idOrName) {
+        return db.read(c -> {
+            UUID asId = parseUuid(idOrName);
+            try (PreparedStatement ps = c.prepareStatement(
+                    asId != null ? "SELECT id FROM hosts WHERE id = ?" : "SELECT id FROM hosts WHERE name = ?")) {
+                ps.setObject(1, asId != null ? asId : idOrName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("host " + idOrName);
+                    }
+                    return rs.getObject(1, UUID.class);
+                }
+            }
+        });
+    }
+
+    public static UUID parseUuid(String text) {
+        try {
+            return text != null && text.length() == 36 ? UUID.fromString(text) : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Stores a report unless a newer (or the same) generation is already stored. GPUs the host no
+     * longer reports stay listed, unhealthy, so an allocation never points at nothing.
+     */
+    public ReportResult report(UUID hostId, InventoryReport r) {
+        return db.tx(c -> {
+            if (!storeHostRow(c, hostId, r)) {
+                return new ReportResult(false, storedGeneration(c, hostId));
+            }
+            upsertGpus(c, hostId, r.gpus());
+            markMissing(c, hostId, r);
+            return new ReportResult(true, r.generation());
+        });
+    }
+
+    /** True when this report was newer than the stored one and replaced it. */
+    private static boolean storeHostRow(Connection c, UUID hostId, InventoryReport r) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO host_inventory AS i (host_id, generation, driver_version, cuda_version, cpu_millis, memory_bytes,
+                    allocatable_cpu_millis, allocatable_memory_bytes, conditions)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
+                ON CONFLICT (host_id) DO UPDATE SET generation = EXCLUDED.generation, reported_at = now(),
+                    driver_version = EXCLUDED.driver_version, cuda_version = EXCLUDED.cuda_version,
+                    cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,
+                    allocatable_cpu_millis = EXCLUDED.allocatable_cpu_millis,
+                    allocatable_memory_bytes = EXCLUDED.allocatable_memory_bytes, conditions = EXCLUDED.conditions
+                WHERE i.generation < EXCLUDED.generation""")) {
+            ps.setObject(1, hostId);
+            ps.setLong(2, r.generation());
+            ps.setString(3, r.driverVersion());
+            ps.setString(4, r.cudaVersion());
+            ps.setLong(5, r.resources().cpuMillis());
+            ps.setLong(6, r.resources().memoryBytes());
+            ps.setLong(7, r.resources().allocatableCpuMillis());
+            ps.setLong(8, r.resources().allocatableMemoryBytes());
+            ps.setString(9, Json.mapper().writeValueAsString(r.conditions()));
+            return ps.executeUpdate() == 1;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long storedGeneration(Connection c, UUID hostId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT generation FROM host_inventory WHERE host_id = ?")) {
+            ps.setObject(1, hostId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static void upsertGpus(Connection c, UUID hostId, List<GpuReport> gpus) throws SQLException {
+        if (gpus.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO gpus AS g (uuid, host_id, idx, model, memory_bytes, memory_used_bytes, pci_bus_id, numa_node,
+                    mig_enabled, healthy, health_reason, utilization_gpu, utilization_memory, temperature_c, power_mw,
+                    topology, present, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, true, now())
+                ON CONFLICT (uuid) DO UPDATE SET idx = EXCLUDED.idx, model = EXCLUDED.model,
+                    memory_bytes = EXCLUDED.memory_bytes, memory_used_bytes = EXCLUDED.memory_used_bytes,
+                    pci_bus_id = EXCLUDED.pci_bus_id, numa_node = EXCLUDED.numa_node, mig_enabled = EXCLUDED.mig_enabled,
+                    healthy = EXCLUDED.healthy, health_reason = EXCLUDED.health_reason,
+                    utilization_gpu = EXCLUDED.utilization_gpu, utilization_memory = EXCLUDED.utilization_memory,
+                    temperature_c = EXCLUDED.temperature_c, power_mw = EXCLUDED.power_mw, topology = EXCLUDED.topology,
+                    present = true, updated_at = now()
+                WHERE g.host_id = EXCLUDED.host_id""")) {
+            for (GpuReport g : gpus) {
+                ps.setString(1, g.uuid());
+                ps.setObject(2, hostId);
+                ps.setInt(3, g.index());
+                ps.setString(4, g.name());
+                ps.setLong(5, g.memoryTotalBytes());
+                setLong(ps, 6, g.memoryUsedBytes());
+                ps.setString(7, g.pciBusId());
+                setInt(ps, 8, g.numaNode());
+                if (g.migEnabled() == null) {
+                    ps.setNull(9, Types.BOOLEAN);
+                } else {
+                    ps.setBoolean(9, g.migEnabled());
+                }
+                ps.setBoolean(10, g.healthy());
+                ps.setString(11, g.healthy() ? null : g.healthReason());
+                setInt(ps, 12, g.utilizationGpu());
+                setInt(ps, 13, g.utilizationMemory());
+                setInt(ps, 14, g.temperatureC());
+                setLong(ps, 15, g.powerMilliwatts());
+                ps.setString(16, Json.mapper().writeValueAsString(g.topology()));
+                ps.addBatch();
+            }
+            int[] counts = ps.executeBatch();
+            for (int i = 0; i < counts.length; i++) {
+                if (counts[i] == 0) {
+                    throw new ApiException(ErrorKind.CONFLICT, "gpu " + gpus.get(i).uuid()
+                            + " is registered to another host; remove it there first (nothing was changed)", "gpus[" + i + "].uuid");
+                }
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void markMissing(Connection c, UUID hostId, InventoryReport r) throws SQLException {
+        List<String> uuids = new ArrayList<>();
+        r.gpus().forEach(g -> uuids.add(g.uuid()));
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE gpus SET present = false, healthy = false, updated_at = now(),
+                    health_reason = 'not reported by the host since generation ' || ?
+                WHERE host_id = ? AND present AND NOT (uuid = ANY (?))""")) {
+            ps.setLong(1, r.generation());
+            ps.setObject(2, hostId);
+            ps.setArray(3, c.createArrayOf("text", uuids.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    /** Cordons or uncordons a host; returns whether anything changed. */
+    public boolean setCordoned(UUID hostId, boolean cordoned) {
+        return db.tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET cordoned = ? WHERE id = ? AND cordoned <> ?")) {
+                ps.setBoolean(1, cordoned);
+                ps.setObject(2, hostId);
+                ps.setBoolean(3, cordoned);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    private static void setInt(PreparedStatement ps, int i, Integer v) throws SQLException {
+        if (v == null) {
+            ps.setNull(i, Types.INTEGER);
+        } else {
+            ps.setInt(i, v);
+        }
+    }
+
+    private static void setLong(PreparedStatement ps, int i, Long v) throws SQLException {
+        if (v == null) {
+            ps.setNull(i, Types.BIGINT);
+        } else {
+            ps.setLong(i, v);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package gpufleet.control.inventory;
+
+import gpufleet.control.db.Database;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Marks hosts that stopped heartbeating: {@code not-ready} after the grace period, {@code lost}
+ * after the longer lost period. Every replica runs the timer; a transaction-scoped advisory lock
+ * lets exactly one of them do the work each round. Time comes from the database, not the replica.
+ */
+public final class LivenessJob implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LivenessJob.class);
+    static final long LOCK_KEY = 0x6770_7566_0002L;
+
+    private final Database db;
+    private final Duration grace;
+    private final Duration lostAfter;
+    private final ScheduledExecutorService timer;
+
+    public LivenessJob(Database db, Duration grace, Duration lostAfter, Duration interval) {
+        this.db = db;
+        this.grace = grace;
+        this.lostAfter = lostAfter;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "liveness");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::safeRun, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void safeRun() {
+        try {
+            runOnce();
+        } catch (RuntimeException e) {
+            log.warn("liveness round skipped: {}", e.getMessage());
+        }
+    }
+
+    /** One round; returns how many hosts changed state, or -1 when another replica holds the lock. */
+    public int runOnce() {
+        return db.tx(c -> {
+            try (PreparedStatement lock = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+                lock.setLong(1, LOCK_KEY);
+                try (ResultSet rs = lock.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return -1;
+                    }
+                }
+            }
+            int changed = mark(c, "not-ready", "'ready'", grace) + mark(c, "lost", "'ready', 'not-ready'", lostAfter);
+            return changed;
+        });
+    }
+
+    private static int mark(java.sql.Connection c, String to, String from, Duration after) throws java.sql.SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE hosts h SET liveness = '%s', liveness_changed_at = now()
+                FROM host_heartbeats b
+                WHERE b.host_id = h.id AND h.liveness IN (%s) AND b.seen_at < now() - make_interval(secs => ?)
+                RETURNING h.name""".formatted(to, from))) {
+            ps.setDouble(1, after.toMillis() / 1000.0);
+            int n = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    n++;
+                    log.warn("host {} is {}: no heartbeat for more than {}s", rs.getString(1), to, after.toSeconds());
+                }
+            }
+            return n;
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

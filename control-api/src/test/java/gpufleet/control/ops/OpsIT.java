@@ -1,0 +1,71 @@
+package gpufleet.control.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.Http;
+import io.javalin.router.ParsedEndpoint;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Health, readiness, Prometheus metrics, and an OpenAPI document that matches the server. */
+class OpsIT {
+    static ApiFixture fx;
+
+    @BeforeAll
+    static void start() {
+        fx = ApiFixture.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        fx.close();
+    }
+
+    @Test
+    void healthAndReadiness() {
+        assertThat(fx.http.get("/healthz", null).status()).isEqualTo(200);
+        Http.Response ready = fx.http.get("/readyz", null);
+        assertThat(ready.status()).isEqualTo(200);
+        assertThat(ready.json().get("status").asText()).isEqualTo("ready");
+    }
+
+    @Test
+    void metricsShowRequestLatencyHistogramsAndPoolUsage() {
+        fx.http.get("/v1/hosts", ApiFixture.OPERATOR);
+        Http.Response m = fx.http.get("/metrics", null);
+        assertThat(m.status()).isEqualTo(200);
+        assertThat(m.body()).contains("http_server_requests_seconds_bucket{")
+                .contains("route=\"/v1/hosts\"")
+                .contains("hikaricp_connections_active")
+                .contains("hikaricp_connections_max");
+    }
+
+    @Test
+    void theOpenApiDocumentListsExactlyTheRoutesTheServerHas() {
+        JsonNode doc = fx.http.get("/openapi.json", null).json();
+        assertThat(doc.get("openapi").asText()).startsWith("3.");
+        Set<String> documented = new TreeSet<>();
+        Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields();
+        while (paths.hasNext()) {
+            Map.Entry<String, JsonNode> p = paths.next();
+            p.getValue().fieldNames().forEachRemaining(method -> documented.add(method.toUpperCase() + " " + p.getKey()));
+        }
+        Set<String> served = new TreeSet<>();
+        for (ParsedEndpoint e : fx.api.routes()) {
+            String method = e.endpoint.method.toString();
+            if (Set.of("GET", "POST", "PUT", "DELETE", "PATCH").contains(method)) {
+                served.add(method + " " + e.endpoint.path);
+            }
+        }
+        assertThat(documented).isEqualTo(served);
+        // Every operation says what it answers, including the one error shape.
+        doc.get("paths").forEach(item -> item.forEach(op -> assertThat(op.has("responses")).isTrue()));
+    }
+}
