@@ -60,7 +60,7 @@ public final class ControlApi implements AutoCloseable {
             OpenApiRoutes.install(cfg.routes);
             new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
             new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
-            new TenancyRoutes(tenants, bodies).install(cfg.routes);
+            new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
         });
     }

@@ -21,6 +21,7 @@ public final class TokenStore {
     private static final long BOOTSTRAP_LOCK = 0x6770_7566_0001L;
 
     private final Database db;
+    private final TokenCache cache = new TokenCache();
 
     public TokenStore(Database db) {
         this.db = db;
@@ -98,13 +99,19 @@ public final class TokenStore {
         if (token == null || token.isBlank()) {
             throw new ApiException(ErrorKind.UNAUTHORIZED, "missing bearer token: send 'Authorization: Bearer <token>'");
         }
+        byte[] hash = TokenSecrets.hash(token);
+        Principal cached = cache.get(hash);
+        if (cached != null) {
+            return cached;
+        }
         return db.read(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
                     SELECT t.id, t.role, t.tenant, t.host_id, t.expires_at, t.revoked_at, t.expires_at < now() AS expired,
-                           tn.disabled_at IS NOT NULL AS tenant_disabled
+                           tn.disabled_at IS NOT NULL AS tenant_disabled,
+                           coalesce(extract(epoch FROM t.expires_at - now()) * 1e9, 9e18)::float8 AS expires_in_ns
                     FROM tokens t LEFT JOIN tenants tn ON tn.name = t.tenant
                     WHERE t.secret_hash = ?""")) {
-                ps.setBytes(1, TokenSecrets.hash(token));
+                ps.setBytes(1, hash);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         throw new ApiException(ErrorKind.UNAUTHORIZED, "token is not valid");
@@ -120,7 +127,9 @@ public final class TokenStore {
                     if (rs.getBoolean(8)) {
                         throw new ApiException(ErrorKind.FORBIDDEN, "tenant " + tenant + " is disabled");
                     }
-                    return new Principal(id, Role.fromWire(rs.getString(2)), tenant, rs.getObject(4, UUID.class));
+                    Principal p = new Principal(id, Role.fromWire(rs.getString(2)), tenant, rs.getObject(4, UUID.class));
+                    cache.put(hash, p, (long) Math.min(rs.getDouble(9), Long.MAX_VALUE));
+                    return p;
                 }
             }
         });
@@ -150,7 +159,7 @@ public final class TokenStore {
 
     /** Revokes a token; revoking one already revoked changes nothing and answers the same. */
     public TokenInfo revoke(UUID id) {
-        return db.tx(c -> {
+        TokenInfo revoked = db.tx(c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ? RETURNING role")) {
                 ps.setObject(1, id);
@@ -162,6 +171,8 @@ public final class TokenStore {
             }
             return find(c, id);
         });
+        cache.evictToken(id);
+        return revoked;
     }
 
     private static TokenInfo find(Connection c, UUID id) throws SQLException {
@@ -176,8 +187,18 @@ public final class TokenStore {
         }
     }
 
+    /** Forgets cached authentications of a host's tokens (after its credentials were replaced). */
+    public void evictHost(UUID hostId) {
+        cache.evictIf(p -> hostId.equals(p.hostId()));
+    }
+
+    /** Forgets cached authentications of a tenant's tokens (the tenant was disabled). */
+    public void evictTenant(String tenant) {
+        cache.evictIf(p -> tenant.equals(p.tenant()));
+    }
+
     /** Revokes every live token of a host (re-registration hands out a fresh one). */
-    public static void revokeHostTokens(Connection c, UUID hostId) throws SQLException {
+    public void revokeHostTokens(Connection c, UUID hostId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "UPDATE tokens SET revoked_at = now() WHERE host_id = ? AND revoked_at IS NULL")) {
             ps.setObject(1, hostId);

@@ -38,7 +38,7 @@ public final class HostStore {
      * credential (the previous one is revoked), so an agent that lost its state can rejoin.
      */
     public Registered register(String name) {
-        return db.tx(c -> {
+        Registered registered = db.tx(c -> {
             UUID id = UUID.randomUUID();
             boolean created;
             try (PreparedStatement ins = c.prepareStatement(
@@ -49,7 +49,7 @@ public final class HostStore {
             }
             if (!created) {
                 id = idByName(c, name);
-                TokenStore.revokeHostTokens(c, id);
+                tokens.revokeHostTokens(c, id);
             }
             try (PreparedStatement hb = c.prepareStatement(
                     "INSERT INTO host_heartbeats (host_id, seen_at) VALUES (?, now()) ON CONFLICT DO NOTHING")) {
@@ -59,6 +59,8 @@ public final class HostStore {
             String token = tokens.issue(c, Role.HOST, null, id, "host " + name, null).token();
             return new Registered(new RegisteredHost(id, name, token), created);
         });
+        tokens.evictHost(registered.host().hostId());
+        return registered;
     }
 
     private static UUID idByName(Connection c, String name) throws SQLException {

@@ -68,14 +68,18 @@ public final class LivenessJob implements AutoCloseable {
                 WHERE b.host_id = h.id AND h.liveness IN (%s) AND b.seen_at < now() - make_interval(secs => ?)
                 RETURNING h.name""".formatted(to, from))) {
             ps.setDouble(1, after.toMillis() / 1000.0);
-            int n = 0;
+            java.util.List<String> names = new java.util.ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    n++;
-                    log.warn("host {} is {}: no heartbeat for more than {}s", rs.getString(1), to, after.toSeconds());
+                    names.add(rs.getString(1));
                 }
             }
-            return n;
+            if (!names.isEmpty()) {
+                // One line per round, not per host: a rack losing power must not flood the log.
+                log.warn("{} host(s) now {} (no heartbeat for more than {}s): {}{}", names.size(), to, after.toSeconds(),
+                        String.join(", ", names.subList(0, Math.min(10, names.size()))), names.size() > 10 ? ", …" : "");
+            }
+            return names.size();
         }
     }
 

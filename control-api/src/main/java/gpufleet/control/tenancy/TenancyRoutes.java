@@ -4,6 +4,7 @@ import gpufleet.common.api.Offering;
 import gpufleet.common.api.TenantOfferings;
 import gpufleet.common.api.TenantSpec;
 import gpufleet.control.auth.Access;
+import gpufleet.control.auth.TokenStore;
 import gpufleet.control.http.Bodies;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -12,10 +13,12 @@ import java.util.Map;
 /** Operators manage tenants and offerings; a tenant reads its own offerings and node. */
 public final class TenancyRoutes {
     private final TenantStore store;
+    private final TokenStore tokens;
     private final Bodies bodies;
 
-    public TenancyRoutes(TenantStore store, Bodies bodies) {
+    public TenancyRoutes(TenantStore store, TokenStore tokens, Bodies bodies) {
         this.store = store;
+        this.tokens = tokens;
         this.bodies = bodies;
     }
 
@@ -31,7 +34,9 @@ public final class TenancyRoutes {
         });
         routes.post("/v1/tenants/{tenant}/disable", ctx -> {
             Access.operator(ctx);
-            ctx.json(store.setDisabled(ctx.pathParam("tenant"), true));
+            TenantStore.TenantView disabled = store.setDisabled(ctx.pathParam("tenant"), true);
+            tokens.evictTenant(disabled.name());
+            ctx.json(disabled);
         });
         routes.post("/v1/tenants/{tenant}/enable", ctx -> {
             Access.operator(ctx);

@@ -37,9 +37,25 @@ public final class TestDatabase implements AutoCloseable {
         return DriverManager.getConnection(url(), USER, PASSWORD);
     }
 
+    /** Drops the database; retried because autovacuum, which we may not terminate, can hold it briefly. */
     @Override
     public void close() {
-        admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        for (int attempt = 1; ; attempt++) {
+            try {
+                admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt >= 20) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     private static void admin(String sql) {

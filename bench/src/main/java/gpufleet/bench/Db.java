@@ -1,0 +1,55 @@
+package gpufleet.bench;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** The local PostgreSQL the benchmarks use (the one dev/services.sh starts), and scratch databases on it. */
+record Db(String host, int port, String user, String password) {
+    static Db fromEnvironment() {
+        return new Db(env("GPUFLEET_BENCH_PG_HOST", "127.0.0.1"), Integer.parseInt(env("GPUFLEET_BENCH_PG_PORT", "5432")),
+                env("GPUFLEET_BENCH_PG_USER", "gpufleet"), env("GPUFLEET_BENCH_PG_PASSWORD", "gpufleet"));
+    }
+
+    String url(String database) {
+        return "jdbc:postgresql://" + host + ":" + port + "/" + database;
+    }
+
+    Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(url(database), user, password);
+    }
+
+    /** Drops and creates {@code name}: every run starts from an empty database. */
+    void recreate(String name) throws SQLException {
+        drop(name);
+        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        }
+    }
+
+    /** Drops {@code name}; retried because autovacuum, which we may not terminate, can hold it briefly. */
+    void drop(String name) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+                return;
+            } catch (SQLException e) {
+                if (attempt >= 20) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static String env(String key, String fallback) {
+        String v = System.getenv(key);
+        return v == null || v.isBlank() ? fallback : v;
+    }
+}

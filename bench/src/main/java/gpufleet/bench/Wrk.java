@@ -1,0 +1,55 @@
+package gpufleet.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Drives load with wrk (Debian's package), a C load generator far lighter than a Java client,
+ * so that on a small machine the figures measure the server rather than the client.
+ */
+final class Wrk {
+    private static final Pattern RESULT = Pattern.compile(
+            "RESULT requests=(\\d+) seconds=([0-9.]+) p50=([0-9.]+) p99=([0-9.]+) errors=(\\d+)");
+
+    record Result(long requests, double seconds, double p50Millis, double p99Millis, long errors) {
+        double perSecond() {
+            return requests / seconds;
+        }
+    }
+
+    private Wrk() {}
+
+    static Result run(String url, int connections, int seconds, Path hostsFile, Map<String, String> env)
+            throws IOException, InterruptedException {
+        Path script = Files.createTempFile("fleet", ".lua");
+        try (InputStream in = Wrk.class.getResourceAsStream("/wrk/fleet.lua")) {
+            Files.write(script, in.readAllBytes());
+        }
+        ProcessBuilder pb = new ProcessBuilder(List.of("wrk", "-t2", "-c" + connections, "-d" + seconds + "s",
+                "--timeout", "10s", "-s", script.toString(), url)).redirectErrorStream(true);
+        pb.environment().put("FLEET_HOSTS", hostsFile.toString());
+        pb.environment().putAll(env);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new IOException("wrk is needed for this benchmark: apt-get install wrk", e);
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        Files.deleteIfExists(script);
+        Matcher m = RESULT.matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("wrk printed no result:\n" + out);
+        }
+        return new Result(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
+                Double.parseDouble(m.group(4)), Long.parseLong(m.group(5)));
+    }
+}
