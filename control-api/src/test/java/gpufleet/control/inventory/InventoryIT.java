@@ -96,6 +96,25 @@ class InventoryIT {
     }
 
     @Test
+    void allocatedGpusAreFoundByStateAndTenant() throws Exception {
+        fx.seedHost("shared-box");
+        fx.http.post("/v1/tenants", ApiFixture.OPERATOR, Map.of("name", "holder"));
+        try (java.sql.Connection c = fx.database.connect(); java.sql.Statement s = c.createStatement()) {
+            // Placement arrives with workloads; here the allocation row is written as placement will.
+            s.executeUpdate("INSERT INTO gpu_allocations (gpu_uuid, tenant) VALUES ('" + Inventories.uuid("shared-box", 5) + "', 'holder')");
+        }
+        List<JsonNode> held = gpus(Map.of("tenant", "holder"));
+        assertThat(held).extracting(g -> g.get("uuid").asText()).containsExactly(Inventories.uuid("shared-box", 5));
+        assertThat(held.get(0).get("state").asText()).isEqualTo("allocated");
+        assertThat(gpus(Map.of("host", "shared-box", "state", "allocated"))).hasSize(1);
+        assertThat(gpus(Map.of("host", "shared-box", "state", "free"))).hasSize(7);
+        JsonNode host = fx.http.get("/v1/hosts/shared-box", ApiFixture.OPERATOR).json().get("host");
+        assertThat(host.at("/gpus/allocated").asInt()).isEqualTo(1);
+        assertThat(host.at("/gpus/free").asInt()).isEqualTo(7);
+        assertThat(gpus(Map.of("tenant", "nobody-holds-this"))).isEmpty();
+    }
+
+    @Test
     void gpuListingPagesWithContinue() {
         fx.seedHost("paging");
         Http.Response first = fx.http.get("/v1/gpus?host=paging&limit=5", ApiFixture.OPERATOR);
