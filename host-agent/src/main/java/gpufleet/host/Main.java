@@ -1,31 +1,82 @@
 package gpufleet.host;
 
+import gpufleet.host.agent.Agent;
+import gpufleet.host.agent.AgentConfig;
+import gpufleet.host.agent.ControlApiClient;
+import gpufleet.host.docker.DockerRuntime;
+import gpufleet.host.metrics.DcgmMetrics;
+import gpufleet.host.metrics.MetricsServer;
+import gpufleet.host.nvml.NvmlGpuInventory;
+import java.net.InetAddress;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 /** The host-agent's entry point: runs on every GPU server. */
 public final class Main {
+    private static final String USAGE = """
+            usage: host-agent <command>
+
+            The host-agent runs on each GPU server: it reads the GPUs through NVML, runs tenant
+            containers through Docker with the nvidia runtime, and reports to the control-api.
+
+            commands:
+              run                 run the agent (configuration from GPUFLEET_* variables; see docs/operators.md)
+              inventory [--json]  print this host's GPUs as NVML sees them
+              version             print the agent's version
+            """;
+
     private Main() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         List<String> argv = List.of(args);
         if (argv.isEmpty() || argv.contains("--help") || argv.contains("-h")) {
-            System.out.println("""
-                    usage: host-agent <command>
-
-                    The host-agent runs on each GPU server: it reads the GPUs through NVML, runs tenant
-                    containers through Docker with the nvidia runtime, and reports to the control-api.
-
-                    commands:
-                      version    print the agent's version
-                    """);
+            System.out.print(USAGE);
             return;
         }
-        if (argv.get(0).equals("version")) {
-            System.out.println("host-agent " + version());
+        switch (argv.get(0)) {
+            case "version" -> System.out.println("host-agent " + version());
+            case "inventory" -> System.exit(InventoryCommand.run(
+                    System.getenv().getOrDefault("GPUFLEET_NVML_LIBRARY", "libnvidia-ml.so.1"),
+                    argv.contains("--json"), System.out, System.err));
+            case "run" -> run();
+            default -> {
+                System.err.println("host-agent: unknown command '" + argv.get(0) + "' (see host-agent --help)");
+                System.exit(2);
+            }
+        }
+    }
+
+    private static void run() throws InterruptedException {
+        AgentConfig config;
+        try {
+            config = AgentConfig.fromEnvironment(System.getenv(), defaultHostName());
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
             return;
         }
-        System.err.println("host-agent: unknown command '" + argv.get(0) + "' (see host-agent --help)");
-        System.exit(2);
+        DcgmMetrics dcgm = new DcgmMetrics(config.hostName());
+        Agent agent = new Agent(config, new ControlApiClient(config.controlApi()),
+                () -> new NvmlGpuInventory(config.nvmlLibrary()),
+                new DockerRuntime(config.dockerHost(), config.runtime()),
+                e -> { if (e.xid() != null) { dcgm.xid(e.uuid(), e.xid()); } });
+        MetricsServer metrics = new MetricsServer(config.metricsHost(), config.metricsPort(), () -> dcgm.render(agent.snapshot()));
+        agent.start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            metrics.close();
+            agent.close();
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+    }
+
+    static String defaultHostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT);
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     static String version() {

@@ -4,6 +4,7 @@ import gpufleet.common.Json;
 import gpufleet.common.api.GpuReport;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
+import gpufleet.common.api.ReportResult;
 import gpufleet.control.auth.Role;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.db.Database;
@@ -29,9 +30,6 @@ public final class HostStore {
     }
 
     public record Registered(RegisteredHost host, boolean created) {}
-
-    /** The outcome of a report: applied, or ignored because the stored generation is newer or equal. */
-    public record ReportResult(boolean applied, long generation) {}
 
     /**
      * Registers a host by name. The same name again returns the same host id with a fresh

@@ -1,0 +1,124 @@
+package gpufleet.host.agent;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The host-agent's configuration, from GPUFLEET_* environment variables; checked as a whole at
+ * start, every problem named in one message.
+ */
+public record AgentConfig(
+        URI controlApi,
+        String joinToken,
+        String hostName,
+        Path stateDir,
+        String nvmlLibrary,
+        String dockerHost,
+        String runtime,
+        String metricsListen,
+        Duration heartbeatInterval,
+        Duration sweepInterval,
+        Duration telemetryInterval,
+        Duration fullReportInterval,
+        Duration dockerCheckInterval,
+        long reservedCpuMillis,
+        long reservedMemoryBytes) {
+
+    public static final Map<String, String> DEFAULTS = Map.ofEntries(
+            Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
+            Map.entry("GPUFLEET_NVML_LIBRARY", "libnvidia-ml.so.1"),
+            Map.entry("GPUFLEET_DOCKER_HOST", "unix:///var/run/docker.sock"),
+            Map.entry("GPUFLEET_RUNTIME", "nvidia"),
+            Map.entry("GPUFLEET_METRICS_LISTEN", "0.0.0.0:9400"),
+            Map.entry("GPUFLEET_HEARTBEAT_INTERVAL", "10s"),
+            Map.entry("GPUFLEET_SWEEP_INTERVAL", "5s"),
+            Map.entry("GPUFLEET_TELEMETRY_INTERVAL", "30s"),
+            Map.entry("GPUFLEET_FULL_REPORT_INTERVAL", "5m"),
+            Map.entry("GPUFLEET_DOCKER_CHECK_INTERVAL", "30s"),
+            Map.entry("GPUFLEET_RESERVED_CPU", "1"),
+            Map.entry("GPUFLEET_RESERVED_MEMORY", "4Gi"));
+
+    public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
+        Map<String, String> v = new HashMap<>(DEFAULTS);
+        v.put("GPUFLEET_HOST_NAME", defaultHostName);
+        env.forEach((k, val) -> {
+            if (k.startsWith("GPUFLEET_") && val != null && !val.isBlank()) {
+                v.put(k, val.trim());
+            }
+        });
+        List<String> problems = new ArrayList<>();
+        URI api = null;
+        String url = v.get("GPUFLEET_CONTROL_API_URL");
+        if (url == null) {
+            problems.add("GPUFLEET_CONTROL_API_URL: is required (e.g. https://fleet.provider.example)");
+        } else {
+            try {
+                api = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+                if (!"http".equals(api.getScheme()) && !"https".equals(api.getScheme()) || api.getHost() == null) {
+                    problems.add("GPUFLEET_CONTROL_API_URL: '" + url + "' must be an http(s) URL with a host");
+                }
+            } catch (IllegalArgumentException e) {
+                problems.add("GPUFLEET_CONTROL_API_URL: '" + url + "' is not a URL");
+            }
+        }
+        String name = v.get("GPUFLEET_HOST_NAME");
+        if (name == null || !name.matches("^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")) {
+            problems.add("GPUFLEET_HOST_NAME: '" + name + "' must be a DNS label (lowercase letters, digits, '-', '.')");
+        }
+        String docker = v.get("GPUFLEET_DOCKER_HOST");
+        if (!docker.startsWith("unix://") && !docker.startsWith("tcp://")) {
+            problems.add("GPUFLEET_DOCKER_HOST: '" + docker + "' must start with unix:// or tcp://");
+        }
+        if (!v.get("GPUFLEET_METRICS_LISTEN").matches("^[^:]+:[0-9]{1,5}$")) {
+            problems.add("GPUFLEET_METRICS_LISTEN: '" + v.get("GPUFLEET_METRICS_LISTEN") + "' must be host:port");
+        }
+        AgentConfig c = new AgentConfig(api, v.get("GPUFLEET_JOIN_TOKEN"), name, Path.of(v.get("GPUFLEET_STATE_DIR")),
+                v.get("GPUFLEET_NVML_LIBRARY"), docker, v.get("GPUFLEET_RUNTIME"), v.get("GPUFLEET_METRICS_LISTEN"),
+                duration(v, "GPUFLEET_HEARTBEAT_INTERVAL", problems), duration(v, "GPUFLEET_SWEEP_INTERVAL", problems),
+                duration(v, "GPUFLEET_TELEMETRY_INTERVAL", problems), duration(v, "GPUFLEET_FULL_REPORT_INTERVAL", problems),
+                duration(v, "GPUFLEET_DOCKER_CHECK_INTERVAL", problems),
+                quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
+        }
+        return c;
+    }
+
+    public String metricsHost() {
+        return metricsListen.substring(0, metricsListen.lastIndexOf(':'));
+    }
+
+    public int metricsPort() {
+        return Integer.parseInt(metricsListen.substring(metricsListen.lastIndexOf(':') + 1));
+    }
+
+    private static Duration duration(Map<String, String> v, String key, List<String> problems) {
+        String text = v.get(key);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^([0-9]+)(ms|s|m|h)$").matcher(text);
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            problems.add(key + ": '" + text + "' is not a duration (examples: 500ms, 10s, 5m)");
+            return Duration.ofSeconds(1);
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    private static long quantity(Map<String, String> v, String key, boolean cpu, List<String> problems) {
+        try {
+            return cpu ? gpufleet.common.Quantity.cpuMillis(v.get(key), key) : gpufleet.common.Quantity.bytes(v.get(key), key);
+        } catch (RuntimeException e) {
+            problems.add(e.getMessage());
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package gpufleet.host.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Info;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import gpufleet.common.api.HostCondition;
+import gpufleet.host.runtime.ContainerRuntime;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeSet;
+
+/** {@link ContainerRuntime} over the Docker Engine API (docker-java). */
+public final class DockerRuntime implements ContainerRuntime {
+    private final String dockerHost;
+    private final String runtime;
+    private final DockerClient client;
+
+    public DockerRuntime(String dockerHost, String runtime) {
+        this.dockerHost = dockerHost;
+        this.runtime = runtime;
+        DockerClientConfig cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
+        DockerHttpClient http = new ZerodepDockerHttpClient.Builder()
+                .dockerHost(cfg.getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(3))
+                .responseTimeout(Duration.ofSeconds(15))
+                .build();
+        this.client = DockerClientImpl.getInstance(cfg, http);
+    }
+
+    @Override
+    public HostCondition check() {
+        if (dockerHost.startsWith("unix://") && !java.nio.file.Files.exists(java.nio.file.Path.of(dockerHost.substring(7)))) {
+            return new HostCondition(CONDITION, "False", "DaemonUnreachable",
+                    "Docker at " + dockerHost + " does not answer: the socket " + dockerHost.substring(7)
+                            + " does not exist (is dockerd running?)");
+        }
+        Info info;
+        try {
+            info = client.infoCmd().exec();
+        } catch (RuntimeException e) {
+            return new HostCondition(CONDITION, "False", "DaemonUnreachable",
+                    "Docker at " + dockerHost + " does not answer: " + rootMessage(e));
+        }
+        Map<String, ?> runtimes = info.getRuntimes() == null ? Map.of() : info.getRuntimes();
+        if (!runtimes.containsKey(runtime)) {
+            return new HostCondition(CONDITION, "False", "RuntimeMissing", "Docker " + info.getServerVersion()
+                    + " has no runtime '" + runtime + "' (it has: " + String.join(", ", new TreeSet<>(runtimes.keySet()))
+                    + "); add it with 'nvidia-ctk runtime configure --runtime=docker' and restart Docker");
+        }
+        return new HostCondition(CONDITION, "True", "RuntimeAvailable",
+                "Docker " + info.getServerVersion() + " with runtime '" + runtime + "'");
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : m;
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // Closing a client that is going away anyway; nothing to do.
+        }
+    }
+}
