@@ -4,12 +4,17 @@ package gpufleet.bench;
 public final class Main {
     private Main() {}
 
+    private static String[] rest(String[] args) {
+        return args.length > 1 ? java.util.Arrays.copyOfRange(args, 1, args.length) : new String[0];
+    }
+
     public static void main(String[] args) throws Exception {
         String which = args.length == 0 ? "inventory" : args[0];
         switch (which) {
-            case "inventory" -> InventoryBench.main(args.length > 1 ? java.util.Arrays.copyOfRange(args, 1, args.length) : new String[0]);
+            case "inventory" -> InventoryBench.main(rest(args));
+            case "host-agent" -> HostAgentBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent");
                 System.exit(2);
             }
         }
