@@ -165,8 +165,44 @@ EXPORT nvmlReturn_t nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *de
     return sim_leave(NVML_ERROR_NOT_FOUND);
 }
 
+/* MIG devices are handles of their own; they answer only nvmlDeviceGetUUID here. */
+static struct nvmlDevice_st migs[SIM_MAX_GPUS][SIM_MAX_MIG];
+
+static int is_mig(nvmlDevice_t d)
+{
+    return d >= &migs[0][0] && d < &migs[0][0] + SIM_MAX_GPUS * SIM_MAX_MIG;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
+{
+    nvmlReturn_t rc = sim_enter_dev(device, F_MIG);
+    if (rc != NVML_SUCCESS) return rc;
+    if (!count) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
+    *count = SIM_MAX_MIG;
+    return sim_leave(NVML_SUCCESS);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice)
+{
+    nvmlReturn_t rc = sim_enter_dev(device, F_MIG);
+    if (rc != NVML_SUCCESS) return rc;
+    if (!migDevice || index >= SIM_MAX_MIG) return sim_leave(NVML_ERROR_INVALID_ARGUMENT);
+    if (!device->mig || index >= device->mig_devices) return sim_leave(NVML_ERROR_NOT_FOUND);
+    struct nvmlDevice_st *m = &migs[device->index][index];
+    memset(m, 0, sizeof(*m));
+    m->index = index;
+    snprintf(m->uuid, sizeof(m->uuid), "MIG-%s-%u", device->uuid + 4, index);
+    *migDevice = m;
+    return sim_leave(NVML_SUCCESS);
+}
+
 EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length)
 {
+    if (is_mig(device)) {
+        nvmlReturn_t rc = sim_enter();
+        if (rc != NVML_SUCCESS) return rc;
+        return sim_leave(copy_str(uuid, length, device->uuid));
+    }
     nvmlReturn_t rc = sim_enter_dev(device, 0);
     if (rc != NVML_SUCCESS) return rc;
     return sim_leave(copy_str(uuid, length, device->uuid));

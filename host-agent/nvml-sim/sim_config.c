@@ -167,6 +167,7 @@ static int set_gpu_key(struct nvmlDevice_st *g, const char *k, const char *v)
     if (!strcmp(k, "pci_device_id")) return parse_uint(v, &g->pci_device_id);
     if (!strcmp(k, "ecc")) { if (parse_uint(v, &u) || u > 1) return -1; g->ecc = (int)u; return 0; }
     if (!strcmp(k, "mig")) { if (parse_uint(v, &u) || u > 1) return -1; g->mig = (int)u; return 0; }
+    if (!strcmp(k, "mig_devices")) { if (parse_uint(v, &u) || u > SIM_MAX_MIG) return -1; g->mig_devices = u; return 0; }
     return -1;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #define SIM_MAX_GPUS 64
+#define SIM_MAX_MIG 7
 #define SIM_MAX_PROCS 256
 #define SIM_MAX_EVENTS 256
 #define SIM_MAX_SETS 64
@@ -35,6 +36,7 @@ struct nvmlDevice_st {
     unsigned util_gpu, util_mem, temp, power_mw, power_limit_mw;
     unsigned long long energy_mj;
     int ecc, mig;
+    unsigned mig_devices; /* MIG devices carved out when mig=1 */
     unsigned long long ecc_sbe, ecc_dbe;
 };
 

@@ -19,7 +19,7 @@ class NvmlBindingsIT {
             driver 535.183.01
             cuda 12020
             gpu uuid=GPU-aaaaaaaa-0000-4000-8000-000000000000 name="NVIDIA A100-SXM4-80GB" serial=1324020000001 pci=00000000:07:00.0 numa=0 mem_total=85899345920 mem_used=2147483648 util_gpu=55 util_mem=21 temp=47 power_mw=215000 power_limit_mw=400000 energy_mj=987654321 ecc=1 ecc_dbe=2 mig=0
-            gpu uuid=GPU-bbbbbbbb-0000-4000-8000-000000000001 name="NVIDIA A100-SXM4-80GB" serial=1324020000002 pci=00000000:0F:00.0 numa=1 mem_total=85899345920 mem_used=0 util_gpu=0 util_mem=0 temp=35 power_mw=60000 power_limit_mw=400000 energy_mj=5 ecc=1 ecc_dbe=0 mig=1
+            gpu uuid=GPU-bbbbbbbb-0000-4000-8000-000000000001 name="NVIDIA A100-SXM4-80GB" serial=1324020000002 pci=00000000:0F:00.0 numa=1 mem_total=85899345920 mem_used=0 util_gpu=0 util_mem=0 temp=35 power_mw=60000 power_limit_mw=400000 energy_mj=5 ecc=1 ecc_dbe=0 mig=1 mig_devices=2
             topology 0 1 NVLINK
             process 0 pid=4242 mem=1073741824
             """;
@@ -91,6 +91,9 @@ class NvmlBindingsIT {
         assertThat(a.topology()).containsEntry("GPU-bbbbbbbb-0000-4000-8000-000000000001", "NVLINK");
         Gpu b = s.gpus().get(1);
         assertThat(b.migEnabled()).isTrue();
+        assertThat(b.migDevices()).containsExactly("MIG-bbbbbbbb-0000-4000-8000-000000000001-0",
+                "MIG-bbbbbbbb-0000-4000-8000-000000000001-1");
+        assertThat(a.migDevices()).isEmpty();
         assertThat(b.numaNode()).isEqualTo(1);
         assertThat(b.processes()).isEmpty();
         assertThat(s.notes()).isEmpty();
@@ -144,6 +147,20 @@ class NvmlBindingsIT {
         assertThat(after.gpus().get(5).healthReason()).isEqualTo("Xid 79: GPU has fallen off the bus");
         assertThat(after.gpus().stream().filter(g -> g.uuid().equals(uuid6)).findFirst().orElseThrow().healthy())
                 .as("Xid 13 is the application's fault").isTrue();
+    }
+
+    @Test
+    void aDoubleBitEccEventMakesAGpuUnhealthy() {
+        GpuSnapshot s = sweep("");
+        String uuid0 = s.gpus().get(0).uuid();
+        SimNvml.configure("event gpu 0 dbe\n");
+        HealthEvent e = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (e == null && System.nanoTime() < deadline) {
+            e = nvml.awaitHealthEvent(Duration.ofMillis(500));
+        }
+        assertThat(e).isEqualTo(new HealthEvent(uuid0, null, "double-bit ECC error"));
+        assertThat(nvml.sweep().gpus().get(0).healthReason()).isEqualTo("double-bit ECC error");
     }
 
     @Test
