@@ -19,6 +19,11 @@ import gpufleet.control.ops.Metrics;
 import gpufleet.control.ops.OpenApiRoutes;
 import gpufleet.control.tenancy.TenancyRoutes;
 import gpufleet.control.tenancy.TenantStore;
+import gpufleet.control.workload.HostWorkloads;
+import gpufleet.control.workload.PendingPlacer;
+import gpufleet.control.workload.Wakeups;
+import gpufleet.control.workload.WorkloadRoutes;
+import gpufleet.control.workload.WorkloadStore;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import org.slf4j.Logger;
@@ -31,6 +36,8 @@ public final class ControlApi implements AutoCloseable {
     private final Database db;
     private final HeartbeatBatcher heartbeats;
     private final LivenessJob liveness;
+    private final Wakeups wakeups;
+    private final PendingPlacer placer;
     private final Javalin app;
     private final String firstOperatorToken;
 
@@ -42,6 +49,8 @@ public final class ControlApi implements AutoCloseable {
         this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
         this.heartbeats = new HeartbeatBatcher(db);
         this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
+        this.wakeups = new Wakeups(config);
+        this.placer = new PendingPlacer(db, config.placementRetry());
         HostStore hosts = new HostStore(db, tokens);
         TenantStore tenants = new TenantStore(db);
         Bodies bodies = new Bodies(config.maxBodyBytes());
@@ -62,6 +71,7 @@ public final class ControlApi implements AutoCloseable {
             new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
+            new WorkloadRoutes(new WorkloadStore(db), new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
         });
     }
 
@@ -90,6 +100,10 @@ public final class ControlApi implements AutoCloseable {
         return liveness;
     }
 
+    public PendingPlacer placer() {
+        return placer;
+    }
+
     /** The operator token created on this start, if this start created one (printed once by Main). */
     public String firstOperatorToken() {
         return firstOperatorToken;
@@ -103,7 +117,9 @@ public final class ControlApi implements AutoCloseable {
     /** Graceful: stop taking requests, let in-flight ones finish, flush heartbeats, close the pool. */
     @Override
     public void close() {
+        wakeups.close();
         app.stop();
+        placer.close();
         liveness.close();
         heartbeats.close();
         db.close();

@@ -26,6 +26,7 @@ public record ControlApiConfig(
         Duration heartbeatGrace,
         Duration lostAfter,
         Duration livenessInterval,
+        Duration placementRetry,
         long maxBodyBytes,
         String operatorToken) {
 
@@ -37,6 +38,7 @@ public record ControlApiConfig(
             "GPUFLEET_HEARTBEAT_GRACE", "40s",
             "GPUFLEET_LOST_AFTER", "5m",
             "GPUFLEET_LIVENESS_INTERVAL", "5s",
+            "GPUFLEET_PLACEMENT_RETRY", "2s",
             "GPUFLEET_MAX_BODY_BYTES", "1048576");
 
     /** Reads the file named by GPUFLEET_CONFIG (if any), then the environment on top. */
@@ -73,6 +75,7 @@ public record ControlApiConfig(
                 r.duration("GPUFLEET_HEARTBEAT_GRACE"),
                 r.duration("GPUFLEET_LOST_AFTER"),
                 r.duration("GPUFLEET_LIVENESS_INTERVAL"),
+                r.duration("GPUFLEET_PLACEMENT_RETRY"),
                 r.integer("GPUFLEET_MAX_BODY_BYTES", values.get("GPUFLEET_MAX_BODY_BYTES"), 1024, 64 << 20),
                 values.get("GPUFLEET_OPERATOR_TOKEN"));
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
@@ -94,7 +97,7 @@ public record ControlApiConfig(
 
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
-                lostAfter, livenessInterval, maxBodyBytes, operatorToken);
+                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken);
     }
 
     private static Map<String, String> readFile(Path path) {

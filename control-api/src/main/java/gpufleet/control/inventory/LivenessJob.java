@@ -57,6 +57,7 @@ public final class LivenessJob implements AutoCloseable {
                 }
             }
             int changed = mark(c, "not-ready", "'ready'", grace) + mark(c, "lost", "'ready', 'not-ready'", lostAfter);
+            releaseLost(c);
             return changed;
         });
     }
@@ -80,6 +81,26 @@ public final class LivenessJob implements AutoCloseable {
                         String.join(", ", names.subList(0, Math.min(10, names.size()))), names.size() > 10 ? ", …" : "");
             }
             return names.size();
+        }
+    }
+
+    /**
+     * A lost host's workloads fail and their GPUs come free. They were never placed elsewhere
+     * before this point; a cut-off host stops its own containers well before it is declared lost.
+     */
+    private static void releaseLost(java.sql.Connection c) throws java.sql.SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                WITH gone AS (
+                    UPDATE workloads w SET phase = 'failed', reason = 'HostLost', deleted_at = now(), updated_at = now(),
+                        message = 'host ' || h.name || ' stopped reporting and was declared lost'
+                    FROM hosts h WHERE h.id = w.host_id AND h.liveness = 'lost' AND w.deleted_at IS NULL
+                    RETURNING w.id)
+                UPDATE gpu_allocations SET released_at = now()
+                WHERE released_at IS NULL AND workload_id IN (SELECT id FROM gone)""")) {
+            int released = ps.executeUpdate();
+            if (released > 0) {
+                log.warn("released {} GPU(s) of workloads on lost hosts", released);
+            }
         }
     }
 

@@ -187,7 +187,7 @@ public final class TenantStore {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     return NodeCapacity.of(new NodeCapacity.Pool(rs.getLong(1), rs.getLong(2), rs.getLong(3),
-                            rs.getLong(4), 0, 0, rs.getLong(5)));
+                            rs.getLong(4), rs.getLong(6), rs.getLong(7), rs.getLong(5)));
                 }
             }
         });
@@ -206,5 +206,7 @@ public final class TenantStore {
                    (SELECT coalesce(sum(i.allocatable_memory_bytes), 0) FROM host_inventory i WHERE i.host_id IN (SELECT host_id FROM pool_hosts)),
                    (SELECT count(*) FROM pool_gpus),
                    (SELECT count(*) FROM pool_gpus WHERE NOT healthy),
-                   (SELECT count(*) FROM pool_gpus WHERE healthy AND used)""";
+                   (SELECT count(*) FROM pool_gpus WHERE healthy AND used),
+                   (SELECT coalesce(sum(w.cpu_millis), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts)),
+                   (SELECT coalesce(sum(w.memory_bytes), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts))""";
 }

@@ -55,8 +55,11 @@ class ReplicasIT {
     }
 
     private static gpufleet.control.config.ControlApiConfig withoutToken(TestDatabase db) {
-        var c = ApiFixture.config(db, Map.of());
-        return new gpufleet.control.config.ControlApiConfig(c.dbUrl(), c.dbUser(), c.dbPassword(), c.dbPoolSize(),
-                c.listenHost(), c.listenPort(), c.heartbeatGrace(), c.lostAfter(), c.livenessInterval(), c.maxBodyBytes(), null);
+        Map<String, String> v = new java.util.HashMap<>(gpufleet.control.config.ControlApiConfig.DEFAULTS);
+        v.put("GPUFLEET_DB_URL", db.url());
+        v.put("GPUFLEET_DB_USER", TestDatabase.USER);
+        v.put("GPUFLEET_DB_PASSWORD", TestDatabase.PASSWORD);
+        v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        return gpufleet.control.config.ControlApiConfig.from(v);
     }
 }

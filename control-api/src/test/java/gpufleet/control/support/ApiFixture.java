@@ -47,6 +47,7 @@ public final class ApiFixture implements AutoCloseable {
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
         values.put("GPUFLEET_OPERATOR_TOKEN", OPERATOR);
         values.put("GPUFLEET_LIVENESS_INTERVAL", "200ms");
+        values.put("GPUFLEET_PLACEMENT_RETRY", "200ms");
         values.putAll(overrides);
         return ControlApiConfig.from(values);
     }

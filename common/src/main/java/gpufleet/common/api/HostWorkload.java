@@ -1,0 +1,12 @@
+package gpufleet.common.api;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * One workload a host must run (or stop, when {@code stop} is true), with the GPU UUIDs pinned to
+ * each container. The host reconciles its containers against the full list.
+ */
+public record HostWorkload(UUID id, String tenant, String podUid, String namespace, String name, WorkloadSpec spec,
+                           Map<String, List<String>> gpus, boolean stop) {}

@@ -1,0 +1,147 @@
+package gpufleet.common.api;
+
+import gpufleet.common.Invalid;
+import gpufleet.common.Quantity;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A tenant pod as the provider runs it. Idempotent by {@code podUid}: sending the same pod again
+ * returns the workload already made. Resources are per container; what the pod left out the
+ * tenant-agent has filled from the RuntimeClass before sending.
+ */
+public record WorkloadSpec(
+        String podUid,
+        String namespace,
+        String name,
+        String offering,
+        List<Container> containers,
+        String restartPolicy,
+        Long terminationGracePeriodSeconds,
+        List<PullSecret> imagePullSecrets) {
+
+    private static final Pattern DNS_LABEL = Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
+    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$");
+    public static final Set<String> RESTART_POLICIES = Set.of("Always", "OnFailure", "Never");
+
+    public WorkloadSpec {
+        Invalid.requiredText(podUid, "podUid", 64);
+        Invalid.requiredText(namespace, "namespace", 63);
+        Invalid.check(DNS_LABEL.matcher(namespace).matches(), "namespace", "namespace '" + namespace + "' is not a DNS label");
+        Invalid.requiredText(name, "name", 253);
+        Invalid.check(DNS_SUBDOMAIN.matcher(name).matches(), "name", "name '" + name + "' is not a DNS subdomain");
+        Invalid.requiredText(offering, "offering", 63);
+        Invalid.required(containers, "containers");
+        Invalid.check(!containers.isEmpty(), "containers", "a pod needs at least one container");
+        Invalid.check(containers.size() <= 16, "containers", "a pod has at most 16 containers");
+        containers = List.copyOf(containers);
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < containers.size(); i++) {
+            Invalid.check(names.add(containers.get(i).name()), "containers[" + i + "].name",
+                    "container name '" + containers.get(i).name() + "' is used twice");
+        }
+        restartPolicy = restartPolicy == null ? "Always" : restartPolicy;
+        Invalid.check(RESTART_POLICIES.contains(restartPolicy), "restartPolicy",
+                "restartPolicy must be Always, OnFailure or Never, got '" + restartPolicy + "'");
+        terminationGracePeriodSeconds = terminationGracePeriodSeconds == null ? 30L : terminationGracePeriodSeconds;
+        Invalid.check(terminationGracePeriodSeconds >= 0 && terminationGracePeriodSeconds <= 3600,
+                "terminationGracePeriodSeconds", "terminationGracePeriodSeconds must be 0..3600");
+        imagePullSecrets = imagePullSecrets == null ? List.of() : List.copyOf(imagePullSecrets);
+    }
+
+    public int gpus() {
+        return containers.stream().mapToInt(c -> c.resources().gpus()).sum();
+    }
+
+    public long cpuMillis() {
+        return containers.stream().mapToLong(c -> c.resources().cpuMillis()).sum();
+    }
+
+    public long memoryBytes() {
+        return containers.stream().mapToLong(c -> c.resources().memoryBytes()).sum();
+    }
+
+    /** One container. {@code env} is already resolved (ConfigMap and Secret references become values). */
+    public record Container(String name, String image, String imagePullPolicy, List<String> command, List<String> args,
+                            List<EnvVar> env, List<Port> ports, Resources resources, List<FileMount> files,
+                            String workingDir, Boolean tty, Boolean stdin) {
+        private static final Pattern NAME = Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
+
+        public Container {
+            Invalid.requiredText(name, "name", 63);
+            Invalid.check(NAME.matcher(name).matches(), "name", "container name '" + name + "' is not a DNS label");
+            Invalid.requiredText(image, "image", 512);
+            imagePullPolicy = imagePullPolicy == null ? (image.endsWith(":latest") || !image.contains(":") ? "Always" : "IfNotPresent") : imagePullPolicy;
+            Invalid.check(Set.of("Always", "IfNotPresent", "Never").contains(imagePullPolicy), "imagePullPolicy",
+                    "imagePullPolicy must be Always, IfNotPresent or Never, got '" + imagePullPolicy + "'");
+            command = command == null ? List.of() : List.copyOf(command);
+            args = args == null ? List.of() : List.copyOf(args);
+            env = env == null ? List.of() : List.copyOf(env);
+            ports = ports == null ? List.of() : List.copyOf(ports);
+            Invalid.required(resources, "resources");
+            files = files == null ? List.of() : List.copyOf(files);
+        }
+    }
+
+    public record EnvVar(String name, String value) {
+        public EnvVar {
+            Invalid.requiredText(name, "name", 256);
+            value = value == null ? "" : value;
+        }
+    }
+
+    public record Port(String name, Integer containerPort, String protocol) {
+        public Port {
+            Invalid.required(containerPort, "containerPort");
+            Invalid.check(containerPort >= 1 && containerPort <= 65535, "containerPort", "containerPort must be 1..65535");
+            protocol = protocol == null ? "TCP" : protocol;
+            Invalid.check(Set.of("TCP", "UDP").contains(protocol), "protocol", "protocol must be TCP or UDP");
+        }
+    }
+
+    /** What one container gets: GPUs (a count), cpu and memory as Kubernetes quantities. */
+    public record Resources(Integer gpus, String cpu, String memory) {
+        public Resources {
+            gpus = gpus == null ? 0 : gpus;
+            Invalid.check(gpus >= 0 && gpus <= 16, "gpus", "gpus must be 0..16, got " + gpus);
+            Invalid.check(Quantity.cpuMillis(cpu, "cpu") > 0, "cpu", "cpu must be more than 0");
+            Invalid.check(Quantity.bytes(memory, "memory") >= 4L << 20, "memory", "memory must be at least 4Mi");
+        }
+
+        public long cpuMillis() {
+            return Quantity.cpuMillis(cpu, "cpu");
+        }
+
+        public long memoryBytes() {
+            return Quantity.bytes(memory, "memory");
+        }
+    }
+
+    /** A file from a ConfigMap or Secret: where it goes, its mode, its bytes (base64). */
+    public record FileMount(String path, Integer mode, String contentBase64) {
+        public FileMount {
+            Invalid.requiredText(path, "path", 1024);
+            Invalid.check(path.startsWith("/") && !path.contains("/../") && !path.endsWith("/.."), "path",
+                    "path '" + path + "' must be absolute without '..'");
+            mode = mode == null ? 0644 : mode;
+            Invalid.check(mode >= 0 && mode <= 0777, "mode", "mode must be 0..0777");
+            Invalid.required(contentBase64, "contentBase64");
+        }
+    }
+
+    /** Credentials to pull images from one registry (from the pod's imagePullSecrets). */
+    public record PullSecret(String registry, String username, String password) {
+        public PullSecret {
+            Invalid.requiredText(registry, "registry", 253);
+            Invalid.required(username, "username");
+            Invalid.required(password, "password");
+        }
+
+        @Override
+        public String toString() {
+            return "PullSecret[registry=" + registry + ", username=" + username + "]";
+        }
+    }
+}

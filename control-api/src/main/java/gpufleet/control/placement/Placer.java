@@ -1,0 +1,167 @@
+package gpufleet.control.placement;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import gpufleet.common.Json;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Places one workload inside the caller's transaction. Proposes on a snapshot of the fleet, then
+ * locks the chosen host's row and re-checks the fit on fresh data before writing allocations; the
+ * unique index on live allocations refuses a double allocation even if this code were wrong.
+ */
+public final class Placer {
+    private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
+    private static final String CANDIDATES = """
+            WITH free AS (
+                SELECT g.host_id, count(*) AS n
+                FROM gpus g JOIN hosts h ON h.id = g.host_id
+                WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
+                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+                GROUP BY g.host_id)
+            SELECT h.id, h.name, f.n FROM free f JOIN hosts h ON h.id = f.host_id
+            ORDER BY f.n >= ? DESC, f.n, h.name
+            LIMIT 50""";
+
+    private Placer() {}
+
+    /** Places the workload or explains why not; writes allocations and the host only when placed. */
+    public static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
+            throws SQLException {
+        List<UUID> order = new ArrayList<>();
+        List<Fit.HostFree> snapshot = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(CANDIDATES)) {
+            ps.setString(1, r.model());
+            ps.setInt(2, r.gpus());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    UUID id = rs.getObject(1, UUID.class);
+                    int n = rs.getInt(3);
+                    List<Fit.FreeGpu> placeholders = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        placeholders.add(new Fit.FreeGpu("?" + i, Map.of()));
+                    }
+                    snapshot.add(new Fit.HostFree(id, rs.getString(2), placeholders, Long.MAX_VALUE, Long.MAX_VALUE));
+                    if (n >= r.gpus()) {
+                        order.add(id);
+                    }
+                }
+            }
+        }
+        if (order.isEmpty()) {
+            return Fit.decide(r, snapshot);
+        }
+        Fit.Misfit last = null;
+        List<UUID> busy = new ArrayList<>();
+        for (int pass = 0; pass < 2; pass++) {
+            // First pass skips hosts another placement holds; the second waits for those only.
+            for (UUID host : pass == 0 ? order : List.copyOf(busy)) {
+                if (!lock(c, host, pass == 0)) {
+                    busy.add(host);
+                    continue;
+                }
+                Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model())));
+                if (d instanceof Fit.Placed p) {
+                    write(c, workloadId, tenant, p, containers);
+                    return p;
+                }
+                last = (Fit.Misfit) d;
+            }
+        }
+        return last != null ? last : Fit.decide(r, snapshot);
+    }
+
+    private static boolean lock(Connection c, UUID host, boolean skipLocked) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM hosts WHERE id = ? AND liveness = 'ready' AND NOT cordoned FOR UPDATE"
+                + (skipLocked ? " SKIP LOCKED" : ""))) {
+            ps.setObject(1, host);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** The host's free GPUs, cpu and memory, read after its row is locked. */
+    private static Fit.HostFree fresh(Connection c, UUID host, String model) throws SQLException {
+        List<Fit.FreeGpu> gpus = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT g.uuid, g.topology::text FROM gpus g
+                WHERE g.host_id = ? AND g.model = ? AND g.healthy AND g.present
+                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+                ORDER BY g.idx""")) {
+            ps.setObject(1, host);
+            ps.setString(2, model);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    gpus.add(new Fit.FreeGpu(rs.getString(1), topology(rs.getString(2))));
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT h.name, i.allocatable_cpu_millis - coalesce(sum(w.cpu_millis), 0),
+                       i.allocatable_memory_bytes - coalesce(sum(w.memory_bytes), 0)
+                FROM hosts h JOIN host_inventory i ON i.host_id = h.id
+                LEFT JOIN workloads w ON w.host_id = h.id AND w.deleted_at IS NULL
+                WHERE h.id = ? GROUP BY h.name, i.allocatable_cpu_millis, i.allocatable_memory_bytes""")) {
+            ps.setObject(1, host);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new Fit.HostFree(host, host.toString(), List.of(), 0, 0);
+                }
+                return new Fit.HostFree(host, rs.getString(1), gpus, rs.getLong(2), rs.getLong(3));
+            }
+        }
+    }
+
+    private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container) VALUES (?, ?, ?, ?)")) {
+            for (int i = 0; i < containers.size(); i++) {
+                for (String uuid : p.gpus().get(i)) {
+                    ps.setString(1, uuid);
+                    ps.setString(2, tenant);
+                    ps.setObject(3, workloadId);
+                    ps.setString(4, containers.get(i));
+                    ps.addBatch();
+                }
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
+                WHERE id = ?""")) {
+            ps.setObject(1, p.hostId());
+            ps.setObject(2, workloadId);
+            ps.executeUpdate();
+        }
+        bumpHost(c, p.hostId());
+    }
+
+    /** The host's desired workloads changed: bump its version and wake whoever long-polls it. */
+    public static void bumpHost(Connection c, UUID host) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?");
+             Statement notify = c.createStatement()) {
+            ps.setObject(1, host);
+            ps.executeUpdate();
+            notify.execute("NOTIFY gpufleet_host, '" + host + "'");
+        }
+    }
+
+    private static Map<String, String> topology(String json) {
+        try {
+            return Json.mapper().readValue(json, TOPOLOGY);
+        } catch (IOException e) {
+            return Map.of();
+        }
+    }
+}

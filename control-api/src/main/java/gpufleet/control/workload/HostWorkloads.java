@@ -1,0 +1,157 @@
+package gpufleet.control.workload;
+
+import gpufleet.common.Json;
+import gpufleet.common.api.ContainerStatus;
+import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.ReportResult;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.common.api.WorkloadStatusReport;
+import gpufleet.control.db.Database;
+import gpufleet.control.http.ApiException;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** The host side of workloads: what a host must run, and what it reports back. */
+public final class HostWorkloads {
+    private final Database db;
+
+    public HostWorkloads(Database db) {
+        this.db = db;
+    }
+
+    public long version(UUID host) {
+        return db.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT desired_version FROM hosts WHERE id = ?")) {
+                ps.setObject(1, host);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("host " + host);
+                    }
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    /** Every workload placed on the host and not yet gone, read in one snapshot with its version. */
+    public HostDesired desired(UUID host) {
+        return db.tx(c -> {
+            long version;
+            try (PreparedStatement ps = c.prepareStatement("SELECT desired_version FROM hosts WHERE id = ?")) {
+                ps.setObject(1, host);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    version = rs.getLong(1);
+                }
+            }
+            List<HostWorkload> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT w.id, w.tenant, w.pod_uid, w.namespace, w.name, w.spec::text, w.deletion_requested_at IS NOT NULL,
+                           (SELECT json_object_agg(x.container, x.uuids) FROM (
+                                SELECT a.container, json_agg(a.gpu_uuid ORDER BY a.id) AS uuids FROM gpu_allocations a
+                                WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x)
+                    FROM workloads w WHERE w.host_id = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id""")) {
+                ps.setObject(1, host);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Map<String, List<String>> gpus = WorkloadViews.gpus(rs.getString(8));
+                        out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
+                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7)));
+                    }
+                }
+            }
+            return new HostDesired(version, out);
+        });
+    }
+
+    /**
+     * Stores a host's report on one of its workloads, unless a newer one is stored. When the
+     * workload was being deleted and the host says its containers are gone, its GPUs are released.
+     */
+    public ReportResult report(UUID host, UUID workload, WorkloadStatusReport r) {
+        return db.tx(c -> {
+            String restartPolicy;
+            boolean deleting;
+            long stored;
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT spec ->> 'restartPolicy', deletion_requested_at IS NOT NULL, status_generation
+                    FROM workloads WHERE id = ? AND host_id = ? AND deleted_at IS NULL FOR UPDATE""")) {
+                ps.setObject(1, workload);
+                ps.setObject(2, host);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("workload " + workload + " on this host");
+                    }
+                    restartPolicy = rs.getString(1);
+                    deleting = rs.getBoolean(2);
+                    stored = rs.getLong(3);
+                }
+            }
+            if (r.generation() <= stored) {
+                return new ReportResult(false, stored);
+            }
+            if (r.gone() && deleting) {
+                release(c, workload);
+                return new ReportResult(true, r.generation());
+            }
+            try (PreparedStatement ps = c.prepareStatement("""
+                    UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
+                        phase = ?, updated_at = now() WHERE id = ?""")) {
+                ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
+                ps.setLong(2, r.generation());
+                ps.setString(3, phase(r.containers(), restartPolicy));
+                ps.setObject(4, workload);
+                ps.executeUpdate();
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            return new ReportResult(true, r.generation());
+        });
+    }
+
+    /** Frees the workload's GPUs and marks it deleted. */
+    static void release(Connection c, UUID workload) throws SQLException {
+        try (PreparedStatement a = c.prepareStatement(
+                "UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL");
+             PreparedStatement w = c.prepareStatement(
+                     "UPDATE workloads SET phase = 'deleted', deleted_at = now(), updated_at = now() WHERE id = ?")) {
+            a.setObject(1, workload);
+            a.executeUpdate();
+            w.setObject(1, workload);
+            w.executeUpdate();
+        }
+    }
+
+    /** Kubernetes' pod phase from container states and the restart policy. */
+    static String phase(List<ContainerStatus> containers, String restartPolicy) {
+        if (containers.isEmpty()) {
+            return "placed";
+        }
+        boolean allTerminated = containers.stream().allMatch(s -> s.state().equals("terminated"));
+        if (!allTerminated) {
+            return containers.stream().anyMatch(s -> s.state().equals("running")) ? "running" : "placed";
+        }
+        boolean allSucceeded = containers.stream().allMatch(s -> Integer.valueOf(0).equals(s.exitCode()));
+        return switch (restartPolicy == null ? "Always" : restartPolicy) {
+            case "Never" -> allSucceeded ? "succeeded" : "failed";
+            case "OnFailure" -> allSucceeded ? "succeeded" : "running";
+            default -> "running";
+        };
+    }
+
+    private static WorkloadSpec spec(String json) {
+        try {
+            return Json.mapper().readValue(json, WorkloadSpec.class);
+        } catch (IOException e) {
+            throw new IllegalStateException("stored workload spec is unreadable: " + e.getMessage(), e);
+        }
+    }
+}

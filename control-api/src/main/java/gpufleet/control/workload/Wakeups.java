@@ -1,0 +1,97 @@
+package gpufleet.control.workload;
+
+import gpufleet.control.config.ControlApiConfig;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes long-polling hosts when their desired workloads change, whichever replica changed them:
+ * one LISTEN connection per replica on channel gpufleet_host, payload = host id.
+ */
+public final class Wakeups implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Wakeups.class);
+
+    private final ControlApiConfig config;
+    private final Map<UUID, List<CompletableFuture<Void>>> waiters = new ConcurrentHashMap<>();
+    private final Thread listener;
+    private volatile boolean running = true;
+
+    public Wakeups(ControlApiConfig config) {
+        this.config = config;
+        this.listener = new Thread(this::listen, "host-wakeups");
+        this.listener.setDaemon(true);
+        this.listener.start();
+    }
+
+    /** Completes on the next change for {@code host} (the caller adds its own timeout). */
+    public CompletableFuture<Void> next(UUID host) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        waiters.computeIfAbsent(host, h -> new CopyOnWriteArrayList<>()).add(f);
+        f.whenComplete((v, e) -> {
+            List<CompletableFuture<Void>> list = waiters.get(host);
+            if (list != null) {
+                list.remove(f);
+            }
+        });
+        return f;
+    }
+
+    private void wake(UUID host) {
+        List<CompletableFuture<Void>> list = waiters.remove(host);
+        if (list != null) {
+            list.forEach(f -> f.complete(null));
+        }
+    }
+
+    private void listen() {
+        while (running) {
+            try (Connection c = DriverManager.getConnection(config.dbUrl(), config.dbUser(), config.dbPassword());
+                 Statement s = c.createStatement()) {
+                s.execute("LISTEN gpufleet_host");
+                // After a reconnect a change may have been missed: wake everyone to re-read.
+                waiters.keySet().forEach(this::wake);
+                PGConnection pg = c.unwrap(PGConnection.class);
+                while (running) {
+                    PGNotification[] batch = pg.getNotifications(1000);
+                    if (batch != null) {
+                        for (PGNotification n : batch) {
+                            try {
+                                wake(UUID.fromString(n.getParameter()));
+                            } catch (IllegalArgumentException e) {
+                                log.warn("ignoring notification with payload '{}'", n.getParameter());
+                            }
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                if (running) {
+                    log.warn("LISTEN connection lost ({}); reconnecting in 1 s", e.getMessage());
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        listener.interrupt();
+        waiters.values().forEach(list -> list.forEach(f -> f.complete(null)));
+    }
+}

@@ -1,0 +1,154 @@
+package gpufleet.control.workload;
+
+import gpufleet.common.Json;
+import gpufleet.common.Quantity;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.common.api.WorkloadView;
+import gpufleet.control.db.Database;
+import gpufleet.control.http.ApiException;
+import gpufleet.control.http.ErrorKind;
+import gpufleet.control.placement.Fit;
+import gpufleet.control.placement.Placer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+
+/** Tenant workloads: create (and place), read, delete. */
+public final class WorkloadStore {
+    private final Database db;
+
+    public WorkloadStore(Database db) {
+        this.db = db;
+    }
+
+    public record Created(WorkloadView workload, boolean created) {}
+
+    private record OfferingRow(String model, int gpus, long cpuMillis, long memoryBytes) {}
+
+    /**
+     * Creates the workload and places it in the same transaction. The same pod UID again returns
+     * the existing workload unchanged. A pod over its offering's limits is refused with the numbers.
+     */
+    public Created create(String tenant, WorkloadSpec spec) {
+        return Retry.onConflict(() -> db.tx(c -> {
+            WorkloadView existing = WorkloadViews.byPodUid(c, tenant, spec.podUid());
+            if (existing != null) {
+                return new Created(existing, false);
+            }
+            OfferingRow o = offering(c, tenant, spec.offering());
+            checkLimits(spec, o);
+            UUID id = UUID.randomUUID();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis,
+                        memory_bytes, phase) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, 'pending')""")) {
+                ps.setObject(1, id);
+                ps.setString(2, tenant);
+                ps.setString(3, spec.podUid());
+                ps.setString(4, spec.namespace());
+                ps.setString(5, spec.name());
+                ps.setString(6, spec.offering());
+                ps.setString(7, Json.mapper().writeValueAsString(spec));
+                ps.setInt(8, spec.gpus());
+                ps.setLong(9, spec.cpuMillis());
+                ps.setLong(10, spec.memoryBytes());
+                ps.executeUpdate();
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            place(c, id, tenant, spec, o.model());
+            return new Created(WorkloadViews.byId(c, id), true);
+        }));
+    }
+
+    /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */
+    static void place(Connection c, UUID id, String tenant, WorkloadSpec spec, String model) throws SQLException {
+        try (PreparedStatement timeout = c.prepareStatement("SET LOCAL lock_timeout = '5s'")) {
+            timeout.execute();
+        }
+        Fit.Request r = new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
+                spec.cpuMillis(), spec.memoryBytes());
+        Fit.Decision d = Placer.place(c, id, tenant, r, spec.containers().stream().map(WorkloadSpec.Container::name).toList());
+        if (d instanceof Fit.Misfit m) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE workloads SET reason = 'Unschedulable', message = ?, updated_at = now() WHERE id = ?")) {
+                ps.setString(1, m.reason());
+                ps.setObject(2, id);
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static OfferingRow offering(Connection c, String tenant, String offering) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes, t.tenant IS NOT NULL
+                FROM offerings o LEFT JOIN tenant_offerings t ON t.offering = o.name AND t.tenant = ?
+                WHERE o.name = ?""")) {
+            ps.setString(1, tenant);
+            ps.setString(2, offering);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !rs.getBoolean(5)) {
+                    throw new ApiException(ErrorKind.INVALID, "offering " + offering + " is not available to tenant " + tenant, "offering");
+                }
+                return new OfferingRow(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4));
+            }
+        }
+    }
+
+    /** The seed's rule: the pod's totals may not exceed its RuntimeClass, and it needs at least one GPU. */
+    private static void checkLimits(WorkloadSpec spec, OfferingRow o) {
+        int gpus = spec.gpus();
+        if (gpus < 1 || gpus > o.gpus() || spec.cpuMillis() > o.cpuMillis() || spec.memoryBytes() > o.memoryBytes()) {
+            throw new ApiException(ErrorKind.INVALID, "pod " + spec.namespace() + "/" + spec.name() + " asks for "
+                    + gpus + " GPU(s), " + Quantity.cpu(spec.cpuMillis()) + " cpu and " + Quantity.memory(spec.memoryBytes())
+                    + " memory; offering " + spec.offering() + " allows 1 to " + o.gpus() + " GPU(s), at most "
+                    + o.cpuMillis() + "m cpu and " + Quantity.memory(o.memoryBytes()) + " memory", "containers");
+        }
+    }
+
+    public WorkloadView get(String tenant, String podUid) {
+        return db.read(c -> {
+            WorkloadView v = WorkloadViews.byPodUid(c, tenant, podUid);
+            if (v == null) {
+                throw ApiException.notFound("workload for pod " + podUid + " of tenant " + tenant);
+            }
+            return v;
+        });
+    }
+
+    public List<WorkloadView> list(String tenant) {
+        return db.read(c -> WorkloadViews.list(c, tenant));
+    }
+
+    /**
+     * Asks for deletion. An unplaced workload goes at once; a placed one is stopped by its host,
+     * and its GPUs come free only when the host confirms its containers are gone. Repeatable.
+     */
+    public WorkloadView delete(String tenant, String podUid) {
+        return db.tx(c -> {
+            UUID host;
+            UUID id;
+            try (PreparedStatement ps = c.prepareStatement("""
+                    UPDATE workloads SET deletion_requested_at = coalesce(deletion_requested_at, now()), updated_at = now(),
+                        phase = CASE WHEN host_id IS NULL THEN 'deleted' ELSE phase END,
+                        deleted_at = CASE WHEN host_id IS NULL THEN coalesce(deleted_at, now()) ELSE deleted_at END
+                    WHERE tenant = ? AND pod_uid = ? RETURNING id, host_id""")) {
+                ps.setString(1, tenant);
+                ps.setString(2, podUid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("workload for pod " + podUid + " of tenant " + tenant);
+                    }
+                    id = rs.getObject(1, UUID.class);
+                    host = rs.getObject(2, UUID.class);
+                }
+            }
+            if (host != null) {
+                Placer.bumpHost(c, host);
+            }
+            return WorkloadViews.byId(c, id);
+        });
+    }
+}
