@@ -9,6 +9,7 @@ import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.gpu.GpuUnavailableException;
 import gpufleet.host.gpu.HealthEvent;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,6 +71,10 @@ public final class Agent implements AutoCloseable {
         spawn("inventory", this::inventoryLoop);
         spawn("gpu-health", this::healthLoop);
         spawn("runtime-check", this::runtimeLoop);
+        WorkloadLoop workloads = new WorkloadLoop(api, this::host, runtime, config.stateDir(), config.runtime(),
+                config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval());
+        spawn("workloads", () -> workloads.pollLoop(() -> running));
+        spawn("reconcile", () -> workloads.reconcileLoop(() -> running));
     }
 
     private void spawn(String name, Runnable loop) {

@@ -27,7 +27,11 @@ public record AgentConfig(
         Duration fullReportInterval,
         Duration dockerCheckInterval,
         long reservedCpuMillis,
-        long reservedMemoryBytes) {
+        long reservedMemoryBytes,
+        String pauseImage,
+        long pidsLimit,
+        Duration restartBackoff,
+        Duration resyncInterval) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -41,7 +45,11 @@ public record AgentConfig(
             Map.entry("GPUFLEET_FULL_REPORT_INTERVAL", "5m"),
             Map.entry("GPUFLEET_DOCKER_CHECK_INTERVAL", "30s"),
             Map.entry("GPUFLEET_RESERVED_CPU", "1"),
-            Map.entry("GPUFLEET_RESERVED_MEMORY", "4Gi"));
+            Map.entry("GPUFLEET_RESERVED_MEMORY", "4Gi"),
+            Map.entry("GPUFLEET_PAUSE_IMAGE", "gpufleet/pause:test"),
+            Map.entry("GPUFLEET_PIDS_LIMIT", "4096"),
+            Map.entry("GPUFLEET_RESTART_BACKOFF", "10s"),
+            Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -82,7 +90,9 @@ public record AgentConfig(
                 duration(v, "GPUFLEET_HEARTBEAT_INTERVAL", problems), duration(v, "GPUFLEET_SWEEP_INTERVAL", problems),
                 duration(v, "GPUFLEET_TELEMETRY_INTERVAL", problems), duration(v, "GPUFLEET_FULL_REPORT_INTERVAL", problems),
                 duration(v, "GPUFLEET_DOCKER_CHECK_INTERVAL", problems),
-                quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems));
+                quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems),
+                v.get("GPUFLEET_PAUSE_IMAGE"), pids(v.get("GPUFLEET_PIDS_LIMIT"), problems),
+                duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -111,6 +121,19 @@ public record AgentConfig(
             case "m" -> Duration.ofMinutes(n);
             default -> Duration.ofHours(n);
         };
+    }
+
+    private static long pids(String text, List<String> problems) {
+        try {
+            long n = Long.parseLong(text);
+            if (n >= 64) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        problems.add("GPUFLEET_PIDS_LIMIT: '" + text + "' must be a whole number of at least 64");
+        return 4096;
     }
 
     private static long quantity(Map<String, String> v, String key, boolean cpu, List<String> problems) {

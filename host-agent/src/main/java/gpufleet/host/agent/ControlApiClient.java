@@ -6,6 +6,8 @@ import gpufleet.common.api.HostRegistration;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.ReportResult;
+import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.WorkloadStatusReport;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -48,10 +50,24 @@ public final class ControlApiClient {
         return send("PUT", "/v1/hosts/" + host.hostId() + "/inventory", host.token(), report, ReportResult.class);
     }
 
+    /** The host's desired workloads; with a known version, waits up to {@code waitSeconds} for a change. */
+    public HostDesired desired(RegisteredHost host, Long version, int waitSeconds) throws IOException, Refused {
+        String q = version == null ? "" : "?version=" + version + "&waitSeconds=" + waitSeconds;
+        return send("GET", "/v1/hosts/" + host.hostId() + "/workloads" + q, host.token(), null, HostDesired.class);
+    }
+
+    public ReportResult workloadStatus(RegisteredHost host, java.util.UUID workload, WorkloadStatusReport report)
+            throws IOException, Refused {
+        return send("PUT", "/v1/hosts/" + host.hostId() + "/workloads/" + workload + "/status", host.token(), report,
+                ReportResult.class);
+    }
+
     private <T> T send(String method, String path, String token, Object body, Class<T> answer) throws IOException, Refused {
-        HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20))
+        HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(75))
                 .header("Authorization", "Bearer " + token);
-        if (body == null) {
+        if (body == null && method.equals("GET")) {
+            req.GET();
+        } else if (body == null) {
             req.method(method, HttpRequest.BodyPublishers.noBody());
         } else {
             req.header("Content-Type", "application/json")

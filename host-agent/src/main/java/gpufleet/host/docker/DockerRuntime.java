@@ -8,9 +8,14 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.HostCondition;
+import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.Observed;
+import gpufleet.host.runtime.Plan;
+import gpufleet.host.runtime.RuntimeFailure;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -27,7 +32,8 @@ public final class DockerRuntime implements ContainerRuntime {
         DockerHttpClient http = new ZerodepDockerHttpClient.Builder()
                 .dockerHost(cfg.getDockerHost())
                 .connectionTimeout(Duration.ofSeconds(3))
-                .responseTimeout(Duration.ofSeconds(15))
+                // Long enough for a pull or a stop with a long grace period; liveness checks run on their own thread.
+                .responseTimeout(Duration.ofMinutes(65))
                 .build();
         this.client = DockerClientImpl.getInstance(cfg, http);
     }
@@ -56,7 +62,42 @@ public final class DockerRuntime implements ContainerRuntime {
                 "Docker " + info.getServerVersion() + " with runtime '" + runtime + "'");
     }
 
-    private static String rootMessage(Throwable e) {
+    @Override
+    public List<Observed> list(String label, String value) throws RuntimeFailure {
+        return ContainerOps.list(client, label, value);
+    }
+
+    @Override
+    public void ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials) throws RuntimeFailure {
+        ContainerOps.ensureImage(client, image, pullPolicy, credentials);
+    }
+
+    @Override
+    public void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure {
+        ContainerOps.ensureNetwork(client, name, labels);
+    }
+
+    @Override
+    public String create(Plan plan) throws RuntimeFailure {
+        return ContainerOps.create(client, plan);
+    }
+
+    @Override
+    public void start(String id) throws RuntimeFailure {
+        ContainerOps.start(client, id);
+    }
+
+    @Override
+    public void stop(String id, int graceSeconds) throws RuntimeFailure {
+        ContainerOps.stop(client, id, graceSeconds);
+    }
+
+    @Override
+    public void remove(String id) throws RuntimeFailure {
+        ContainerOps.remove(client, id);
+    }
+
+    static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();

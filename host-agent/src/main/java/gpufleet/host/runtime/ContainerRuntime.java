@@ -1,10 +1,15 @@
 package gpufleet.host.runtime;
 
 import gpufleet.common.api.HostCondition;
+import gpufleet.common.api.WorkloadSpec;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The container engine that runs tenant workloads. The real adapter is Docker
- * ({@code gpufleet.host.docker}); nothing of docker-java leaks past this interface.
+ * ({@code gpufleet.host.docker}); nothing of docker-java leaks past this interface. Every call
+ * may be repeated: callers look before they act, since an engine may create a container even
+ * when the call that asked for it reports an error.
  */
 public interface ContainerRuntime extends AutoCloseable {
     /** Condition type reported for the runtime. */
@@ -15,6 +20,26 @@ public interface ContainerRuntime extends AutoCloseable {
      * message carries the engine's own words when something is wrong. Never throws.
      */
     HostCondition check();
+
+    /** Every container carrying {@code label=value}, in any state. */
+    List<Observed> list(String label, String value) throws RuntimeFailure;
+
+    /** Makes the image present per the pull policy (Always, IfNotPresent, Never). */
+    void ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials) throws RuntimeFailure;
+
+    /** Creates the bridge network if it does not exist. */
+    void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure;
+
+    /** Creates a container; returns its id. */
+    String create(Plan plan) throws RuntimeFailure;
+
+    void start(String id) throws RuntimeFailure;
+
+    /** Stops with SIGTERM, then SIGKILL after {@code graceSeconds}. Stopping a stopped container is fine. */
+    void stop(String id, int graceSeconds) throws RuntimeFailure;
+
+    /** Removes a container (forcefully); removing one already gone is fine. */
+    void remove(String id) throws RuntimeFailure;
 
     @Override
     void close();

@@ -1,0 +1,212 @@
+package gpufleet.host.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.PullImageResultCallback;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Volume;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.runtime.Observed;
+import gpufleet.host.runtime.Plan;
+import gpufleet.host.runtime.RuntimeFailure;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The Docker calls behind {@link DockerRuntime}, each turning docker-java's exceptions into a reason. */
+final class ContainerOps {
+    private ContainerOps() {}
+
+    static List<Observed> list(DockerClient client, String label, String value) throws RuntimeFailure {
+        try {
+            List<Observed> out = new ArrayList<>();
+            for (Container c : client.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(label, value)).exec()) {
+                try {
+                    InspectContainerResponse i = client.inspectContainerCmd(c.getId()).exec();
+                    InspectContainerResponse.ContainerState s = i.getState();
+                    out.add(new Observed(c.getId(), i.getName() == null ? "" : i.getName().replaceFirst("^/", ""),
+                            c.getLabels() == null ? Map.of() : c.getLabels(), s.getStatus(),
+                            s.getExitCodeLong() == null ? null : s.getExitCodeLong().intValue(), time(s.getStartedAt()),
+                            time(s.getFinishedAt()), c.getImage(), emptyToNull(s.getError()),
+                            Boolean.TRUE.equals(s.getOOMKilled()) ? "true" : null));
+                } catch (NotFoundException gone) {
+                    // Removed between list and inspect: it is simply not there any more.
+                }
+            }
+            return out;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static void ensureImage(DockerClient client, String image, String policy, List<WorkloadSpec.PullSecret> credentials)
+            throws RuntimeFailure {
+        boolean present;
+        try {
+            client.inspectImageCmd(image).exec();
+            present = true;
+        } catch (NotFoundException e) {
+            present = false;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
+        }
+        if (present && !policy.equals("Always")) {
+            return;
+        }
+        if (policy.equals("Never")) {
+            throw new RuntimeFailure("ErrImageNeverPull", "image " + image + " is not present and imagePullPolicy is Never");
+        }
+        try {
+            var pull = client.pullImageCmd(repository(image)).withTag(tag(image));
+            AuthConfig auth = auth(image, credentials);
+            if (auth != null) {
+                pull = pull.withAuthConfig(auth);
+            }
+            if (!pull.exec(new PullImageResultCallback()).awaitCompletion(10, TimeUnit.MINUTES)) {
+                throw new RuntimeFailure("ErrImagePull", "pulling " + image + " took longer than 10 minutes");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailure("ErrImagePull", "interrupted while pulling " + image);
+        } catch (RuntimeException e) {
+            if (present) {
+                return; // Always: a failed refresh of an image we have is not fatal, as with the kubelet.
+            }
+            throw new RuntimeFailure("ErrImagePull", "failed to pull image " + image + ": " + DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static void ensureNetwork(DockerClient client, String name, Map<String, String> labels) throws RuntimeFailure {
+        try {
+            boolean exists = client.listNetworksCmd().withNameFilter(name).exec().stream().anyMatch(n -> n.getName().equals(name));
+            if (!exists) {
+                client.createNetworkCmd().withName(name).withDriver("bridge").withLabels(labels).withCheckDuplicate(true).exec();
+            }
+        } catch (ConflictException e) {
+            // Created meanwhile by another call: that is what we wanted.
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("CreateContainerError", "cannot create network " + name + ": " + DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static String create(DockerClient client, Plan p) throws RuntimeFailure {
+        HostConfig hc = HostConfig.newHostConfig()
+                .withNanoCPUs(p.nanoCpus())
+                .withMemory(p.memoryBytes())
+                .withMemorySwap(p.memoryBytes()) // equal to memory: no swap
+                .withPidsLimit(p.pidsLimit())
+                .withPrivileged(false)
+                .withSecurityOpts(List.of("no-new-privileges"))
+                .withCapDrop(Capability.NET_RAW) // Docker's default set minus what Pod Security Baseline forbids
+                .withNetworkMode(p.networkMode())
+                .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()), AccessMode.ro)).toList());
+        if (p.runtime() != null) {
+            hc = hc.withRuntime(p.runtime());
+        }
+        CreateContainerCmd cmd = client.createContainerCmd(p.image()).withName(p.name()).withLabels(p.labels())
+                .withEnv(p.env()).withHostConfig(hc).withTty(p.tty()).withStdinOpen(p.stdin()).withAttachStdin(p.stdin());
+        if (!p.entrypoint().isEmpty()) {
+            cmd = cmd.withEntrypoint(p.entrypoint());
+        }
+        if (!p.cmd().isEmpty()) {
+            cmd = cmd.withCmd(p.cmd());
+        }
+        if (p.workingDir() != null) {
+            cmd = cmd.withWorkingDir(p.workingDir());
+        }
+        try {
+            return cmd.exec().getId();
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("CreateContainerError", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static void start(DockerClient client, String id) throws RuntimeFailure {
+        try {
+            client.startContainerCmd(id).exec();
+        } catch (NotModifiedException e) {
+            // Already running.
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RunContainerError", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static void stop(DockerClient client, String id, int graceSeconds) throws RuntimeFailure {
+        try {
+            client.stopContainerCmd(id).withTimeout(graceSeconds).exec();
+        } catch (NotModifiedException | NotFoundException e) {
+            // Already stopped, or gone.
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("KillContainerError", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    static void remove(DockerClient client, String id) throws RuntimeFailure {
+        try {
+            client.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+        } catch (NotFoundException e) {
+            // Already gone.
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("KillContainerError", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    /** "registry:5000/team/app:1.2" → "registry:5000/team/app"; digests are kept whole. */
+    static String repository(String image) {
+        if (image.contains("@")) {
+            return image;
+        }
+        int colon = image.lastIndexOf(':');
+        return colon > image.lastIndexOf('/') ? image.substring(0, colon) : image;
+    }
+
+    static String tag(String image) {
+        if (image.contains("@")) {
+            return null;
+        }
+        int colon = image.lastIndexOf(':');
+        return colon > image.lastIndexOf('/') ? image.substring(colon + 1) : "latest";
+    }
+
+    /**
+     * The pull secret for the image's registry. An image that names no registry (the engine's
+     * default one) takes the only secret given, if there is exactly one.
+     */
+    static AuthConfig auth(String image, List<WorkloadSpec.PullSecret> credentials) {
+        String first = image.contains("/") ? image.substring(0, image.indexOf('/')) : "";
+        boolean qualified = first.contains(".") || first.contains(":") || first.equals("localhost");
+        for (WorkloadSpec.PullSecret s : credentials) {
+            String host = s.registry().replaceFirst("^https?://", "").replaceFirst("/.*$", "");
+            if ((qualified && host.equals(first)) || (!qualified && credentials.size() == 1)) {
+                return new AuthConfig().withUsername(s.username()).withPassword(s.password()).withRegistryAddress(s.registry());
+            }
+        }
+        return null;
+    }
+
+    private static Instant time(String docker) {
+        if (docker == null || docker.startsWith("0001-01-01")) {
+            return null;
+        }
+        try {
+            return Instant.parse(docker);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}

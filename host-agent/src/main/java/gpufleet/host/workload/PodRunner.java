@@ -1,0 +1,207 @@
+package gpufleet.host.workload;
+
+import gpufleet.common.api.ContainerStatus;
+import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.Observed;
+import gpufleet.host.runtime.Plan;
+import gpufleet.host.runtime.RuntimeFailure;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Brings one workload's containers to what it should be, level-based: from whatever exists now
+ * (after an agent restart, a container killed from outside, a failed create) to the spec. Each
+ * pod gets a small pause container holding the network namespace its containers share.
+ */
+final class PodRunner {
+    record Outcome(List<ContainerStatus> statuses, boolean gone) {}
+
+    private final ContainerRuntime runtime;
+    private final PodFiles files;
+    private final RestartBackoff backoff;
+    private final String gpuRuntime;
+    private final String pauseImage;
+    private final long pidsLimit;
+
+    PodRunner(ContainerRuntime runtime, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit) {
+        this.runtime = runtime;
+        this.files = files;
+        this.backoff = backoff;
+        this.gpuRuntime = gpuRuntime;
+        this.pauseImage = pauseImage;
+        this.pidsLimit = pidsLimit;
+    }
+
+    Outcome run(HostWorkload w, List<Observed> mine) {
+        if (w.stop()) {
+            return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
+        }
+        String pauseId;
+        try {
+            pauseId = pause(w, mine);
+        } catch (RuntimeFailure f) {
+            return new Outcome(w.spec().containers().stream()
+                    .map(c -> waiting(c.name(), f.reason(), "pod sandbox: " + f.getMessage(), 0)).toList(), false);
+        }
+        List<ContainerStatus> statuses = new ArrayList<>();
+        for (WorkloadSpec.Container c : w.spec().containers()) {
+            List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
+            statuses.add(container(w, c, attempts, pauseId));
+        }
+        return new Outcome(statuses, false);
+    }
+
+    /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
+    private String pause(HostWorkload w, List<Observed> mine) throws RuntimeFailure {
+        String network = "gf-tenant-" + w.tenant();
+        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, w.tenant()));
+        Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
+        if (pause != null && pause.state().equals("running")) {
+            return pause.id();
+        }
+        for (Observed o : mine) {
+            runtime.remove(o.id());
+        }
+        mine.clear();
+        runtime.ensureImage(pauseImage, "IfNotPresent", List.of());
+        String id = runtime.create(new Plan("gf-" + w.id() + "-pod", pauseImage,
+                Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0), List.of(), List.of(), List.of(),
+                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
+        runtime.start(id);
+        return id;
+    }
+
+    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, String pauseId) {
+        String key = w.id() + "/" + c.name();
+        Observed cur = latest(attempts);
+        int attempt = cur == null ? 0 : attempt(cur);
+        if (cur != null && (cur.state().equals("running") || cur.state().equals("restarting") || cur.state().equals("paused"))) {
+            return new ContainerStatus(c.name(), "running", null, null, null, attempt, cur.startedAt(), null,
+                    "docker://" + cur.id(), c.image(), true);
+        }
+        if (cur != null && (cur.state().equals("exited") || cur.state().equals("dead"))) {
+            ContainerStatus ended = terminated(c, cur, attempt);
+            String policy = w.spec().restartPolicy();
+            boolean restart = policy.equals("Always") || (policy.equals("OnFailure") && !Integer.valueOf(0).equals(cur.exitCode()));
+            if (!restart) {
+                return ended;
+            }
+            if (!backoff.tryNow(key, Instant.now())) {
+                return waiting(c.name(), "CrashLoopBackOff", "back-off " + backoff.remaining(key, Instant.now()).toSeconds()
+                        + "s restarting failed container " + c.name() + " (last exit code " + cur.exitCode() + ")", attempt);
+            }
+            attempt++;
+        } else if (cur != null) {
+            // Created but never started: a start that failed. Start over after the back-off.
+            if (!backoff.tryNow(key, Instant.now())) {
+                return waiting(c.name(), "RunContainerError", cur.error() != null ? cur.error() : "container did not start", attempt);
+            }
+            removeQuietly(cur.id());
+            attempt++;
+        }
+        // Keep the last ended attempt (for logs of the previous run), remove older ones.
+        for (Observed old : attempts) {
+            if (cur != null && old != cur && attempt(old) < attempt(cur)) {
+                removeQuietly(old.id());
+            }
+        }
+        return start(w, c, attempt, pauseId, key);
+    }
+
+    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String key) {
+        if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
+            return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt);
+        }
+        try {
+            runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets());
+        } catch (RuntimeFailure f) {
+            backoff.tryNow(key + "/pull", Instant.now());
+            return waiting(c.name(), f.reason(), f.getMessage(), attempt);
+        }
+        String name = "gf-" + w.id() + "-" + c.name() + "-" + attempt;
+        try {
+            String id = runtime.create(plan(w, c, attempt, pauseId, name));
+            runtime.start(id);
+            return new ContainerStatus(c.name(), "running", null, null, null, attempt, Instant.now(), null,
+                    "docker://" + id, c.image(), true);
+        } catch (RuntimeFailure f) {
+            return waiting(c.name(), f.reason(), f.getMessage(), attempt);
+        }
+    }
+
+    private Plan plan(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String name) {
+        List<String> gpus = w.gpus().getOrDefault(c.name(), List.of());
+        List<String> env = new ArrayList<>();
+        boolean capabilities = false;
+        for (WorkloadSpec.EnvVar e : c.env()) {
+            // The pin is the agent's alone: whatever the tenant or the image says, it is overwritten below.
+            if (e.name().equals("NVIDIA_VISIBLE_DEVICES")) {
+                continue;
+            }
+            capabilities |= e.name().equals("NVIDIA_DRIVER_CAPABILITIES");
+            env.add(e.name() + "=" + e.value());
+        }
+        env.add("NVIDIA_VISIBLE_DEVICES=" + (gpus.isEmpty() ? "void" : String.join(",", gpus)));
+        if (!capabilities) {
+            env.add("NVIDIA_DRIVER_CAPABILITIES=compute,utility");
+        }
+        return new Plan(name, c.image(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
+                c.command(), c.args(), env, gpuRuntime, c.resources().cpuMillis() * 1_000_000L, c.resources().memoryBytes(),
+                pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
+                Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()));
+    }
+
+    /** Stops every container of the workload (grace period, then kill), removes them and its files. */
+    Outcome stop(String workload, List<Observed> mine, int graceSeconds) {
+        try {
+            for (Observed o : mine) {
+                if (!Labels.PAUSE.equals(o.label(Labels.CONTAINER)) && o.state().equals("running")) {
+                    runtime.stop(o.id(), graceSeconds);
+                }
+            }
+            for (Observed o : mine) {
+                runtime.remove(o.id());
+            }
+            files.remove(workload);
+            backoff.forget(workload);
+            return new Outcome(List.of(), true);
+        } catch (RuntimeFailure f) {
+            return new Outcome(List.of(), false);
+        }
+    }
+
+    private static ContainerStatus terminated(WorkloadSpec.Container c, Observed o, int attempt) {
+        String reason = "true".equals(o.oomKilled()) ? "OOMKilled" : Integer.valueOf(0).equals(o.exitCode()) ? "Completed" : "Error";
+        return new ContainerStatus(c.name(), "terminated", reason, o.error(), o.exitCode(), attempt, o.startedAt(),
+                o.finishedAt(), "docker://" + o.id(), c.image(), false);
+    }
+
+    private static ContainerStatus waiting(String name, String reason, String message, int attempt) {
+        return new ContainerStatus(name, "waiting", reason, message, null, attempt, null, null, null, null, false);
+    }
+
+    private void removeQuietly(String id) {
+        try {
+            runtime.remove(id);
+        } catch (RuntimeFailure e) {
+            // Retried next round; the container is found again by its labels.
+        }
+    }
+
+    static int attempt(Observed o) {
+        try {
+            return Integer.parseInt(o.label(Labels.ATTEMPT));
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static Observed latest(List<Observed> attempts) {
+        return attempts.stream().max(Comparator.comparingInt(PodRunner::attempt)).orElse(null);
+    }
+}

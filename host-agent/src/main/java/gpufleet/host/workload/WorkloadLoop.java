@@ -1,0 +1,131 @@
+package gpufleet.host.workload;
+
+import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.RegisteredHost;
+import gpufleet.common.api.WorkloadStatusReport;
+import gpufleet.host.agent.Backoff;
+import gpufleet.host.agent.ControlApiClient;
+import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.RuntimeFailure;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Two loops: one long-polls the control-api for this host's desired workloads; the other
+ * reconciles containers against the latest answer (on every change and every few seconds, to
+ * see containers that ended) and reports each workload's status when it changes.
+ */
+public final class WorkloadLoop {
+    private static final Logger log = LoggerFactory.getLogger(WorkloadLoop.class);
+
+    /** Blocks until the host has a credential; null when the agent is stopping. */
+    @FunctionalInterface
+    public interface HostSupplier {
+        RegisteredHost get() throws InterruptedException;
+    }
+
+    private final ControlApiClient api;
+    private final HostSupplier host;
+    private final Reconciler reconciler;
+    private final Duration resync;
+    private final Semaphore wake = new Semaphore(0);
+    private final Map<UUID, Object> reported = new ConcurrentHashMap<>();
+    /** Status generations start at the clock so they keep growing across agent restarts. */
+    private final AtomicLong generation = new AtomicLong(System.currentTimeMillis());
+    private volatile HostDesired desired;
+
+    public WorkloadLoop(ControlApiClient api, HostSupplier host, ContainerRuntime runtime, Path stateDir, String gpuRuntime,
+                        String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync) {
+        this.api = api;
+        this.host = host;
+        this.resync = resync;
+        this.reconciler = new Reconciler(runtime, new PodRunner(runtime, new PodFiles(stateDir),
+                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit));
+    }
+
+    public void pollLoop(java.util.function.BooleanSupplier running) {
+        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
+        Long version = null;
+        while (running.getAsBoolean()) {
+            try {
+                RegisteredHost h = host.get();
+                if (h == null) {
+                    return;
+                }
+                HostDesired d = api.desired(h, version, version == null ? 0 : 30);
+                if (version == null || d.version() != version) {
+                    desired = d;
+                    wake.release();
+                }
+                version = d.version();
+                backoff.reset();
+            } catch (IOException | ControlApiClient.Refused e) {
+                sleep(backoff.next());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    public void reconcileLoop(java.util.function.BooleanSupplier running) {
+        while (running.getAsBoolean()) {
+            try {
+                if (wake.tryAcquire(resync.toMillis(), TimeUnit.MILLISECONDS)) {
+                    wake.drainPermits();
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            HostDesired d = desired;
+            if (d == null) {
+                continue; // Nothing is removed before the control-api has said what this host should run.
+            }
+            try {
+                reconciler.reconcile(d).forEach(this::report);
+            } catch (RuntimeFailure e) {
+                log.warn("cannot reconcile workloads: {}", e.getMessage());
+            } catch (RuntimeException e) {
+                log.error("reconcile failed", e);
+            }
+        }
+    }
+
+    private void report(UUID workload, PodRunner.Outcome o) {
+        Object key = o.gone() ? "gone" : o.statuses();
+        if (key.equals(reported.get(workload))) {
+            return;
+        }
+        try {
+            RegisteredHost h = host.get();
+            if (h == null) {
+                return;
+            }
+            api.workloadStatus(h, workload, new WorkloadStatusReport(generation.incrementAndGet(), o.statuses(), o.gone()));
+            reported.put(workload, key);
+            if (o.gone()) {
+                reported.remove(workload);
+            }
+        } catch (IOException | ControlApiClient.Refused e) {
+            log.debug("status of workload {} not reported yet: {}", workload, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
