@@ -41,6 +41,8 @@ public final class Agent implements AutoCloseable {
     private final AtomicLong generation = new AtomicLong(System.currentTimeMillis());
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean running = true;
+    /** When the control-api last answered a heartbeat: a host cut off for too long stops its workloads. */
+    private volatile long lastContactNanos = System.nanoTime();
     private volatile RegisteredHost host;
     private volatile GpuInventory gpus;
     private volatile GpuSnapshot snapshot;
@@ -72,7 +74,8 @@ public final class Agent implements AutoCloseable {
         spawn("gpu-health", this::healthLoop);
         spawn("runtime-check", this::runtimeLoop);
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, runtime, config.stateDir(), config.runtime(),
-                config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval());
+                config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
+                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos));
         spawn("workloads", () -> workloads.pollLoop(() -> running));
         spawn("reconcile", () -> workloads.reconcileLoop(() -> running));
     }
@@ -128,6 +131,7 @@ public final class Agent implements AutoCloseable {
                     return;
                 }
                 api.heartbeat(h);
+                lastContactNanos = System.nanoTime();
                 if (backoff.failures() > 0) {
                     log.info("control-api reachable again after {} failed heartbeat(s)", backoff.failures());
                     wake.release();

@@ -31,7 +31,8 @@ public record AgentConfig(
         String pauseImage,
         long pidsLimit,
         Duration restartBackoff,
-        Duration resyncInterval) {
+        Duration resyncInterval,
+        Duration cutoffAfter) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -49,7 +50,8 @@ public record AgentConfig(
             Map.entry("GPUFLEET_PAUSE_IMAGE", "gpufleet/pause:test"),
             Map.entry("GPUFLEET_PIDS_LIMIT", "4096"),
             Map.entry("GPUFLEET_RESTART_BACKOFF", "10s"),
-            Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"));
+            Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"),
+            Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -92,7 +94,8 @@ public record AgentConfig(
                 duration(v, "GPUFLEET_DOCKER_CHECK_INTERVAL", problems),
                 quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems),
                 v.get("GPUFLEET_PAUSE_IMAGE"), pids(v.get("GPUFLEET_PIDS_LIMIT"), problems),
-                duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems));
+                duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems),
+                duration(v, "GPUFLEET_CUTOFF_AFTER", problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }

@@ -10,6 +10,7 @@ import gpufleet.host.runtime.RuntimeFailure;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,11 +42,17 @@ public final class WorkloadLoop {
     private final Map<UUID, Object> reported = new ConcurrentHashMap<>();
     /** Status generations start at the clock so they keep growing across agent restarts. */
     private final AtomicLong generation = new AtomicLong(System.currentTimeMillis());
+    private final Duration cutoffAfter;
+    private final java.util.function.Supplier<Duration> sinceContact;
     private volatile HostDesired desired;
+    private boolean cutOff;
 
     public WorkloadLoop(ControlApiClient api, HostSupplier host, ContainerRuntime runtime, Path stateDir, String gpuRuntime,
-                        String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync) {
+                        String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync, Duration cutoffAfter,
+                        java.util.function.Supplier<Duration> sinceContact) {
         this.api = api;
+        this.cutoffAfter = cutoffAfter;
+        this.sinceContact = sinceContact;
         this.host = host;
         this.resync = resync;
         this.reconciler = new Reconciler(runtime, new PodRunner(runtime, new PodFiles(stateDir),
@@ -90,6 +97,21 @@ public final class WorkloadLoop {
                 continue; // Nothing is removed before the control-api has said what this host should run.
             }
             try {
+                if (sinceContact.get().compareTo(cutoffAfter) > 0) {
+                    // Cut off: the control-api may declare this host lost and free its GPUs for other
+                    // workloads, so stop ours first: two copies must never hold the same GPUs.
+                    if (!cutOff) {
+                        log.warn("no contact with the control-api for {}s: stopping every workload on this host",
+                                sinceContact.get().toSeconds());
+                        cutOff = true;
+                    }
+                    reconciler.reconcile(new HostDesired(d.version(), List.of()));
+                    continue;
+                }
+                if (cutOff) {
+                    log.info("control-api reachable again: resuming workloads");
+                    cutOff = false;
+                }
                 reconciler.reconcile(d).forEach(this::report);
             } catch (RuntimeFailure e) {
                 log.warn("cannot reconcile workloads: {}", e.getMessage());

@@ -77,6 +77,10 @@ class WorkloadRunIT {
     }
 
     private Agent startAgent() {
+        return startAgent(Map.of());
+    }
+
+    private Agent startAgent(Map<String, String> extra) {
         Map<String, String> env = new HashMap<>();
         env.put("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port());
         env.put("GPUFLEET_JOIN_TOKEN", fx.joinToken());
@@ -87,6 +91,7 @@ class WorkloadRunIT {
         env.put("GPUFLEET_RESTART_BACKOFF", "1s");
         env.put("GPUFLEET_RESERVED_CPU", "0");
         env.put("GPUFLEET_RESERVED_MEMORY", "0");
+        env.putAll(extra);
         AgentConfig config = AgentConfig.fromEnvironment(env, "gpu-run");
         Agent a = new Agent(config, new ControlApiClient(config.controlApi()), () -> new NvmlGpuInventory(SimNvml.library()),
                 new DockerRuntime(config.dockerHost(), config.runtime()), e -> { });
@@ -231,6 +236,34 @@ class WorkloadRunIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> workload("uid-del").get("phase").asText().equals("deleted"));
         assertThat(docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.pod-uid", "uid-del")).exec()).isEmpty();
         assertThat(fx.http.get("/v1/gpus?host=gpu-run&state=free", ApiFixture.OPERATOR).json().get("items")).hasSize(8);
+    }
+
+    @Test
+    void configMapAndSecretFilesAreMountedReadOnlyWithTheEnv() {
+        Map<String, Object> c = Pods.container("nvidia", 1, "100m", "256Mi");
+        c.put("env", List.of(Map.of("name", "GREETING", "value", "hi")));
+        c.put("files", List.of(Map.of("path", "/etc/config/app.conf", "mode", 0444,
+                "contentBase64", java.util.Base64.getEncoder().encodeToString("hello=world".getBytes()))));
+        c.put("command", List.of("sh", "-c", "test \"$(cat /etc/config/app.conf)\" = hello=world || exit 5; "
+                + "test \"$GREETING\" = hi || exit 6; touch /etc/config/app.conf 2>/dev/null && exit 7; exit 0"));
+        Map<String, Object> pod = Pods.pod("uid-files", "files", "seeweb-nvidia-1xa6000", List.of(c));
+        pod.put("restartPolicy", "Never");
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, pod);
+        await().atMost(Duration.ofSeconds(20)).until(() -> workload("uid-files").get("phase").asText().matches("succeeded|failed"));
+        assertThat(workload("uid-files").at("/containers/0/exitCode").asInt()).as("5: content, 6: env, 7: writable").isZero();
+    }
+
+    @Test
+    void aHostCutOffFromTheControlApiStopsItsWorkloads() {
+        agent.close();
+        agent = startAgent(Map.of("GPUFLEET_CUTOFF_AFTER", "3s"));
+        Map<String, Object> pod = Pods.seedPod("uid-cut");
+        pod.put("terminationGracePeriodSeconds", 1);
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, pod);
+        await().atMost(Duration.ofSeconds(20)).until(() -> container("uid-cut", "nvidia").map(i -> i.getState().getRunning()).orElse(false));
+        fx.api.close();
+        await().atMost(Duration.ofSeconds(20)).until(() -> docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of("org.gpufleet.pod-uid", "uid-cut")).exec().isEmpty());
     }
 
     @Test
