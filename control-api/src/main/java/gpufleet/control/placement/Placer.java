@@ -20,16 +20,32 @@ import java.util.UUID;
  */
 public final class Placer {
     private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
+    /**
+     * Hosts that can take the request, in index order, stopping at the first few: a bounded
+     * look like Nomad's limit iterator, so a placement costs the same in a fleet of ten hosts or
+     * ten thousand. Hosts fill in a stable order, which is what bin-packing wants.
+     */
     private static final String CANDIDATES = """
-            WITH free AS (
-                SELECT g.host_id, count(*) AS n
-                FROM gpus g JOIN hosts h ON h.id = g.host_id
-                WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
-                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
-                GROUP BY g.host_id)
-            SELECT h.id, h.name, f.n FROM free f JOIN hosts h ON h.id = f.host_id
-            ORDER BY f.n >= ? DESC, f.n, h.name
-            LIMIT 50""";
+            SELECT g.host_id, min(h.name), count(*) AS n
+            FROM gpus g JOIN hosts h ON h.id = g.host_id
+            WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
+              AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+            GROUP BY g.host_id
+            HAVING count(*) >= ?
+               AND (SELECT i.allocatable_cpu_millis - coalesce((SELECT sum(w.cpu_millis) FROM workloads w
+                        WHERE w.host_id = g.host_id AND w.deleted_at IS NULL), 0)
+                    FROM host_inventory i WHERE i.host_id = g.host_id) >= ?
+               AND (SELECT i.allocatable_memory_bytes - coalesce((SELECT sum(w.memory_bytes) FROM workloads w
+                        WHERE w.host_id = g.host_id AND w.deleted_at IS NULL), 0)
+                    FROM host_inventory i WHERE i.host_id = g.host_id) >= ?
+            LIMIT 8""";
+    /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
+    private static final String MOST_FREE = """
+            SELECT h.id, h.name, count(*) AS n
+            FROM gpus g JOIN hosts h ON h.id = g.host_id
+            WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
+              AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+            GROUP BY h.id, h.name ORDER BY n DESC, h.name LIMIT 1""";
 
     private Placer() {}
 
@@ -37,27 +53,19 @@ public final class Placer {
     public static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
             throws SQLException {
         List<UUID> order = new ArrayList<>();
-        List<Fit.HostFree> snapshot = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(CANDIDATES)) {
             ps.setString(1, r.model());
             ps.setInt(2, r.gpus());
+            ps.setLong(3, r.cpuMillis());
+            ps.setLong(4, r.memoryBytes());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    UUID id = rs.getObject(1, UUID.class);
-                    int n = rs.getInt(3);
-                    List<Fit.FreeGpu> placeholders = new ArrayList<>();
-                    for (int i = 0; i < n; i++) {
-                        placeholders.add(new Fit.FreeGpu("?" + i, Map.of()));
-                    }
-                    snapshot.add(new Fit.HostFree(id, rs.getString(2), placeholders, Long.MAX_VALUE, Long.MAX_VALUE));
-                    if (n >= r.gpus()) {
-                        order.add(id);
-                    }
+                    order.add(rs.getObject(1, UUID.class));
                 }
             }
         }
         if (order.isEmpty()) {
-            return Fit.decide(r, snapshot);
+            return explain(c, r);
         }
         Fit.Misfit last = null;
         List<UUID> busy = new ArrayList<>();
@@ -76,7 +84,32 @@ public final class Placer {
                 last = (Fit.Misfit) d;
             }
         }
-        return last != null ? last : Fit.decide(r, snapshot);
+        return last != null ? last : explain(c, r);
+    }
+
+    /** Why nothing fits, described from the host with the most free GPUs of the model. */
+    private static Fit.Misfit explain(Connection c, Fit.Request r) throws SQLException {
+        List<Fit.HostFree> best = mostFree(c, r.model());
+        Fit.Decision d = Fit.decide(r, best.isEmpty() ? best : List.of(fresh(c, best.get(0).hostId(), r.model())));
+        return d instanceof Fit.Misfit m ? m
+                : new Fit.Misfit("another placement took the free " + r.model() + " meanwhile; trying again shortly");
+    }
+
+    /** The host with the most free GPUs of the model, with placeholder GPUs: enough to say why nothing fits. */
+    private static List<Fit.HostFree> mostFree(Connection c, String model) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(MOST_FREE)) {
+            ps.setString(1, model);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return List.of();
+                }
+                List<Fit.FreeGpu> gpus = new ArrayList<>();
+                for (int i = 0; i < rs.getInt(3); i++) {
+                    gpus.add(new Fit.FreeGpu("?" + i, Map.of()));
+                }
+                return List.of(new Fit.HostFree(rs.getObject(1, UUID.class), rs.getString(2), gpus, Long.MAX_VALUE, Long.MAX_VALUE));
+            }
+        }
     }
 
     private static boolean lock(Connection c, UUID host, boolean skipLocked) throws SQLException {

@@ -118,6 +118,18 @@ class WorkloadsIT {
     }
 
     @Test
+    void aHostWithFreeGpusButNoCpuLeftIsNamedInTheReason() {
+        for (int i = 0; i < 7; i++) {
+            Http.Response r = create(Pods.pod("uid-cpu-" + i, "big", "seeweb-nvidia-1xa6000", List.of(Pods.container("c", 1, "8", "1Gi"))));
+            assertThat(r.json().get("phase").asText()).isEqualTo("placed");
+        }
+        JsonNode eighth = create(Pods.pod("uid-cpu-7", "big", "seeweb-nvidia-1xa6000", List.of(Pods.container("c", 1, "8", "1Gi")))).json();
+        assertThat(eighth.get("phase").asText()).isEqualTo("pending");
+        assertThat(eighth.get("message").asText()).isEqualTo("hosts with 1 free NVIDIA RTX A6000 lack cpu or memory:"
+                + " the pod needs 8 cpu and 1Gi memory; a6000-01 has 7 cpu and 256227024Ki memory free");
+    }
+
+    @Test
     void hostsLongPollTheirWorkloadsAndReportStatusInGenerationOrder() {
         JsonNode before = fx.http.get("/v1/hosts/" + host.id() + "/workloads", host.token()).json();
         long version = before.get("version").asLong();
