@@ -13,8 +13,9 @@ public final class Main {
         switch (which) {
             case "inventory" -> InventoryBench.main(rest(args));
             case "host-agent" -> HostAgentBench.main(rest(args));
+            case "placement" -> PlacementBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement");
                 System.exit(2);
             }
         }

@@ -28,13 +28,20 @@ final class Wrk {
 
     static Result run(String url, int connections, int seconds, Path hostsFile, Map<String, String> env)
             throws IOException, InterruptedException {
-        Path script = Files.createTempFile("fleet", ".lua");
-        try (InputStream in = Wrk.class.getResourceAsStream("/wrk/fleet.lua")) {
+        return run("fleet.lua", url, connections, seconds, hostsFile, env);
+    }
+
+    static Result run(String scriptName, String url, int connections, int seconds, Path hostsFile, Map<String, String> env)
+            throws IOException, InterruptedException {
+        Path script = Files.createTempFile("wrk", ".lua");
+        try (InputStream in = Wrk.class.getResourceAsStream("/wrk/" + scriptName)) {
             Files.write(script, in.readAllBytes());
         }
         ProcessBuilder pb = new ProcessBuilder(List.of("wrk", "-t2", "-c" + connections, "-d" + seconds + "s",
                 "--timeout", "10s", "-s", script.toString(), url)).redirectErrorStream(true);
-        pb.environment().put("FLEET_HOSTS", hostsFile.toString());
+        if (hostsFile != null) {
+            pb.environment().put("FLEET_HOSTS", hostsFile.toString());
+        }
         pb.environment().putAll(env);
         Process p;
         try {

@@ -49,8 +49,8 @@ public final class ControlApi implements AutoCloseable {
         this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
         this.heartbeats = new HeartbeatBatcher(db);
         this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
-        this.wakeups = new Wakeups(config);
-        this.placer = new PendingPlacer(db, config.placementRetry());
+        this.wakeups = new Wakeups(config, db);
+        this.placer = new PendingPlacer(db, wakeups, config.placementRetry());
         HostStore hosts = new HostStore(db, tokens);
         TenantStore tenants = new TenantStore(db);
         Bodies bodies = new Bodies(config.maxBodyBytes());
@@ -71,7 +71,7 @@ public final class ControlApi implements AutoCloseable {
             new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
-            new WorkloadRoutes(new WorkloadStore(db), new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
+            new WorkloadRoutes(new WorkloadStore(db, wakeups), new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
         });
     }
 

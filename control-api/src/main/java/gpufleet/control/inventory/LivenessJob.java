@@ -94,9 +94,11 @@ public final class LivenessJob implements AutoCloseable {
                     UPDATE workloads w SET phase = 'failed', reason = 'HostLost', deleted_at = now(), updated_at = now(),
                         message = 'host ' || h.name || ' stopped reporting and was declared lost'
                     FROM hosts h WHERE h.id = w.host_id AND h.liveness = 'lost' AND w.deleted_at IS NULL
-                    RETURNING w.id)
-                UPDATE gpu_allocations SET released_at = now()
-                WHERE released_at IS NULL AND workload_id IN (SELECT id FROM gone)""")) {
+                    RETURNING w.id),
+                freed AS (
+                    UPDATE gpu_allocations SET released_at = now()
+                    WHERE released_at IS NULL AND workload_id IN (SELECT id FROM gone) RETURNING gpu_uuid)
+                UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""")) {
             int released = ps.executeUpdate();
             if (released > 0) {
                 log.warn("released {} GPU(s) of workloads on lost hosts", released);

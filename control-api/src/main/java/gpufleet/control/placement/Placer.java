@@ -7,7 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +28,7 @@ public final class Placer {
     private static final String CANDIDATES = """
             SELECT g.host_id, min(h.name), count(*) AS n
             FROM gpus g JOIN hosts h ON h.id = g.host_id
-            WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
+            WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated AND h.liveness = 'ready' AND NOT h.cordoned
               AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
             GROUP BY g.host_id
             HAVING count(*) >= ?
@@ -38,7 +38,7 @@ public final class Placer {
                AND (SELECT i.allocatable_memory_bytes - coalesce((SELECT sum(w.memory_bytes) FROM workloads w
                         WHERE w.host_id = g.host_id AND w.deleted_at IS NULL), 0)
                     FROM host_inventory i WHERE i.host_id = g.host_id) >= ?
-            LIMIT 8""";
+            LIMIT 32""";
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
             SELECT h.id, h.name, count(*) AS n
@@ -69,20 +69,32 @@ public final class Placer {
         }
         Fit.Misfit last = null;
         List<UUID> busy = new ArrayList<>();
-        for (int pass = 0; pass < 2; pass++) {
-            // First pass skips hosts another placement holds; the second waits for those only.
-            for (UUID host : pass == 0 ? order : List.copyOf(busy)) {
-                if (!lock(c, host, pass == 0)) {
-                    busy.add(host);
-                    continue;
-                }
-                Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model())));
-                if (d instanceof Fit.Placed p) {
-                    write(c, workloadId, tenant, p, containers);
-                    return p;
-                }
-                last = (Fit.Misfit) d;
+        for (UUID host : order) {
+            // Skip hosts another placement holds; a host that no longer fits is let go at once
+            // (rolled back to its savepoint), so no transaction holds one lock while waiting for
+            // another: no deadlocks.
+            Savepoint sp = c.setSavepoint();
+            if (!lock(c, host, true)) {
+                c.rollback(sp);
+                busy.add(host);
+                continue;
             }
+            Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model())));
+            if (d instanceof Fit.Placed p) {
+                write(c, workloadId, tenant, p, containers);
+                return p;
+            }
+            c.rollback(sp);
+            last = (Fit.Misfit) d;
+        }
+        if (!busy.isEmpty() && lock(c, busy.get(0), false)) {
+            // Every fitting host was busy: wait for the first one, then check it afresh.
+            Fit.Decision d = Fit.decide(r, List.of(fresh(c, busy.get(0), r.model())));
+            if (d instanceof Fit.Placed p) {
+                write(c, workloadId, tenant, p, containers);
+                return p;
+            }
+            last = (Fit.Misfit) d;
         }
         return last != null ? last : explain(c, r);
     }
@@ -169,6 +181,10 @@ public final class Placer {
             }
             ps.executeBatch();
         }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE gpus SET allocated = true WHERE uuid = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("text", p.gpus().stream().flatMap(List::stream).toArray()));
+            ps.executeUpdate();
+        }
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
                 WHERE id = ?""")) {
@@ -179,14 +195,15 @@ public final class Placer {
         bumpHost(c, p.hostId());
     }
 
-    /** The host's desired workloads changed: bump its version and wake whoever long-polls it. */
+    /**
+     * The host's desired workloads changed: bump its version. Long-pollers are woken after the
+     * commit (see Wakeups), not by a NOTIFY inside this transaction: PostgreSQL serializes the
+     * commits of notifying transactions, which would serialize placements.
+     */
     public static void bumpHost(Connection c, UUID host) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?");
-             Statement notify = c.createStatement()) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?")) {
             ps.setObject(1, host);
             ps.executeUpdate();
-            notify.execute("NOTIFY gpufleet_host, '" + host + "'");
         }
     }
 

@@ -119,8 +119,10 @@ public final class HostWorkloads {
 
     /** Frees the workload's GPUs and marks it deleted. */
     static void release(Connection c, UUID workload) throws SQLException {
-        try (PreparedStatement a = c.prepareStatement(
-                "UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL");
+        try (PreparedStatement a = c.prepareStatement("""
+                WITH freed AS (UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL
+                               RETURNING gpu_uuid)
+                UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""");
              PreparedStatement w = c.prepareStatement(
                      "UPDATE workloads SET phase = 'deleted', deleted_at = now(), updated_at = now() WHERE id = ?")) {
             a.setObject(1, workload);

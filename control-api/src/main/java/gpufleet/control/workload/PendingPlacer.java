@@ -25,14 +25,16 @@ public final class PendingPlacer implements AutoCloseable {
     static final long LOCK_KEY = 0x6770_7566_0003L;
 
     private final Database db;
+    private final Wakeups wakeups;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "pending-placer");
         t.setDaemon(true);
         return t;
     });
 
-    public PendingPlacer(Database db, Duration interval) {
+    public PendingPlacer(Database db, Wakeups wakeups, Duration interval) {
         this.db = db;
+        this.wakeups = wakeups;
         timer.scheduleWithFixedDelay(this::safeRun, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -48,7 +50,8 @@ public final class PendingPlacer implements AutoCloseable {
 
     /** One round; returns how many workloads were placed, -1 when another replica holds the lock. */
     public int runOnce() {
-        return db.tx(c -> {
+        List<UUID> hosts = new ArrayList<>();
+        int done = db.tx(c -> {
             try (PreparedStatement lock = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
                 lock.setLong(1, LOCK_KEY);
                 try (ResultSet rs = lock.executeQuery()) {
@@ -70,17 +73,20 @@ public final class PendingPlacer implements AutoCloseable {
             int placed = 0;
             for (Pending p : pending) {
                 WorkloadStore.place(c, p.id(), p.tenant(), p.spec(), p.model());
-                try (PreparedStatement ps = c.prepareStatement("SELECT phase FROM workloads WHERE id = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT phase, host_id FROM workloads WHERE id = ?")) {
                     ps.setObject(1, p.id());
                     try (ResultSet rs = ps.executeQuery()) {
                         if (rs.next() && rs.getString(1).equals("placed")) {
                             placed++;
+                            hosts.add(rs.getObject(2, UUID.class));
                         }
                     }
                 }
             }
             return placed;
         });
+        hosts.forEach(wakeups::changed);
+        return done;
     }
 
     private static WorkloadSpec spec(String json) {

@@ -1,16 +1,21 @@
 package gpufleet.control.workload;
 
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.db.Database;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -24,15 +29,61 @@ public final class Wakeups implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Wakeups.class);
 
     private final ControlApiConfig config;
+    private final Database db;
     private final Map<UUID, List<CompletableFuture<Void>>> waiters = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<UUID> outbox = new LinkedBlockingQueue<>();
     private final Thread listener;
+    private final Thread sender;
     private volatile boolean running = true;
 
-    public Wakeups(ControlApiConfig config) {
+    public Wakeups(ControlApiConfig config, Database db) {
         this.config = config;
+        this.db = db;
         this.listener = new Thread(this::listen, "host-wakeups");
         this.listener.setDaemon(true);
         this.listener.start();
+        this.sender = new Thread(this::send, "host-notify");
+        this.sender.setDaemon(true);
+        this.sender.start();
+    }
+
+    /**
+     * A host's desired workloads changed (after the commit): wake its pollers here at once, and
+     * the other replicas' through one batched NOTIFY.
+     */
+    public void changed(UUID host) {
+        wake(host);
+        outbox.add(host);
+    }
+
+    private void send() {
+        List<UUID> batch = new ArrayList<>();
+        while (running) {
+            try {
+                UUID first = outbox.poll(500, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                outbox.drainTo(batch);
+                UUID[] ids = batch.stream().distinct().toArray(UUID[]::new);
+                db.read(c -> {
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT pg_notify('gpufleet_host', h::text) FROM unnest(?::uuid[]) h")) {
+                        ps.setArray(1, c.createArrayOf("uuid", ids));
+                        ps.execute();
+                    }
+                    return null;
+                });
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // Pollers on other replicas wake at their timeout and re-read: nothing is lost.
+                log.warn("cannot notify other replicas ({}); their hosts will see the change at their next poll", e.getMessage());
+            } finally {
+                batch.clear();
+            }
+        }
     }
 
     /** Completes on the next change for {@code host} (the caller adds its own timeout). */
@@ -92,6 +143,7 @@ public final class Wakeups implements AutoCloseable {
     public void close() {
         running = false;
         listener.interrupt();
+        sender.interrupt();
         waiters.values().forEach(list -> list.forEach(f -> f.complete(null)));
     }
 }

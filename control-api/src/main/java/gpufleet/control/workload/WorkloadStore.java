@@ -19,9 +19,11 @@ import java.util.UUID;
 /** Tenant workloads: create (and place), read, delete. */
 public final class WorkloadStore {
     private final Database db;
+    private final Wakeups wakeups;
 
-    public WorkloadStore(Database db) {
+    public WorkloadStore(Database db, Wakeups wakeups) {
         this.db = db;
+        this.wakeups = wakeups;
     }
 
     public record Created(WorkloadView workload, boolean created) {}
@@ -33,7 +35,7 @@ public final class WorkloadStore {
      * the existing workload unchanged. A pod over its offering's limits is refused with the numbers.
      */
     public Created create(String tenant, WorkloadSpec spec) {
-        return Retry.onConflict(() -> db.tx(c -> {
+        Created r = Retry.onConflict(() -> db.tx(c -> {
             WorkloadView existing = WorkloadViews.byPodUid(c, tenant, spec.podUid());
             if (existing != null) {
                 return new Created(existing, false);
@@ -61,6 +63,10 @@ public final class WorkloadStore {
             place(c, id, tenant, spec, o.model());
             return new Created(WorkloadViews.byId(c, id), true);
         }));
+        if (r.created() && r.workload().hostId() != null) {
+            wakeups.changed(r.workload().hostId());
+        }
+        return r;
     }
 
     /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */
@@ -127,7 +133,7 @@ public final class WorkloadStore {
      * and its GPUs come free only when the host confirms its containers are gone. Repeatable.
      */
     public WorkloadView delete(String tenant, String podUid) {
-        return db.tx(c -> {
+        WorkloadView v = db.tx(c -> {
             UUID host;
             UUID id;
             try (PreparedStatement ps = c.prepareStatement("""
@@ -150,5 +156,9 @@ public final class WorkloadStore {
             }
             return WorkloadViews.byId(c, id);
         });
+        if (v.hostId() != null && !v.phase().equals("deleted")) {
+            wakeups.changed(v.hostId());
+        }
+        return v;
     }
 }
