@@ -6,7 +6,7 @@ import java.util.List;
 public final class Main {
     private Main() {}
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws InterruptedException {
         List<String> argv = List.of(args);
         if (argv.isEmpty() || argv.contains("--help") || argv.contains("-h")) {
             System.out.println("""
@@ -16,6 +16,8 @@ public final class Main {
                     RuntimeClasses, and turns pods scheduled there into workloads on the provider.
 
                     commands:
+                      run        run the agent (configuration from GPUFLEET_* variables; in-cluster or from
+                                 KUBECONFIG / ~/.kube/config)
                       version    print the agent's version
                     """);
             return;
@@ -24,8 +26,32 @@ public final class Main {
             System.out.println("tenant-agent " + version());
             return;
         }
+        if (argv.get(0).equals("run")) {
+            run();
+            return;
+        }
         System.err.println("tenant-agent: unknown command '" + argv.get(0) + "' (see tenant-agent --help)");
         System.exit(2);
+    }
+
+    private static void run() throws InterruptedException {
+        gpufleet.tenant.agent.TenantAgentConfig config;
+        try {
+            config = gpufleet.tenant.agent.TenantAgentConfig.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        io.fabric8.kubernetes.client.KubernetesClient k8s = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+        gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(config, k8s);
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            agent.close();
+            k8s.close();
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
     }
 
     static String version() {
