@@ -1,6 +1,7 @@
 package gpufleet.tenant.agent;
 
 import gpufleet.tenant.node.NodeController;
+import gpufleet.tenant.pod.PodController;
 import gpufleet.tenant.provider.ProviderClient;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.concurrent.Executors;
@@ -14,6 +15,7 @@ public final class TenantAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantAgent.class);
 
     private final NodeController node;
+    private final PodController pods;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-sync");
         t.setDaemon(true);
@@ -21,13 +23,20 @@ public final class TenantAgent implements AutoCloseable {
     });
 
     public TenantAgent(TenantAgentConfig config, KubernetesClient k8s) {
-        this.node = new NodeController(k8s, new ProviderClient(config.controlApi(), config.tenantToken()), config);
+        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        this.node = new NodeController(k8s, provider, config);
+        this.pods = new PodController(k8s, provider, config.nodeName(), config.nodeAddress());
         timer.scheduleWithFixedDelay(this::sync, 0, config.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void sync() {
         try {
-            node.syncOnce();
+            NodeController.Provider p = node.syncOnce();
+            if (p != null) {
+                pods.syncOnce(p.tenant(), p.offerings());
+            }
+        } catch (java.io.IOException | ProviderClient.Refused e) {
+            log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
         } catch (RuntimeException e) {
             // The API server may be briefly away; the next round tries again.
             log.warn("node sync failed: {}", e.getMessage());

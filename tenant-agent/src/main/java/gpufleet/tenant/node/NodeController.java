@@ -45,8 +45,11 @@ public final class NodeController {
         this.config = config;
     }
 
+    /** What the provider said in a round: the tenant and its offerings (null when it could not be asked). */
+    public record Provider(String tenant, List<OfferingView> offerings) {}
+
     /** One round: ask the provider, then bring node, lease and RuntimeClasses in line. */
-    public void syncOnce() {
+    public Provider syncOnce() {
         NodeResources resources = null;
         List<OfferingView> offerings = null;
         String unreachable = null;
@@ -65,7 +68,9 @@ public final class NodeController {
         renewLease(node);
         if (offerings != null) {
             syncRuntimeClasses(offerings);
+            return new Provider(tenant, offerings);
         }
+        return null;
     }
 
     private Node ensureNode() {

@@ -6,6 +6,8 @@ import gpufleet.common.Json;
 import gpufleet.common.api.ApiError;
 import gpufleet.common.api.NodeResources;
 import gpufleet.common.api.OfferingView;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.common.api.WorkloadView;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +19,7 @@ import java.util.List;
 /** The provider's control-api as the tenant-agent uses it, with the tenant's token. */
 public final class ProviderClient {
     private static final TypeReference<List<OfferingView>> OFFERINGS = new TypeReference<>() {};
+    private static final TypeReference<List<WorkloadView>> WORKLOADS = new TypeReference<>() {};
 
     private final URI base;
     private final String token;
@@ -58,9 +61,50 @@ public final class ProviderClient {
         return Json.mapper().treeToValue(get("/v1/tenants/" + tenant + "/node"), NodeResources.class);
     }
 
+    public WorkloadView createWorkload(String tenant, WorkloadSpec spec) throws IOException, Refused {
+        return Json.mapper().treeToValue(send("POST", "/v1/tenants/" + tenant + "/workloads", spec), WorkloadView.class);
+    }
+
+    /** The workload of a pod, or null when the provider has none. */
+    public WorkloadView workload(String tenant, String podUid) throws IOException, Refused {
+        try {
+            return Json.mapper().treeToValue(get("/v1/tenants/" + tenant + "/workloads/" + podUid), WorkloadView.class);
+        } catch (Refused e) {
+            if (e.status() == 404) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    public List<WorkloadView> workloads(String tenant) throws IOException, Refused {
+        return Json.mapper().convertValue(get("/v1/tenants/" + tenant + "/workloads").get("items"), WORKLOADS);
+    }
+
+    /** Asks for deletion; a workload already gone is fine. */
+    public void deleteWorkload(String tenant, String podUid) throws IOException, Refused {
+        try {
+            send("DELETE", "/v1/tenants/" + tenant + "/workloads/" + podUid, null);
+        } catch (Refused e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+        }
+    }
+
     private JsonNode get(String path) throws IOException, Refused {
-        HttpRequest req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20))
-                .header("Authorization", "Bearer " + token).GET().build();
+        return send("GET", path, null);
+    }
+
+    private JsonNode send(String method, String path, Object body) throws IOException, Refused {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + token);
+        if (body != null) {
+            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body)));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        HttpRequest req = b.build();
         HttpResponse<byte[]> resp;
         try {
             resp = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -75,7 +119,7 @@ public final class ProviderClient {
             } catch (IOException e) {
                 reason = new String(resp.body(), java.nio.charset.StandardCharsets.UTF_8);
             }
-            throw new Refused(resp.statusCode(), "GET " + path + ": " + resp.statusCode() + " " + reason);
+            throw new Refused(resp.statusCode(), method + " " + path + ": " + resp.statusCode() + " " + reason);
         }
         return Json.mapper().readTree(resp.body());
     }

@@ -1,0 +1,136 @@
+package gpufleet.tenant.pod;
+
+import gpufleet.common.api.OfferingView;
+import gpufleet.common.api.WorkloadView;
+import gpufleet.tenant.provider.ProviderClient;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pods bound to the virtual node become workloads at the provider (keyed by pod UID), and their
+ * status comes back. Pods that break a rule stay Pending with the reason and a Warning Event;
+ * pods being deleted are stopped, then removed; workloads whose pod is gone are deleted.
+ */
+public final class PodController {
+    private static final Logger log = LoggerFactory.getLogger(PodController.class);
+
+    private final KubernetesClient k8s;
+    private final ProviderClient provider;
+    private final String nodeName;
+    private final String hostIp;
+    private final Set<String> warned = new HashSet<>();
+
+    public PodController(KubernetesClient k8s, ProviderClient provider, String nodeName, String hostIp) {
+        this.k8s = k8s;
+        this.provider = provider;
+        this.nodeName = nodeName;
+        this.hostIp = hostIp;
+    }
+
+    public void syncOnce(String tenant, List<OfferingView> offerings) throws IOException, ProviderClient.Refused {
+        Map<String, OfferingView> classes = new HashMap<>();
+        offerings.forEach(o -> classes.put(o.name(), o));
+        Map<String, WorkloadView> workloads = new HashMap<>();
+        provider.workloads(tenant).forEach(w -> workloads.put(w.podUid(), w));
+        Set<String> pods = new HashSet<>();
+        for (Pod pod : k8s.pods().inAnyNamespace().list().getItems()) {
+            if (!nodeName.equals(pod.getSpec().getNodeName())) {
+                continue;
+            }
+            pods.add(pod.getMetadata().getUid());
+            try {
+                sync(tenant, pod, workloads.get(pod.getMetadata().getUid()), classes);
+            } catch (RuntimeException e) {
+                log.warn("pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
+            }
+        }
+        for (WorkloadView w : workloads.values()) {
+            if (!pods.contains(w.podUid()) && !w.deletionRequested()) {
+                log.info("pod {}/{} is gone: deleting its workload", w.namespace(), w.name());
+                provider.deleteWorkload(tenant, w.podUid());
+            }
+        }
+    }
+
+    private void sync(String tenant, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
+            throws IOException, ProviderClient.Refused {
+        String uid = pod.getMetadata().getUid();
+        if (pod.getMetadata().getDeletionTimestamp() != null) {
+            provider.deleteWorkload(tenant, uid);
+            WorkloadView now = provider.workload(tenant, uid);
+            if (now == null || now.phase().equals("deleted")) {
+                // Like the kubelet: once the containers are gone, the pod object goes too.
+                k8s.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).withGracePeriod(0).delete();
+            }
+            return;
+        }
+        if (w == null) {
+            PodTranslator.Result r = admit(pod, classes);
+            if (r instanceof PodTranslator.Refused refused) {
+                write(pod, PodStatuses.refused(pod, refused.reason(), refused.message()));
+                warn(pod, refused.reason(), refused.message());
+                return;
+            }
+            w = provider.createWorkload(tenant, ((PodTranslator.Ok) r).spec());
+            log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
+        }
+        if (w.phase().equals("pending") && w.reason() != null) {
+            warn(pod, "FailedScheduling", w.message());
+        }
+        write(pod, PodStatuses.of(pod, w, hostIp));
+    }
+
+    private static PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {
+        String rc = pod.getSpec().getRuntimeClassName();
+        OfferingView o = rc == null ? null : classes.get(rc);
+        if (o == null) {
+            return new PodTranslator.Refused("RuntimeClassNotOffered", rc == null
+                    ? "the pod names no runtimeClassName; pick one of: " + String.join(", ", classes.keySet())
+                    : "RuntimeClass " + rc + " is not offered to this cluster; pick one of: " + String.join(", ", classes.keySet()));
+        }
+        String violation = Baseline.violation(pod);
+        if (violation != null) {
+            return new PodTranslator.Refused("PodSecurityBaseline", "violates PodSecurity \"baseline\": " + violation);
+        }
+        return PodTranslator.translate(pod, o);
+    }
+
+    private void write(Pod pod, PodStatus status) {
+        if (!PodStatuses.differ(pod.getStatus(), status)) {
+            return;
+        }
+        pod.setStatus(status);
+        k8s.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).updateStatus();
+    }
+
+    /** One Warning Event per pod and reason, as `kubectl describe` shows them. */
+    private void warn(Pod pod, String reason, String message) {
+        if (!warned.add(pod.getMetadata().getUid() + "/" + reason)) {
+            return;
+        }
+        String now = Instant.now().toString();
+        k8s.v1().events().inNamespace(pod.getMetadata().getNamespace()).resource(new EventBuilder()
+                .withNewMetadata().withName(pod.getMetadata().getName() + "." + UUID.randomUUID().toString().substring(0, 8))
+                .withNamespace(pod.getMetadata().getNamespace()).endMetadata()
+                .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withApiVersion("v1")
+                        .withName(pod.getMetadata().getName()).withNamespace(pod.getMetadata().getNamespace())
+                        .withUid(pod.getMetadata().getUid()).build())
+                .withType("Warning").withReason(reason).withMessage(message).withCount(1)
+                .withFirstTimestamp(now).withLastTimestamp(now)
+                .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
+                .build()).create();
+    }
+}

@@ -1,0 +1,141 @@
+package gpufleet.tenant.pod;
+
+import gpufleet.common.Invalid;
+import gpufleet.common.Quantity;
+import gpufleet.common.api.OfferingView;
+import gpufleet.common.api.WorkloadSpec;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a pod bound to the virtual node into the workload the provider runs: resources summed
+ * against the RuntimeClass, what the pod left out filled from it (the RuntimeClass default for
+ * GPUs, an even share of the class's cpu and memory), or a refusal that names the numbers.
+ */
+public final class PodTranslator {
+    public static final String GPU = "nvidia.com/gpu";
+
+    private PodTranslator() {}
+
+    public sealed interface Result permits Ok, Refused {}
+
+    public record Ok(WorkloadSpec spec) implements Result {}
+
+    /** The pod cannot run: a CamelCase reason and a message a person can act on. */
+    public record Refused(String reason, String message) implements Result {}
+
+    public static Result translate(Pod pod, OfferingView offering) {
+        List<Container> containers = pod.getSpec().getContainers();
+        int n = containers.size();
+        Integer[] gpus = new Integer[n];
+        Long[] cpu = new Long[n];
+        Long[] mem = new Long[n];
+        try {
+            for (int i = 0; i < n; i++) {
+                Map<String, io.fabric8.kubernetes.api.model.Quantity> limits = merged(containers.get(i));
+                gpus[i] = limits.containsKey(GPU) ? Integer.parseInt(limits.get(GPU).toString()) : null;
+                cpu[i] = limits.containsKey("cpu") ? Quantity.cpuMillis(limits.get("cpu").toString(), "cpu") : null;
+                mem[i] = limits.containsKey("memory") ? Quantity.bytes(limits.get("memory").toString(), "memory") : null;
+            }
+        } catch (Invalid | NumberFormatException e) {
+            return new Refused("InvalidResources", "container resources are not valid quantities: " + e.getMessage());
+        }
+        boolean anyGpu = false;
+        for (Integer g : gpus) {
+            anyGpu |= g != null;
+        }
+        for (int i = 0; i < n; i++) {
+            if (gpus[i] == null) {
+                gpus[i] = !anyGpu && i == 0 ? Integer.parseInt(offering.annotations().get("limits.k8s.gpu/default")) : 0;
+            }
+        }
+        fill(cpu, Quantity.cpuMillis(offering.cpu(), "cpu"));
+        fill(mem, Quantity.bytes(offering.memory(), "memory"));
+        long totalGpus = sum(gpus);
+        long totalCpu = sum(cpu);
+        long totalMem = sum(mem);
+        long maxCpu = Quantity.cpuMillis(offering.cpu(), "cpu");
+        long maxMem = Quantity.bytes(offering.memory(), "memory");
+        if (totalGpus > offering.gpuCount() || totalCpu > maxCpu || totalMem > maxMem || totalGpus < 1
+                || cpuOrMemMissing(cpu, mem)) {
+            return new Refused("OverRuntimeClassLimits", "pod asks for " + totalGpus + " GPU(s), " + Quantity.cpu(totalCpu)
+                    + " cpu and " + Quantity.memory(totalMem) + " memory; RuntimeClass " + offering.name() + " allows 1 to "
+                    + offering.gpuCount() + " GPU(s), at most " + offering.cpu() + " cpu and " + offering.memory() + " memory");
+        }
+        List<WorkloadSpec.Container> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Container c = containers.get(i);
+            List<WorkloadSpec.EnvVar> env = new ArrayList<>();
+            for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
+                if (e.getValueFrom() != null) {
+                    return new Refused("CreateContainerConfigError", "container \"" + c.getName() + "\": env " + e.getName()
+                            + " uses valueFrom, which this agent version does not resolve yet; set a value");
+                }
+                env.add(new WorkloadSpec.EnvVar(e.getName(), e.getValue()));
+            }
+            List<WorkloadSpec.Port> ports = new ArrayList<>();
+            if (c.getPorts() != null) {
+                c.getPorts().forEach(p -> ports.add(new WorkloadSpec.Port(p.getName(), p.getContainerPort(), p.getProtocol())));
+            }
+            out.add(new WorkloadSpec.Container(c.getName(), c.getImage(), c.getImagePullPolicy(), c.getCommand(), c.getArgs(), env,
+                    ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i])), List.of(),
+                    c.getWorkingDir(), c.getTty(), c.getStdin()));
+        }
+        Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
+        return new Ok(new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, List.of()));
+    }
+
+    private static Map<String, io.fabric8.kubernetes.api.model.Quantity> merged(Container c) {
+        Map<String, io.fabric8.kubernetes.api.model.Quantity> m = new java.util.HashMap<>();
+        if (c.getResources() != null) {
+            if (c.getResources().getRequests() != null) {
+                m.putAll(c.getResources().getRequests());
+            }
+            if (c.getResources().getLimits() != null) {
+                m.putAll(c.getResources().getLimits()); // limits win: they are what the container may use
+            }
+        }
+        return m;
+    }
+
+    /** Containers that said nothing share what the class leaves, evenly. */
+    private static void fill(Long[] values, long classTotal) {
+        long given = 0;
+        int missing = 0;
+        for (Long v : values) {
+            if (v == null) {
+                missing++;
+            } else {
+                given += v;
+            }
+        }
+        long share = missing == 0 ? 0 : (classTotal - given) / missing;
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == null) {
+                values[i] = share;
+            }
+        }
+    }
+
+    private static boolean cpuOrMemMissing(Long[] cpu, Long[] mem) {
+        for (int i = 0; i < cpu.length; i++) {
+            if (cpu[i] <= 0 || mem[i] < (4L << 20)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long sum(Number[] values) {
+        long s = 0;
+        for (Number v : values) {
+            s += v.longValue();
+        }
+        return s;
+    }
+}

@@ -1,0 +1,188 @@
+package gpufleet.tenant.pod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.control.support.ApiFixture;
+import gpufleet.tenant.agent.TenantAgentConfig;
+import gpufleet.tenant.node.NodeController;
+import gpufleet.tenant.provider.ProviderClient;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The seed's pods on the virtual node: mock API server (CRUD), a real control-api on PostgreSQL. */
+@EnableKubernetesMockClient(crud = true)
+class PodsIT {
+    KubernetesClient client;
+    ApiFixture fx;
+    ApiFixture.Host host;
+    String token;
+    NodeController node;
+    PodController pods;
+
+    @BeforeEach
+    void start() {
+        fx = ApiFixture.start();
+        fx.seedOfferings();
+        host = fx.seedHost("a6000-pool");
+        token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000", "seeweb-nvidia-2xa6000"));
+        Map<String, String> env = new HashMap<>();
+        env.put("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port());
+        env.put("GPUFLEET_TENANT_TOKEN", token);
+        env.put("POD_IP", "10.1.2.3");
+        TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
+        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        node = new NodeController(client, provider, config);
+        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+    }
+
+    @AfterEach
+    void stop() {
+        fx.close();
+    }
+
+    private void sync() throws Exception {
+        NodeController.Provider p = node.syncOnce();
+        pods.syncOnce(p.tenant(), p.offerings());
+    }
+
+    /** A pod as the scheduler leaves it: bound to k8s.gpu. */
+    private Pod pod(String name, String runtimeClass, List<io.fabric8.kubernetes.api.model.Container> containers) {
+        return client.pods().inNamespace("default").resource(new PodBuilder()
+                .withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName(runtimeClass).withRestartPolicy("OnFailure")
+                .withContainers(containers).endSpec().build()).create();
+    }
+
+    private static io.fabric8.kubernetes.api.model.Container nvidia(String name, Integer gpus, String cpu, String memory) {
+        ContainerBuilder b = new ContainerBuilder().withName(name).withImage("gpufleet/busybox:test")
+                .withCommand("/bin/sh", "-c", "--").withArgs("sleep 3600");
+        if (gpus != null) {
+            b.withNewResources().addToLimits("nvidia.com/gpu", new Quantity(gpus.toString()))
+                    .addToLimits("cpu", new Quantity(cpu)).addToLimits("memory", new Quantity(memory)).endResources();
+        }
+        return b.build();
+    }
+
+    private Pod get(String name) {
+        return client.pods().inNamespace("default").withName(name).get();
+    }
+
+    private JsonNode workload(String uid) {
+        return fx.http.get("/v1/tenants/skg00000/workloads/" + uid, token).json();
+    }
+
+    private static PodCondition condition(Pod p, String type) {
+        return p.getStatus().getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void theSeedPodBecomesAWorkloadAndItsStatusComesBack() throws Exception {
+        Pod p = pod("nvidia-smi", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "2", "16Gi")));
+        sync();
+        JsonNode w = workload(p.getMetadata().getUid());
+        assertThat(w.get("phase").asText()).isEqualTo("placed");
+        assertThat(w.at("/gpus/nvidia")).hasSize(1);
+        Pod pending = get("nvidia-smi");
+        assertThat(pending.getStatus().getPhase()).isEqualTo("Pending");
+        assertThat(condition(pending, "PodScheduled").getStatus()).isEqualTo("True");
+        assertThat(pending.getStatus().getHostIP()).isEqualTo("10.1.2.3");
+        sync();
+        Map<String, String> alloc = new HashMap<>();
+        client.nodes().withName("k8s.gpu").get().getStatus().getAllocatable().forEach((k, v) -> alloc.put(k, v.toString()));
+        assertThat(alloc).isEqualTo(Map.of("cpu", "61", "memory", "246789840Ki", "nvidia.com/gpu", "7", "pods", "7"));
+
+        fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status", host.token(),
+                Map.of("generation", 1, "containers", List.of(Map.of("name", "nvidia", "state", "running", "ready", true,
+                        "startedAt", "2026-11-28T10:00:00Z", "containerId", "docker://abc"))));
+        sync();
+        Pod running = get("nvidia-smi");
+        assertThat(running.getStatus().getPhase()).isEqualTo("Running");
+        assertThat(condition(running, "Ready").getStatus()).isEqualTo("True");
+        assertThat(running.getStatus().getContainerStatuses()).singleElement().satisfies(s -> {
+            assertThat(s.getState().getRunning().getStartedAt()).isEqualTo("2026-11-28T10:00:00Z");
+            assertThat(s.getContainerID()).isEqualTo("docker://abc");
+            assertThat(s.getRestartCount()).isZero();
+        });
+    }
+
+    @Test
+    void aPodWithoutResourcesGetsTheRuntimeClassDefaults() throws Exception {
+        Pod p = pod("defaults", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", null, null, null)));
+        sync();
+        JsonNode w = workload(p.getMetadata().getUid());
+        assertThat(w.get("phase").asText()).isEqualTo("placed");
+        assertThat(w.at("/gpus/nvidia")).hasSize(1);
+        Map<String, String> alloc = new HashMap<>();
+        sync();
+        client.nodes().withName("k8s.gpu").get().getStatus().getAllocatable().forEach((k, v) -> alloc.put(k, v.toString()));
+        assertThat(alloc).isEqualTo(Map.of("cpu", "55", "memory", "230705436Ki", "nvidia.com/gpu", "7", "pods", "7"));
+    }
+
+    @Test
+    void twoGpusAndSixtyFourGiOnTheOneGpuClassStayPendingWithTheNumbers() throws Exception {
+        Pod p = pod("nvidia-smi-unschedulable", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 2, "1", "64Gi")));
+        sync();
+        Pod pending = get("nvidia-smi-unschedulable");
+        assertThat(pending.getStatus().getPhase()).isEqualTo("Pending");
+        PodCondition c = condition(pending, "PodScheduled");
+        assertThat(c.getReason()).isEqualTo("OverRuntimeClassLimits");
+        assertThat(c.getMessage()).isEqualTo("pod asks for 2 GPU(s), 1 cpu and 64Gi memory; RuntimeClass seeweb-nvidia-1xa6000"
+                + " allows 1 to 1 GPU(s), at most 8000m cpu and 32861620Ki memory");
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads/" + p.getMetadata().getUid(), token).status()).isEqualTo(404);
+        assertThat(client.v1().events().inNamespace("default").list().getItems())
+                .anySatisfy(e -> {
+                    assertThat(e.getType()).isEqualTo("Warning");
+                    assertThat(e.getReason()).isEqualTo("OverRuntimeClassLimits");
+                    assertThat(e.getInvolvedObject().getName()).isEqualTo("nvidia-smi-unschedulable");
+                });
+    }
+
+    @Test
+    void theTwoContainerPodOnTheTwoGpuClassGetsOneGpuEach() throws Exception {
+        Pod p = pod("nvidia-smi-double", "seeweb-nvidia-2xa6000",
+                List.of(nvidia("nvidia-one", 1, "1", "16Gi"), nvidia("nvidia-two", 1, "1", "16Gi")));
+        sync();
+        JsonNode w = workload(p.getMetadata().getUid());
+        assertThat(w.get("phase").asText()).isEqualTo("placed");
+        assertThat(w.at("/gpus/nvidia-one/0").asText()).isNotEqualTo(w.at("/gpus/nvidia-two/0").asText());
+    }
+
+    @Test
+    void aPrivilegedPodOrAHostPathNeverRuns() throws Exception {
+        var privileged = new ContainerBuilder(nvidia("nvidia", 1, "1", "1Gi")).withNewSecurityContext().withPrivileged(true)
+                .endSecurityContext().build();
+        Pod p = pod("root", "seeweb-nvidia-1xa6000", List.of(privileged));
+        Pod hp = client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("hostpath")
+                .withNamespace("default").endMetadata().withNewSpec().withNodeName("k8s.gpu")
+                .withRuntimeClassName("seeweb-nvidia-1xa6000").withContainers(nvidia("nvidia", 1, "1", "1Gi"))
+                .addNewVolume().withName("etc").withNewHostPath().withPath("/etc").endHostPath().endVolume().endSpec().build()).create();
+        sync();
+        assertThat(condition(get("root"), "PodScheduled").getMessage())
+                .isEqualTo("violates PodSecurity \"baseline\": privileged (container \"nvidia\" must not set securityContext.privileged=true)");
+        assertThat(condition(get("hostpath"), "PodScheduled").getMessage()).contains("hostPath volumes (volume \"etc\"");
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads", token).json().get("items")).isEmpty();
+        assertThat(p.getMetadata().getUid()).isNotEqualTo(hp.getMetadata().getUid());
+    }
+
+    @Test
+    void aPodThatIsGoneHasItsWorkloadDeleted() throws Exception {
+        Pod p = pod("short-lived", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
+        sync();
+        assertThat(workload(p.getMetadata().getUid()).get("phase").asText()).isEqualTo("placed");
+        client.pods().inNamespace("default").withName("short-lived").delete();
+        sync();
+        assertThat(workload(p.getMetadata().getUid()).get("deletionRequested").asBoolean()).isTrue();
+    }
+}
