@@ -32,12 +32,14 @@ public final class PodController {
     private final String nodeName;
     private final String hostIp;
     private final Set<String> warned = new HashSet<>();
+    private final PodResolver resolver;
 
     public PodController(KubernetesClient k8s, ProviderClient provider, String nodeName, String hostIp) {
         this.k8s = k8s;
         this.provider = provider;
         this.nodeName = nodeName;
         this.hostIp = hostIp;
+        this.resolver = new PodResolver(k8s, hostIp);
     }
 
     public void syncOnce(String tenant, List<OfferingView> offerings) throws IOException, ProviderClient.Refused {
@@ -93,7 +95,7 @@ public final class PodController {
         write(pod, PodStatuses.of(pod, w, hostIp));
     }
 
-    private static PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {
+    private PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {
         String rc = pod.getSpec().getRuntimeClassName();
         OfferingView o = rc == null ? null : classes.get(rc);
         if (o == null) {
@@ -105,7 +107,12 @@ public final class PodController {
         if (violation != null) {
             return new PodTranslator.Refused("PodSecurityBaseline", "violates PodSecurity \"baseline\": " + violation);
         }
-        return PodTranslator.translate(pod, o);
+        try {
+            return PodTranslator.translate(pod, o, resolver.resolve(pod));
+        } catch (PodResolver.Missing m) {
+            // As the kubelet: the pod waits until what it references exists.
+            return new PodTranslator.Refused("CreateContainerConfigError", m.getMessage());
+        }
     }
 
     private void write(Pod pod, PodStatus status) {

@@ -5,7 +5,6 @@ import gpufleet.common.Quantity;
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadSpec;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +27,7 @@ public final class PodTranslator {
     /** The pod cannot run: a CamelCase reason and a message a person can act on. */
     public record Refused(String reason, String message) implements Result {}
 
-    public static Result translate(Pod pod, OfferingView offering) {
+    public static Result translate(Pod pod, OfferingView offering, PodResolver.Resolved resolved) {
         List<Container> containers = pod.getSpec().getContainers();
         int n = containers.size();
         Integer[] gpus = new Integer[n];
@@ -69,25 +68,19 @@ public final class PodTranslator {
         List<WorkloadSpec.Container> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Container c = containers.get(i);
-            List<WorkloadSpec.EnvVar> env = new ArrayList<>();
-            for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
-                if (e.getValueFrom() != null) {
-                    return new Refused("CreateContainerConfigError", "container \"" + c.getName() + "\": env " + e.getName()
-                            + " uses valueFrom, which this agent version does not resolve yet; set a value");
-                }
-                env.add(new WorkloadSpec.EnvVar(e.getName(), e.getValue()));
-            }
+            List<WorkloadSpec.EnvVar> env = resolved.env().getOrDefault(c.getName(), List.of());
             List<WorkloadSpec.Port> ports = new ArrayList<>();
             if (c.getPorts() != null) {
                 c.getPorts().forEach(p -> ports.add(new WorkloadSpec.Port(p.getName(), p.getContainerPort(), p.getProtocol())));
             }
             out.add(new WorkloadSpec.Container(c.getName(), c.getImage(), c.getImagePullPolicy(), c.getCommand(), c.getArgs(), env,
-                    ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i])), List.of(),
+                    ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i])),
+                    resolved.files().getOrDefault(c.getName(), List.of()),
                     c.getWorkingDir(), c.getTty(), c.getStdin()));
         }
         Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
         return new Ok(new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, List.of()));
+                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, resolved.pullSecrets()));
     }
 
     private static Map<String, io.fabric8.kubernetes.api.model.Quantity> merged(Container c) {

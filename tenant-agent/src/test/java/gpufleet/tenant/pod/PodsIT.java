@@ -177,6 +177,39 @@ class PodsIT {
     }
 
     @Test
+    void configMapEnvAndSecretFilesTravelWithThePodAndAMissingOneMakesItWait() throws Exception {
+        var c = new ContainerBuilder(nvidia("nvidia", 1, "1", "1Gi"))
+                .addNewEnv().withName("MODE").withNewValueFrom().withNewConfigMapKeyRef().withName("app").withKey("mode")
+                .endConfigMapKeyRef().endValueFrom().endEnv()
+                .addNewEnv().withName("POD_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.name")
+                .endFieldRef().endValueFrom().endEnv()
+                .addNewVolumeMount().withName("creds").withMountPath("/etc/creds").withReadOnly(true).endVolumeMount()
+                .build();
+        Pod p = client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("configured")
+                .withNamespace("default").endMetadata().withNewSpec().withNodeName("k8s.gpu")
+                .withRuntimeClassName("seeweb-nvidia-1xa6000").withContainers(c)
+                .addNewVolume().withName("creds").withNewSecret().withSecretName("db").withDefaultMode(0400).endSecret().endVolume()
+                .endSpec().build()).create();
+        sync();
+        assertThat(condition(get("configured"), "PodScheduled").getReason()).isEqualTo("CreateContainerConfigError");
+        assertThat(condition(get("configured"), "PodScheduled").getMessage()).isEqualTo("configmap \"app\" not found");
+
+        client.configMaps().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata().withName("app").endMetadata().addToData("mode", "fast").build()).create();
+        client.secrets().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata().withName("db").endMetadata()
+                .addToData("password", java.util.Base64.getEncoder().encodeToString("s3cret".getBytes())).build()).create();
+        sync();
+        JsonNode desired = fx.http.get("/v1/hosts/" + host.id() + "/workloads", host.token()).json().at("/workloads/0/spec/containers/0");
+        assertThat(desired.get("env").toString()).contains("{\"name\":\"MODE\",\"value\":\"fast\"}")
+                .contains("{\"name\":\"POD_NAME\",\"value\":\"configured\"}");
+        assertThat(desired.at("/files/0/path").asText()).isEqualTo("/etc/creds/password");
+        assertThat(desired.at("/files/0/mode").asInt()).isEqualTo(0400);
+        assertThat(new String(java.util.Base64.getDecoder().decode(desired.at("/files/0/contentBase64").asText()))).isEqualTo("s3cret");
+        assertThat(workload(p.getMetadata().getUid()).get("phase").asText()).isEqualTo("placed");
+    }
+
+    @Test
     void aPodThatIsGoneHasItsWorkloadDeleted() throws Exception {
         Pod p = pod("short-lived", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
         sync();
