@@ -1,0 +1,121 @@
+package gpufleet.tenant.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gpufleet.control.support.ApiFixture;
+import gpufleet.host.agent.Agent;
+import gpufleet.host.agent.AgentConfig;
+import gpufleet.host.agent.ControlApiClient;
+import gpufleet.host.docker.DockerRuntime;
+import gpufleet.host.nvml.NvmlGpuInventory;
+import gpufleet.tenant.agent.TenantAgentConfig;
+import gpufleet.tenant.node.NodeController;
+import gpufleet.tenant.pod.PodController;
+import gpufleet.tenant.provider.ProviderClient;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole path: a pod in the (mock) cluster, the tenant-agent, a real control-api on
+ * PostgreSQL, a real host-agent on the simulated NVML, and a real Docker container whose env and
+ * files come from the cluster's ConfigMap and Secret.
+ */
+@EnableKubernetesMockClient(crud = true)
+class PodOnGpuHostIT {
+    KubernetesClient client;
+    ApiFixture fx;
+    Agent hostAgent;
+    NodeController node;
+    PodController pods;
+
+    @BeforeEach
+    void start() throws Exception {
+        fx = ApiFixture.start();
+        fx.seedOfferings();
+        String token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
+        String sim = Path.of("../host-agent/target/nvml-sim/libnvidia-ml-sim.so").toAbsolutePath().normalize().toString();
+        assertThat(Files.exists(Path.of(sim))).as("the simulated NVML is built by the host-agent module").isTrue();
+        Map<String, String> env = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_JOIN_TOKEN", fx.joinToken(), "GPUFLEET_STATE_DIR", Files.createTempDirectory("e2e").toString(),
+                "GPUFLEET_HEARTBEAT_INTERVAL", "500ms", "GPUFLEET_SWEEP_INTERVAL", "500ms", "GPUFLEET_RESYNC_INTERVAL", "300ms",
+                "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
+        AgentConfig hc = AgentConfig.fromEnvironment(env, "e2e-gpu");
+        hostAgent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
+                new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
+        hostAgent.start();
+        TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_TENANT_TOKEN", token));
+        ProviderClient provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
+        node = new NodeController(client, provider, tc);
+        pods = new PodController(client, provider, tc.nodeName(), tc.nodeAddress());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/e2e-gpu", ApiFixture.OPERATOR).json()
+                .at("/host/gpus/free").asInt() == 8);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        hostAgent.close();
+        fx.close();
+        // Leave no labelled containers behind for the next test run's agents to find.
+        var cfg = com.github.dockerjava.core.DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost("unix:///var/run/docker.sock").build();
+        try (var docker = com.github.dockerjava.core.DockerClientImpl.getInstance(cfg,
+                new com.github.dockerjava.zerodep.ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build())) {
+            for (var c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
+                docker.removeContainerCmd(c.getId()).withForce(true).exec();
+            }
+        }
+    }
+
+    private String phase(String name) throws Exception {
+        NodeController.Provider p = node.syncOnce();
+        pods.syncOnce(p.tenant(), p.offerings());
+        Pod pod = client.pods().inNamespace("default").withName(name).get();
+        return pod.getStatus() == null ? "" : pod.getStatus().getPhase();
+    }
+
+    @Test
+    void configMapEnvAndSecretVolumeContentsAreSeenInsideTheContainer() {
+        client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("app").endMetadata()
+                .addToData("greeting", "hello from the cluster").build()).create();
+        client.secrets().inNamespace("default").resource(new SecretBuilder().withNewMetadata().withName("db").endMetadata()
+                .addToData("password", Base64.getEncoder().encodeToString("s3cret".getBytes())).build()).create();
+        String check = "test \"$GREETING\" = 'hello from the cluster' || exit 5; "
+                + "test \"$(cat /etc/db/password)\" = s3cret || exit 6; "
+                + "test \"$NVIDIA_VISIBLE_DEVICES\" != all || exit 7; exit 0";
+        client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("check").withNamespace("default")
+                .endMetadata().withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000")
+                .withRestartPolicy("Never")
+                .addNewContainer().withName("main").withImage("gpufleet/busybox:test").withCommand("sh", "-c", check)
+                .addNewEnv().withName("GREETING").withNewValueFrom().withNewConfigMapKeyRef().withName("app").withKey("greeting")
+                .endConfigMapKeyRef().endValueFrom().endEnv()
+                .addNewVolumeMount().withName("db").withMountPath("/etc/db").endVolumeMount()
+                .withNewResources().addToLimits("nvidia.com/gpu", new Quantity("1")).addToLimits("cpu", new Quantity("500m"))
+                .addToLimits("memory", new Quantity("256Mi")).endResources()
+                .endContainer()
+                .addNewVolume().withName("db").withNewSecret().withSecretName("db").endSecret().endVolume()
+                .endSpec().build()).create();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                .until(() -> phase("check").matches("Succeeded|Failed"));
+        Pod done = client.pods().inNamespace("default").withName("check").get();
+        assertThat(done.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode())
+                .as("5: ConfigMap env, 6: Secret file, 7: the GPU pin").isZero();
+        assertThat(done.getStatus().getPhase()).isEqualTo("Succeeded");
+    }
+}
