@@ -3,19 +3,34 @@ package gpufleet.tenant.agent;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.pod.PodController;
 import gpufleet.tenant.provider.ProviderClient;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.IOException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires the tenant-agent's loops over one Kubernetes client and one provider client. */
+/**
+ * Wires the tenant-agent's loops: the node, its lease and the RuntimeClasses every sync interval;
+ * pods at once when the API server says one changed (an informer), and every pod-sync interval
+ * to pick up status changes at the provider.
+ */
 public final class TenantAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantAgent.class);
 
+    private final TenantAgentConfig config;
     private final NodeController node;
     private final PodController pods;
+    private final SharedIndexInformer<Pod> informer;
+    private final Semaphore podsChanged = new Semaphore(0);
+    private volatile NodeController.Provider provider;
+    private volatile boolean running = true;
+    private final Thread podLoop;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-sync");
         t.setDaemon(true);
@@ -23,28 +38,79 @@ public final class TenantAgent implements AutoCloseable {
     });
 
     public TenantAgent(TenantAgentConfig config, KubernetesClient k8s) {
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        this.node = new NodeController(k8s, provider, config);
-        this.pods = new PodController(k8s, provider, config.nodeName(), config.nodeAddress());
-        timer.scheduleWithFixedDelay(this::sync, 0, config.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
+        this.config = config;
+        ProviderClient client = new ProviderClient(config.controlApi(), config.tenantToken());
+        this.node = new NodeController(k8s, client, config);
+        this.pods = new PodController(k8s, client, config.nodeName(), config.nodeAddress());
+        timer.scheduleWithFixedDelay(this::syncNode, 0, config.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
+        this.informer = k8s.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod pod) {
+                changed(pod);
+            }
+
+            @Override
+            public void onUpdate(Pod before, Pod pod) {
+                changed(pod);
+            }
+
+            @Override
+            public void onDelete(Pod pod, boolean unknownFinalState) {
+                changed(pod);
+            }
+        });
+        this.podLoop = new Thread(this::podLoop, "pod-sync");
+        this.podLoop.setDaemon(true);
+        this.podLoop.start();
     }
 
-    private void sync() {
+    private void changed(Pod pod) {
+        if (config.nodeName().equals(pod.getSpec().getNodeName())) {
+            podsChanged.release();
+        }
+    }
+
+    private void syncNode() {
         try {
             NodeController.Provider p = node.syncOnce();
             if (p != null) {
-                pods.syncOnce(p.tenant(), p.offerings());
+                provider = p;
+                podsChanged.release();
             }
-        } catch (java.io.IOException | ProviderClient.Refused e) {
-            log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
         } catch (RuntimeException e) {
             // The API server may be briefly away; the next round tries again.
             log.warn("node sync failed: {}", e.getMessage());
         }
     }
 
+    private void podLoop() {
+        while (running) {
+            try {
+                if (podsChanged.tryAcquire(config.podSyncInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                    podsChanged.drainPermits();
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            NodeController.Provider p = provider;
+            if (p == null) {
+                continue;
+            }
+            try {
+                pods.syncOnce(p.tenant(), p.offerings());
+            } catch (IOException | ProviderClient.Refused e) {
+                log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
+            } catch (RuntimeException e) {
+                log.warn("pod sync failed: {}", e.getMessage());
+            }
+        }
+    }
+
     @Override
     public void close() {
+        running = false;
+        podLoop.interrupt();
+        informer.close();
         timer.shutdownNow();
     }
 }

@@ -9,14 +9,15 @@ import java.util.Map;
 
 /** The tenant-agent's configuration from GPUFLEET_* variables, checked as a whole at start. */
 public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeName, int kubeletPort, String nodeAddress,
-                                Duration syncInterval, Duration leaseDuration, Duration statusRefresh) {
+                                Duration syncInterval, Duration leaseDuration, Duration statusRefresh, Duration podSyncInterval) {
 
     public static final Map<String, String> DEFAULTS = Map.of(
             "GPUFLEET_NODE_NAME", "k8s.gpu",
             "GPUFLEET_KUBELET_PORT", "10250",
             "GPUFLEET_SYNC_INTERVAL", "10s",
             "GPUFLEET_LEASE_DURATION", "40s",
-            "GPUFLEET_STATUS_REFRESH", "60s");
+            "GPUFLEET_STATUS_REFRESH", "60s",
+            "GPUFLEET_POD_SYNC_INTERVAL", "1s");
 
     public static TenantAgentConfig fromEnvironment(Map<String, String> env) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -59,7 +60,7 @@ public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeN
         }
         TenantAgentConfig c = new TenantAgentConfig(api, token, node, port, v.getOrDefault("POD_IP", "127.0.0.1"),
                 duration(v, "GPUFLEET_SYNC_INTERVAL", problems), duration(v, "GPUFLEET_LEASE_DURATION", problems),
-                duration(v, "GPUFLEET_STATUS_REFRESH", problems));
+                duration(v, "GPUFLEET_STATUS_REFRESH", problems), duration(v, "GPUFLEET_POD_SYNC_INTERVAL", problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid tenant-agent configuration:\n  - " + String.join("\n  - ", problems));
         }

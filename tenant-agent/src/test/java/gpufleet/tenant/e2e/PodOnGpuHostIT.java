@@ -91,6 +91,30 @@ class PodOnGpuHostIT {
     }
 
     @Test
+    void theRunningTenantAgentStartsAPodAndDeletingItStopsTheContainer() throws Exception {
+        TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_TENANT_TOKEN", fx.http.post("/v1/tenants/skg00000/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText(),
+                "GPUFLEET_SYNC_INTERVAL", "1s", "GPUFLEET_POD_SYNC_INTERVAL", "300ms"));
+        try (gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(tc, client)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
+            client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("sleeper").withNamespace("default")
+                    .endMetadata().withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000")
+                    .withTerminationGracePeriodSeconds(1L)
+                    .addNewContainer().withName("main").withImage("gpufleet/busybox:test").withCommand("sleep", "3600")
+                    .withNewResources().addToLimits("cpu", new Quantity("500m")).addToLimits("memory", new Quantity("256Mi")).endResources()
+                    .endContainer().endSpec().build()).create();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                Pod p = client.pods().inNamespace("default").withName("sleeper").get();
+                return p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
+            });
+            String uid = client.pods().inNamespace("default").withName("sleeper").get().getMetadata().getUid();
+            client.pods().inNamespace("default").withName("sleeper").delete();
+            await().atMost(Duration.ofSeconds(30)).until(() -> fx.http.get("/v1/tenants/skg00000/workloads/" + uid, ApiFixture.OPERATOR)
+                    .json().get("phase").asText().equals("deleted"));
+        }
+    }
+
+    @Test
     void configMapEnvAndSecretVolumeContentsAreSeenInsideTheContainer() {
         client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("app").endMetadata()
                 .addToData("greeting", "hello from the cluster").build()).create();
