@@ -3,9 +3,10 @@
 #   bash dev/bench.sh inventory [--hosts=10000 --gpus=8 --seconds=20 --clients=32]
 #   bash dev/bench.sh host-agent [SIM_LIBRARY [SECONDS]]
 #   bash dev/bench.sh placement [HOSTS [SECONDS [SIM_LIBRARY]]]
+#   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk >/dev/null
-mvn -B -ntp -q -pl bench,host-agent -am package -DskipTests
+mvn -B -ntp -q -pl bench,host-agent,tenant-agent -am package -DskipTests
 exec java -Xmx4g -jar bench/target/bench-0.1.0-SNAPSHOT-all.jar "$@"

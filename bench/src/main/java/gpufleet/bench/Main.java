@@ -14,8 +14,9 @@ public final class Main {
             case "inventory" -> InventoryBench.main(rest(args));
             case "host-agent" -> HostAgentBench.main(rest(args));
             case "placement" -> PlacementBench.main(rest(args));
+            case "pod-start" -> PodStartBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start");
                 System.exit(2);
             }
         }

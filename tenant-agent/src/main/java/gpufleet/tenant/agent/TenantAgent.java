@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class TenantAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantAgent.class);
+    /** While a pod is starting or stopping, the provider is asked this often. */
+    static final long FAST_SYNC_MILLIS = 100;
 
     private final TenantAgentConfig config;
     private final NodeController node;
@@ -84,9 +86,11 @@ public final class TenantAgent implements AutoCloseable {
     }
 
     private void podLoop() {
+        boolean moving = false;
         while (running) {
             try {
-                if (podsChanged.tryAcquire(config.podSyncInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                long wait = moving ? Math.min(FAST_SYNC_MILLIS, config.podSyncInterval().toMillis()) : config.podSyncInterval().toMillis();
+                if (podsChanged.tryAcquire(wait, TimeUnit.MILLISECONDS)) {
                     podsChanged.drainPermits();
                 }
             } catch (InterruptedException e) {
@@ -97,7 +101,7 @@ public final class TenantAgent implements AutoCloseable {
                 continue;
             }
             try {
-                pods.syncOnce(p.tenant(), p.offerings());
+                moving = pods.syncOnce(p.tenant(), p.offerings());
             } catch (IOException | ProviderClient.Refused e) {
                 log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
             } catch (RuntimeException e) {

@@ -42,19 +42,27 @@ public final class PodController {
         this.resolver = new PodResolver(k8s, hostIp);
     }
 
-    public void syncOnce(String tenant, List<OfferingView> offerings) throws IOException, ProviderClient.Refused {
+    /**
+     * One pass over the node's pods. Returns true while some pod is on its way (placed but not yet
+     * running, or being deleted), so that the caller looks again soon rather than at its slow pace.
+     */
+    public boolean syncOnce(String tenant, List<OfferingView> offerings) throws IOException, ProviderClient.Refused {
         Map<String, OfferingView> classes = new HashMap<>();
         offerings.forEach(o -> classes.put(o.name(), o));
         Map<String, WorkloadView> workloads = new HashMap<>();
         provider.workloads(tenant).forEach(w -> workloads.put(w.podUid(), w));
         Set<String> pods = new HashSet<>();
+        boolean moving = false;
         for (Pod pod : k8s.pods().inAnyNamespace().list().getItems()) {
             if (!nodeName.equals(pod.getSpec().getNodeName())) {
                 continue;
             }
             pods.add(pod.getMetadata().getUid());
+            WorkloadView known = workloads.get(pod.getMetadata().getUid());
+            moving |= pod.getMetadata().getDeletionTimestamp() != null || known == null
+                    || known.phase().equals("placed") || known.deletionRequested();
             try {
-                sync(tenant, pod, workloads.get(pod.getMetadata().getUid()), classes);
+                sync(tenant, pod, known, classes);
             } catch (RuntimeException e) {
                 log.warn("pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
             }
@@ -65,6 +73,7 @@ public final class PodController {
                 provider.deleteWorkload(tenant, w.podUid());
             }
         }
+        return moving;
     }
 
     private void sync(String tenant, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
