@@ -15,7 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,6 +81,9 @@ public final class PodController {
         if (pod.getMetadata().getDeletionTimestamp() != null) {
             provider.deleteWorkload(tenant, uid);
             WorkloadView now = provider.workload(tenant, uid);
+            for (var c : pod.getSpec().getContainers()) {
+                record(pod, "killing." + c.getName(), "Normal", "Killing", "Stopping container " + c.getName());
+            }
             if (now == null || now.phase().equals("deleted")) {
                 // Like the kubelet: once the containers are gone, the pod object goes too.
                 k8s.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).withGracePeriod(0).delete();
@@ -128,6 +130,9 @@ public final class PodController {
         if (!PodStatuses.differ(pod.getStatus(), status)) {
             return;
         }
+        for (PodEvents.Event e : PodEvents.between(pod.getStatus(), status)) {
+            record(pod, e.key(), e.type(), e.reason(), e.message());
+        }
         pod.setStatus(status);
         k8s.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).updateStatus();
     }
@@ -137,14 +142,25 @@ public final class PodController {
         if (!warned.add(pod.getMetadata().getUid() + "/" + reason)) {
             return;
         }
+        record(pod, "warn." + reason.toLowerCase(java.util.Locale.ROOT), "Warning", reason, message);
+    }
+
+    /** Records an Event once: its name is derived from the pod and the key, and a second create is a no-op. */
+    private void record(Pod pod, String key, String type, String reason, String message) {
+        String uid = pod.getMetadata().getUid();
+        String name = pod.getMetadata().getName() + "." + (uid == null ? "x" : uid.substring(0, Math.min(8, uid.length()))) + "."
+                + key.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
+        if (k8s.v1().events().inNamespace(pod.getMetadata().getNamespace()).withName(name).get() != null) {
+            return;
+        }
         String now = Instant.now().toString();
         k8s.v1().events().inNamespace(pod.getMetadata().getNamespace()).resource(new EventBuilder()
-                .withNewMetadata().withName(pod.getMetadata().getName() + "." + UUID.randomUUID().toString().substring(0, 8))
+                .withNewMetadata().withName(name)
                 .withNamespace(pod.getMetadata().getNamespace()).endMetadata()
                 .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withApiVersion("v1")
                         .withName(pod.getMetadata().getName()).withNamespace(pod.getMetadata().getNamespace())
                         .withUid(pod.getMetadata().getUid()).build())
-                .withType("Warning").withReason(reason).withMessage(message).withCount(1)
+                .withType(type).withReason(reason).withMessage(message).withCount(1)
                 .withFirstTimestamp(now).withLastTimestamp(now)
                 .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
                 .build()).create();

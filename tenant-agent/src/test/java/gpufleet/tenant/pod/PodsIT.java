@@ -115,6 +115,19 @@ class PodsIT {
             assertThat(s.getContainerID()).isEqualTo("docker://abc");
             assertThat(s.getRestartCount()).isZero();
         });
+        assertThat(client.v1().events().inNamespace("default").list().getItems())
+                .filteredOn(e -> e.getInvolvedObject().getName().equals("nvidia-smi"))
+                .extracting(e -> e.getType() + " " + e.getReason())
+                .containsExactlyInAnyOrder("Normal Scheduled", "Normal Created", "Normal Started");
+
+        fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status", host.token(),
+                Map.of("generation", 2, "containers", List.of(Map.of("name", "nvidia", "state", "waiting", "restartCount", 1,
+                        "reason", "CrashLoopBackOff", "message", "back-off 10s restarting failed container nvidia"))));
+        sync();
+        sync();
+        assertThat(client.v1().events().inNamespace("default").list().getItems())
+                .filteredOn(e -> e.getReason().equals("BackOff")).singleElement()
+                .satisfies(e -> assertThat(e.getType()).isEqualTo("Warning"));
     }
 
     @Test
