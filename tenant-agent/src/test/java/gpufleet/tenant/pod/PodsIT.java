@@ -223,6 +223,42 @@ class PodsIT {
     }
 
     @Test
+    void aRestartedAgentResyncsWithoutDuplicates() throws Exception {
+        Pod p = pod("survivor", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
+        sync();
+        String id = workload(p.getMetadata().getUid()).get("id").asText();
+        // A new agent process: fresh controllers, nothing remembered but what the cluster and the provider hold.
+        Map<String, String> env = Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(), "GPUFLEET_TENANT_TOKEN", token);
+        TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
+        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        node = new NodeController(client, provider, config);
+        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        sync();
+        sync();
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads", token).json().get("items")).singleElement()
+                .satisfies(w -> assertThat(w.get("id").asText()).isEqualTo(id));
+    }
+
+    @Test
+    void whileTheProviderIsAwayPodsAreLeftAloneAndResyncWhenItReturns() throws Exception {
+        Pod p = pod("patient", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
+        sync();
+        JsonNode w = workload(p.getMetadata().getUid());
+        int port = fx.api.port();
+        fx.api.close();
+        assertThat(node.syncOnce()).as("provider away: no pod sync this round").isNull();
+        assertThat(get("patient").getStatus().getPhase()).isEqualTo("Pending");
+        try (var again = gpufleet.control.ControlApi.start(ApiFixture.config(fx.database, Map.of("GPUFLEET_LISTEN", "127.0.0.1:" + port)))) {
+            fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status", host.token(),
+                    Map.of("generation", 1, "containers", List.of(Map.of("name", "nvidia", "state", "running", "ready", true))));
+            sync();
+            assertThat(get("patient").getStatus().getPhase()).isEqualTo("Running");
+            assertThat(client.nodes().withName("k8s.gpu").get().getStatus().getConditions().stream()
+                    .filter(c -> c.getType().equals("ProviderReachable")).findFirst().orElseThrow().getStatus()).isEqualTo("True");
+        }
+    }
+
+    @Test
     void aPodThatIsGoneHasItsWorkloadDeleted() throws Exception {
         Pod p = pod("short-lived", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
         sync();
