@@ -1,12 +1,10 @@
 package gpufleet.control.inventory;
 
 import gpufleet.control.db.Database;
+import gpufleet.control.db.SingletonJob;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,40 +20,18 @@ public final class LivenessJob implements AutoCloseable {
     private final Database db;
     private final Duration grace;
     private final Duration lostAfter;
-    private final ScheduledExecutorService timer;
+    private final SingletonJob job;
 
     public LivenessJob(Database db, Duration grace, Duration lostAfter, Duration interval) {
         this.db = db;
         this.grace = grace;
         this.lostAfter = lostAfter;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "liveness");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.scheduleWithFixedDelay(this::safeRun, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void safeRun() {
-        try {
-            runOnce();
-        } catch (RuntimeException e) {
-            log.warn("liveness round skipped: {}", e.getMessage());
-        }
+        this.job = new SingletonJob("liveness", interval, this::runOnce);
     }
 
     /** One round; returns how many hosts changed state, or -1 when another replica holds the lock. */
     public int runOnce() {
-        return db.tx(c -> {
-            try (PreparedStatement lock = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
-                lock.setLong(1, LOCK_KEY);
-                try (ResultSet rs = lock.executeQuery()) {
-                    rs.next();
-                    if (!rs.getBoolean(1)) {
-                        return -1;
-                    }
-                }
-            }
+        return SingletonJob.underLock(db, LOCK_KEY, c -> {
             int changed = mark(c, "not-ready", "'ready'", grace) + mark(c, "lost", "'ready', 'not-ready'", lostAfter);
             releaseLost(c);
             return changed;
@@ -108,6 +84,6 @@ public final class LivenessJob implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        job.close();
     }
 }

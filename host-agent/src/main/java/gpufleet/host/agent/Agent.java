@@ -1,5 +1,6 @@
 package gpufleet.host.agent;
 
+import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
@@ -97,7 +98,7 @@ public final class Agent implements AutoCloseable {
                     credentials.save(h);
                     host = h;
                     log.info("registered as host {} ({}); credential stored in {}", h.name(), h.hostId(), credentials.file());
-                } catch (IOException | ControlApiClient.Refused e) {
+                } catch (IOException | JsonClient.Refused e) {
                     Duration wait = backoff.next();
                     log.warn("registration failed ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
                     wait(wait.toMillis());
@@ -108,7 +109,7 @@ public final class Agent implements AutoCloseable {
     }
 
     /** The control-api refused our credential: forget it and register again, if we can. */
-    private synchronized void credentialRejected(RegisteredHost rejected, ControlApiClient.Refused e) {
+    private synchronized void credentialRejected(RegisteredHost rejected, JsonClient.Refused e) {
         if (host != rejected) {
             return;
         }
@@ -137,7 +138,7 @@ public final class Agent implements AutoCloseable {
                     wake.release();
                 }
                 backoff.reset();
-            } catch (ControlApiClient.Refused e) {
+            } catch (JsonClient.Refused e) {
                 if (e.status() == 401 || e.status() == 403) {
                     credentialRejected(host, e);
                 }
@@ -200,7 +201,7 @@ public final class Agent implements AutoCloseable {
                     sentContent = Reports.content(draft);
                     sentAt = now;
                     backoff.reset();
-                } catch (ControlApiClient.Refused e) {
+                } catch (JsonClient.Refused e) {
                     if (e.status() == 401 || e.status() == 403) {
                         credentialRejected(host, e);
                     }

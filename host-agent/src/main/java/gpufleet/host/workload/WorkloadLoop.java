@@ -1,5 +1,6 @@
 package gpufleet.host.workload;
 
+import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.WorkloadStatusReport;
@@ -75,7 +76,7 @@ public final class WorkloadLoop {
                 }
                 version = d.version();
                 backoff.reset();
-            } catch (IOException | ControlApiClient.Refused e) {
+            } catch (IOException | JsonClient.Refused e) {
                 sleep(backoff.next());
             } catch (InterruptedException e) {
                 return;
@@ -136,7 +137,7 @@ public final class WorkloadLoop {
             if (o.gone()) {
                 reported.remove(workload);
             }
-        } catch (IOException | ControlApiClient.Refused e) {
+        } catch (IOException | JsonClient.Refused e) {
             log.debug("status of workload {} not reported yet: {}", workload, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,5 +1,6 @@
 package gpufleet.tenant.agent;
 
+import gpufleet.common.http.JsonClient;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.pod.PodController;
 import gpufleet.tenant.provider.ProviderClient;
@@ -102,7 +103,7 @@ public final class TenantAgent implements AutoCloseable {
             }
             try {
                 moving = pods.syncOnce(p.tenant(), p.offerings());
-            } catch (IOException | ProviderClient.Refused e) {
+            } catch (IOException | JsonClient.Refused e) {
                 log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
             } catch (RuntimeException e) {
                 log.warn("pod sync failed: {}", e.getMessage());

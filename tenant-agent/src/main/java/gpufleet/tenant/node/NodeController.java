@@ -1,5 +1,6 @@
 package gpufleet.tenant.node;
 
+import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.NodeResources;
 import gpufleet.common.api.OfferingView;
 import gpufleet.tenant.agent.TenantAgentConfig;
@@ -59,7 +60,7 @@ public final class NodeController {
             }
             resources = provider.node(tenant);
             offerings = provider.offerings(tenant);
-        } catch (IOException | ProviderClient.Refused e) {
+        } catch (IOException | JsonClient.Refused e) {
             unreachable = e.getMessage() == null ? e.toString() : e.getMessage();
             log.warn("GPU provider unreachable: {}", unreachable);
         }

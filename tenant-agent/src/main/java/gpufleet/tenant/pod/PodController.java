@@ -1,5 +1,6 @@
 package gpufleet.tenant.pod;
 
+import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
 import gpufleet.tenant.provider.ProviderClient;
@@ -45,7 +46,7 @@ public final class PodController {
      * One pass over the node's pods. Returns true while some pod is on its way (placed but not yet
      * running, or being deleted), so that the caller looks again soon rather than at its slow pace.
      */
-    public boolean syncOnce(String tenant, List<OfferingView> offerings) throws IOException, ProviderClient.Refused {
+    public boolean syncOnce(String tenant, List<OfferingView> offerings) throws IOException, JsonClient.Refused {
         Map<String, OfferingView> classes = new HashMap<>();
         offerings.forEach(o -> classes.put(o.name(), o));
         Map<String, WorkloadView> workloads = new HashMap<>();
@@ -76,7 +77,7 @@ public final class PodController {
     }
 
     private void sync(String tenant, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
-            throws IOException, ProviderClient.Refused {
+            throws IOException, JsonClient.Refused {
         String uid = pod.getMetadata().getUid();
         if (pod.getMetadata().getDeletionTimestamp() != null) {
             provider.deleteWorkload(tenant, uid);

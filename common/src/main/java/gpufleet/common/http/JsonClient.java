@@ -1,0 +1,82 @@
+package gpufleet.common.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Json;
+import gpufleet.common.api.ApiError;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * The agents' way of calling the control-api: JSON in and out with a bearer token. A transport
+ * failure is an {@link IOException} (retry later); an answer of 3xx or more is {@link Refused}
+ * with the API's own reason.
+ */
+public final class JsonClient {
+    private final URI base;
+    private final Duration timeout;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public JsonClient(URI base, Duration timeout) {
+        this.base = base;
+        this.timeout = timeout;
+    }
+
+    /** The control-api answered with an error: its status and its reason. */
+    public static final class Refused extends Exception {
+        private final int status;
+
+        public Refused(int status, String message) {
+            super(message, null, false, false);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+
+    /** Sends {@code body} (or nothing) and reads the answer as {@code answer}; null for an empty answer or Void. */
+    public <T> T send(String method, String path, String token, Object body, Class<T> answer) throws IOException, Refused {
+        byte[] bytes = exchange(method, path, token, body);
+        return answer == Void.class || bytes.length == 0 ? null : Json.mapper().readValue(bytes, answer);
+    }
+
+    public JsonNode tree(String method, String path, String token, Object body) throws IOException, Refused {
+        return Json.mapper().readTree(exchange(method, path, token, body));
+    }
+
+    private byte[] exchange(String method, String path, String token, Object body) throws IOException, Refused {
+        HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
+                .header("Authorization", "Bearer " + token);
+        if (body != null) {
+            req.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body)));
+        } else if (method.equals("GET")) {
+            req.GET();
+        } else {
+            req.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        HttpResponse<byte[]> resp;
+        try {
+            resp = http.send(req.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        if (resp.statusCode() >= 300) {
+            String reason;
+            try {
+                reason = Json.mapper().readValue(resp.body(), ApiError.class).message();
+            } catch (IOException e) {
+                reason = new String(resp.body(), StandardCharsets.UTF_8);
+            }
+            throw new Refused(resp.statusCode(), method + " " + path + ": " + resp.statusCode() + " " + reason);
+        }
+        return resp.body();
+    }
+}
