@@ -93,6 +93,15 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void rename(String id, String name) throws RuntimeFailure {
+        try {
+            client.renameContainerCmd(id).withName(name).exec();
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("CreateContainerError", rootMessage(e));
+        }
+    }
+
+    @Override
     public void remove(String id) throws RuntimeFailure {
         ContainerOps.remove(client, id);
     }

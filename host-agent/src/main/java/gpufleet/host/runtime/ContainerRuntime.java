@@ -38,6 +38,9 @@ public interface ContainerRuntime extends AutoCloseable {
     /** Stops with SIGTERM, then SIGKILL after {@code graceSeconds}. Stopping a stopped container is fine. */
     void stop(String id, int graceSeconds) throws RuntimeFailure;
 
+    /** Gives a container a new name. */
+    void rename(String id, String name) throws RuntimeFailure;
+
     /** Removes a container (forcefully); removing one already gone is fine. */
     void remove(String id) throws RuntimeFailure;
 

@@ -11,8 +11,28 @@ final class Labels {
     static final String CONTAINER = "org.gpufleet.container";
     static final String ATTEMPT = "org.gpufleet.attempt";
     static final String PAUSE = "POD";
+    /** On a pause container started ahead of need for a tenant; it keeps the label once a pod claims it. */
+    static final String SPARE_FOR = "org.gpufleet.spare-for";
+    private static final java.util.regex.Pattern CLAIMED = java.util.regex.Pattern.compile("^gf-([0-9a-f-]{36})-pod$");
 
     private Labels() {}
+
+    /**
+     * The workload a container belongs to: its label, or for a spare pause container a pod has
+     * claimed (renamed to gf-<workload>-pod), its name.
+     */
+    static String workload(gpufleet.host.runtime.Observed o) {
+        String w = o.label(WORKLOAD);
+        if (w != null) {
+            return w;
+        }
+        java.util.regex.Matcher m = CLAIMED.matcher(o.name());
+        return o.label(SPARE_FOR) != null && m.matches() ? m.group(1) : null;
+    }
+
+    static boolean unclaimedSpare(gpufleet.host.runtime.Observed o) {
+        return o.label(SPARE_FOR) != null && workload(o) == null;
+    }
 
     static Map<String, String> of(String workload, String podUid, String tenant, String container, int attempt) {
         return Map.of(MANAGED, "true", WORKLOAD, workload, POD_UID, podUid, TENANT, tenant, CONTAINER, container,

@@ -38,12 +38,17 @@ final class PodRunner {
     }
 
     Outcome run(HostWorkload w, List<Observed> mine) {
+        return run(w, mine, new ArrayList<>());
+    }
+
+    /** {@code spares}: running spare pause containers; one of the tenant's is claimed (and removed from the list) if needed. */
+    Outcome run(HostWorkload w, List<Observed> mine, List<Observed> spares) {
         if (w.stop()) {
             return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
         }
         String pauseId;
         try {
-            pauseId = pause(w, mine);
+            pauseId = pause(w, mine, spares);
         } catch (RuntimeFailure f) {
             return new Outcome(w.spec().containers().stream()
                     .map(c -> waiting(c.name(), f.reason(), "pod sandbox: " + f.getMessage(), 0)).toList(), false);
@@ -57,9 +62,7 @@ final class PodRunner {
     }
 
     /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
-    private String pause(HostWorkload w, List<Observed> mine) throws RuntimeFailure {
-        String network = "gf-tenant-" + w.tenant();
-        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, w.tenant()));
+    private String pause(HostWorkload w, List<Observed> mine, List<Observed> spares) throws RuntimeFailure {
         Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
         if (pause != null && pause.state().equals("running")) {
             return pause.id();
@@ -68,9 +71,29 @@ final class PodRunner {
             runtime.remove(o.id());
         }
         mine.clear();
+        // A pause container started ahead of need saves the pod most of its start-up time.
+        for (Observed spare : List.copyOf(spares)) {
+            if (w.tenant().equals(spare.label(Labels.SPARE_FOR)) && spare.state().equals("running")) {
+                spares.remove(spare);
+                runtime.rename(spare.id(), "gf-" + w.id() + "-pod");
+                return spare.id();
+            }
+        }
+        return startPause("gf-" + w.id() + "-pod", w.tenant(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0));
+    }
+
+    /** A spare pause container for {@code tenant}, ready for its next pod on this host. */
+    void startSpare(String tenant) throws RuntimeFailure {
+        startPause("gf-spare-" + tenant + "-" + java.util.UUID.randomUUID().toString().substring(0, 8), tenant,
+                Map.of(Labels.MANAGED, "true", Labels.SPARE_FOR, tenant, Labels.TENANT, tenant, Labels.CONTAINER, Labels.PAUSE,
+                        Labels.ATTEMPT, "0"));
+    }
+
+    private String startPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
+        String network = "gf-tenant-" + tenant;
+        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant));
         runtime.ensureImage(pauseImage, "IfNotPresent", List.of());
-        String id = runtime.create(new Plan("gf-" + w.id() + "-pod", pauseImage,
-                Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0), List.of(), List.of(), List.of(),
+        String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
         runtime.start(id);
         return id;

@@ -35,13 +35,15 @@ final class Reconciler {
 
     /** One pass; returns each desired workload's outcome. Throws when the engine cannot be listed. */
     Map<UUID, PodRunner.Outcome> reconcile(HostDesired desired) throws RuntimeFailure {
-        Map<String, List<Observed>> byWorkload = new HashMap<>(runtime.list(Labels.MANAGED, "true").stream()
-                .filter(o -> o.label(Labels.WORKLOAD) != null)
-                .collect(Collectors.groupingBy(o -> o.label(Labels.WORKLOAD))));
+        List<Observed> all = runtime.list(Labels.MANAGED, "true");
+        Map<String, List<Observed>> byWorkload = new HashMap<>(all.stream()
+                .filter(o -> Labels.workload(o) != null)
+                .collect(Collectors.groupingBy(Labels::workload)));
+        List<Observed> spares = new ArrayList<>(all.stream().filter(Labels::unclaimedSpare).toList());
         Map<UUID, PodRunner.Outcome> outcomes = new LinkedHashMap<>();
         for (HostWorkload w : desired.workloads()) {
             List<Observed> mine = new ArrayList<>(byWorkload.getOrDefault(w.id().toString(), List.of()));
-            outcomes.put(w.id(), pods.run(w, mine));
+            outcomes.put(w.id(), pods.run(w, mine, spares));
         }
         Set<String> wanted = desired.workloads().stream().map(w -> w.id().toString()).collect(Collectors.toSet());
         byWorkload.forEach((workload, containers) -> {
@@ -51,5 +53,26 @@ final class Reconciler {
             }
         });
         return outcomes;
+    }
+
+    /**
+     * Keeps one running spare pause container for each tenant with pods on this host, and none
+     * for tenants without. Done after statuses are reported: off the path of a starting pod.
+     */
+    void replenishSpares(HostDesired desired) throws RuntimeFailure {
+        Set<String> tenants = desired.workloads().stream().filter(w -> !w.stop()).map(HostWorkload::tenant).collect(Collectors.toSet());
+        List<Observed> spares = runtime.list(Labels.MANAGED, "true").stream().filter(Labels::unclaimedSpare).toList();
+        Set<String> covered = new java.util.HashSet<>();
+        for (Observed s : spares) {
+            String tenant = s.label(Labels.SPARE_FOR);
+            if (!tenants.contains(tenant) || !s.state().equals("running") || !covered.add(tenant)) {
+                runtime.remove(s.id());
+            }
+        }
+        for (String tenant : tenants) {
+            if (!covered.contains(tenant)) {
+                pods.startSpare(tenant);
+            }
+        }
     }
 }

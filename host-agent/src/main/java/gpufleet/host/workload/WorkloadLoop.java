@@ -106,7 +106,9 @@ public final class WorkloadLoop {
                                 sinceContact.get().toSeconds());
                         cutOff = true;
                     }
-                    reconciler.reconcile(new HostDesired(d.version(), List.of()));
+                    HostDesired none = new HostDesired(d.version(), List.of());
+                    reconciler.reconcile(none);
+                    reconciler.replenishSpares(none);
                     continue;
                 }
                 if (cutOff) {
@@ -114,6 +116,7 @@ public final class WorkloadLoop {
                     cutOff = false;
                 }
                 reconciler.reconcile(d).forEach(this::report);
+                reconciler.replenishSpares(d);
             } catch (RuntimeFailure e) {
                 log.warn("cannot reconcile workloads: {}", e.getMessage());
             } catch (RuntimeException e) {

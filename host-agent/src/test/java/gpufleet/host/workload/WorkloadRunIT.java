@@ -267,6 +267,32 @@ class WorkloadRunIT {
     }
 
     @Test
+    void aSparePauseContainerWaitsForTheTenantsNextPod() {
+        // Small pods: this test machine has 2 cores.
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, Pods.pod("uid-first", "first", "seeweb-nvidia-1xa6000",
+                List.of(Pods.container("nvidia", 1, "100m", "256Mi"))));
+        await().atMost(Duration.ofSeconds(20)).until(() -> workload("uid-first").get("phase").asText().equals("running"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> !docker.listContainersCmd()
+                .withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().isEmpty());
+        String spare = docker.listContainersCmd().withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().get(0).getId();
+        Map<String, Object> second = Pods.pod("uid-second", "second", "seeweb-nvidia-1xa6000",
+                List.of(Pods.container("nvidia", 1, "100m", "256Mi")));
+        second.put("terminationGracePeriodSeconds", 1);
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, second);
+        await().atMost(Duration.ofSeconds(20)).until(() -> workload("uid-second").get("phase").asText().equals("running"));
+        String id = workload("uid-second").get("id").asText();
+        InspectContainerResponse app = container("uid-second", "nvidia").orElseThrow();
+        assertThat(app.getHostConfig().getNetworkMode()).as("the pod joined the spare").isEqualTo("container:" + spare);
+        assertThat(docker.inspectContainerCmd(spare).exec().getName()).isEqualTo("/gf-" + id + "-pod");
+        // A new spare is made for the next pod, and deleting the pod removes the claimed one with it.
+        await().atMost(Duration.ofSeconds(20)).until(() -> docker.listContainersCmd()
+                .withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().size() == 2);
+        fx.http.delete("/v1/tenants/skg00000/workloads/uid-second", tenant);
+        await().atMost(Duration.ofSeconds(60)).until(() -> workload("uid-second").get("phase").asText().equals("deleted"));
+        assertThat(docker.listContainersCmd().withShowAll(true).withNameFilter(List.of("gf-" + id + "-pod")).exec()).isEmpty();
+    }
+
+    @Test
     void containersNobodyOwnsAreRemoved() {
         docker.createContainerCmd("gpufleet/busybox:test").withName("gf-stray").withCmd("sleep", "3600")
                 .withLabels(Map.of("org.gpufleet.managed", "true", "org.gpufleet.workload", "00000000-0000-0000-0000-000000000000",
