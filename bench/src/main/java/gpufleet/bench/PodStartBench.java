@@ -67,8 +67,9 @@ final class PodStartBench {
             try (Agent host = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
                     new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
                  TenantAgent tenant = startTenant(tc, k8s, host)) {
-                long[] nanos = new long[n];
-                for (int i = 0; i < n; i++) {
+                // One warm-up pod (not counted): the JIT, the first image lookup, the tenant's first sandbox.
+                long[] all = new long[n + 1];
+                for (int i = 0; i <= n; i++) {
                     String name = "pod-" + i;
                     long t0 = System.nanoTime();
                     k8s.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
@@ -79,7 +80,7 @@ final class PodStartBench {
                     while (!running(k8s.pods().inNamespace("default").withName(name).get())) {
                         Thread.sleep(5);
                     }
-                    nanos[i] = System.nanoTime() - t0;
+                    all[i] = System.nanoTime() - t0;
                     k8s.pods().inNamespace("default").withName(name).delete();
                     // Wait for the GPU to come back before the next pod: one GPU in use at a time.
                     while (!http.send(HttpRequest.newBuilder(URI.create(base + "/v1/tenants/bench/workloads/"
@@ -88,8 +89,10 @@ final class PodStartBench {
                         Thread.sleep(20);
                     }
                 }
+                long[] nanos = Arrays.copyOfRange(all, 1, n + 1);
                 Arrays.sort(nanos);
-                System.out.printf("pod created (nodeName set) to Running in the API server, %d pods, real Docker, image present:%n", n);
+                System.out.printf("pod created (nodeName set) to Running in the API server, %d pods after 1 warm-up (%.0f ms),"
+                        + " real Docker, image present:%n", n, all[0] / 1e6);
                 System.out.printf("  p50 %.0f ms   p99 %.0f ms   (target p99 < 2000 ms; Kubernetes' SLO: 5 s)%n",
                         nanos[n / 2] / 1e6, nanos[(int) Math.ceil(0.99 * n) - 1] / 1e6);
             }

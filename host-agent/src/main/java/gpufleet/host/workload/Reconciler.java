@@ -55,12 +55,20 @@ final class Reconciler {
         return outcomes;
     }
 
+    /** How long a tenant keeps its spare after its last pod here is gone: pods tend to come in runs. */
+    static final java.time.Duration SPARE_KEPT = java.time.Duration.ofMinutes(10);
+    private final Map<String, java.time.Instant> tenantsSeen = new HashMap<>();
+
     /**
-     * Keeps one running spare pause container for each tenant with pods on this host, and none
-     * for tenants without. Done after statuses are reported: off the path of a starting pod.
+     * Keeps one running spare pause container for each tenant with pods on this host (or had,
+     * within the last ten minutes), and none for others. Done after statuses are reported: off the
+     * path of a starting pod.
      */
     void replenishSpares(HostDesired desired) throws RuntimeFailure {
-        Set<String> tenants = desired.workloads().stream().filter(w -> !w.stop()).map(HostWorkload::tenant).collect(Collectors.toSet());
+        java.time.Instant now = java.time.Instant.now();
+        desired.workloads().stream().filter(w -> !w.stop()).forEach(w -> tenantsSeen.put(w.tenant(), now));
+        tenantsSeen.values().removeIf(t -> t.isBefore(now.minus(SPARE_KEPT)));
+        Set<String> tenants = desired.workloads().isEmpty() && desired.version() < 0 ? Set.of() : Set.copyOf(tenantsSeen.keySet());
         List<Observed> spares = runtime.list(Labels.MANAGED, "true").stream().filter(Labels::unclaimedSpare).toList();
         Set<String> covered = new java.util.HashSet<>();
         for (Observed s : spares) {

@@ -106,7 +106,8 @@ public final class WorkloadLoop {
                                 sinceContact.get().toSeconds());
                         cutOff = true;
                     }
-                    HostDesired none = new HostDesired(d.version(), List.of());
+                    // Version -1: cut off, keep no spares either.
+                    HostDesired none = new HostDesired(-1, List.of());
                     reconciler.reconcile(none);
                     reconciler.replenishSpares(none);
                     continue;
