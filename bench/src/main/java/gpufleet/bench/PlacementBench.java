@@ -131,8 +131,9 @@ final class PlacementBench {
                 while (get(base + "/v1/hosts/bench-docker", TOKEN).at("/host/gpus/free").asInt() < 8) {
                     Thread.sleep(100);
                 }
-                long[] nanos = new long[n];
-                for (int i = 0; i < n; i++) {
+                // One warm-up workload first, not counted: the JIT, the first image lookup, the tenant's first sandbox.
+                long[] all = new long[n + 1];
+                for (int i = 0; i <= n; i++) {
                     String uid = "run-" + i;
                     Map<String, Object> pod = Map.of("podUid", uid, "namespace", "bench", "name", uid, "offering", "bench-1x",
                             "terminationGracePeriodSeconds", 0, "containers", java.util.List.of(Map.of("name", "main",
@@ -143,14 +144,16 @@ final class PlacementBench {
                     while (!get(base + "/v1/tenants/bench/workloads/" + uid, tenant).path("phase").asText().equals("running")) {
                         Thread.sleep(5);
                     }
-                    nanos[i] = System.nanoTime() - t0;
+                    all[i] = System.nanoTime() - t0;
                     delete(base + "/v1/tenants/bench/workloads/" + uid, tenant);
                     while (!get(base + "/v1/tenants/bench/workloads/" + uid, tenant).path("phase").asText().equals("deleted")) {
                         Thread.sleep(20);
                     }
                 }
+                long[] nanos = Arrays.copyOfRange(all, 1, n + 1);
                 Arrays.sort(nanos);
-                System.out.printf("%ncreation to running on real Docker (image present), %d workloads one after another:%n", n);
+                System.out.printf("%ncreation to running on real Docker (image present), %d workloads one after another,"
+                        + " after 1 warm-up (%.0f ms):%n", n, all[0] / 1e6);
                 System.out.printf("  p50 %.0f ms   p99 %.0f ms   (target p99 < 1500 ms; Kubernetes' SLO: 5 s)%n",
                         nanos[n / 2] / 1e6, nanos[(int) Math.ceil(0.99 * n) - 1] / 1e6);
             }
