@@ -259,6 +259,20 @@ class PodsIT {
     }
 
     @Test
+    void aPodBeingDeletedIsStoppedAtTheProviderWithAKillingEvent() throws Exception {
+        Pod p = client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("finishing")
+                .withNamespace("default").withFinalizers("example.com/hold").endMetadata().withNewSpec().withNodeName("k8s.gpu")
+                .withRuntimeClassName("seeweb-nvidia-1xa6000").withContainers(nvidia("nvidia", 1, "1", "1Gi")).endSpec().build()).create();
+        sync();
+        client.pods().inNamespace("default").withName("finishing").delete();
+        assertThat(get("finishing").getMetadata().getDeletionTimestamp()).as("held by its finalizer, as a graceful delete").isNotNull();
+        sync();
+        assertThat(workload(p.getMetadata().getUid()).get("deletionRequested").asBoolean()).isTrue();
+        assertThat(client.v1().events().inNamespace("default").list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Killing"));
+    }
+
+    @Test
     void aPodThatIsGoneHasItsWorkloadDeleted() throws Exception {
         Pod p = pod("short-lived", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
         sync();
