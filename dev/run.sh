@@ -29,7 +29,8 @@ export GPUFLEET_LISTEN="$LISTEN"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 java -jar control-api/target/control-api-0.1.0-SNAPSHOT-all.jar > .dev/control-api.log 2>&1 &
 pids+=($!)
