@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -150,12 +149,9 @@ final class PlacementBench {
                         Thread.sleep(20);
                     }
                 }
-                long[] nanos = Arrays.copyOfRange(all, 1, n + 1);
-                Arrays.sort(nanos);
                 System.out.printf("%ncreation to running on real Docker (image present), %d workloads one after another,"
-                        + " after 1 warm-up (%.0f ms):%n", n, all[0] / 1e6);
-                System.out.printf("  p50 %.0f ms   p99 %.0f ms   (target p99 < 1500 ms; Kubernetes' SLO: 5 s)%n",
-                        nanos[n / 2] / 1e6, nanos[(int) Math.ceil(0.99 * n) - 1] / 1e6);
+                        + " after 1 warm-up:%n", n);
+                System.out.println(Stats.afterWarmUp(all, 1500));
             }
         } finally {
             db.drop("gpufleet_bench_run");

@@ -23,7 +23,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -72,11 +71,12 @@ final class PodStartBench {
                 for (int i = 0; i <= n; i++) {
                     String name = "pod-" + i;
                     long t0 = System.nanoTime();
-                    k8s.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
+                    String uid = k8s.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
                             .endMetadata().withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("bench-1x")
                             .withTerminationGracePeriodSeconds(0L).addNewContainer().withName("main").withImage("gpufleet/busybox:test")
                             .withCommand("sleep", "3600").withNewResources().addToLimits("cpu", new Quantity("100m"))
-                            .addToLimits("memory", new Quantity("64Mi")).endResources().endContainer().endSpec().build()).create();
+                            .addToLimits("memory", new Quantity("64Mi")).endResources().endContainer().endSpec().build()).create()
+                            .getMetadata().getUid();
                     while (!running(k8s.pods().inNamespace("default").withName(name).get())) {
                         Thread.sleep(5);
                     }
@@ -84,17 +84,14 @@ final class PodStartBench {
                     k8s.pods().inNamespace("default").withName(name).delete();
                     // Wait for the GPU to come back before the next pod: one GPU in use at a time.
                     while (!http.send(HttpRequest.newBuilder(URI.create(base + "/v1/tenants/bench/workloads/"
-                                    + uid(k8s, name))).header("Authorization", "Bearer " + TOKEN).build(),
+                                    + uid)).header("Authorization", "Bearer " + TOKEN).build(),
                             HttpResponse.BodyHandlers.ofString()).body().contains("\"deleted\"")) {
                         Thread.sleep(20);
                     }
                 }
-                long[] nanos = Arrays.copyOfRange(all, 1, n + 1);
-                Arrays.sort(nanos);
-                System.out.printf("pod created (nodeName set) to Running in the API server, %d pods after 1 warm-up (%.0f ms),"
-                        + " real Docker, image present:%n", n, all[0] / 1e6);
-                System.out.printf("  p50 %.0f ms   p99 %.0f ms   (target p99 < 2000 ms; Kubernetes' SLO: 5 s)%n",
-                        nanos[n / 2] / 1e6, nanos[(int) Math.ceil(0.99 * n) - 1] / 1e6);
+                System.out.printf("pod created (nodeName set) to Running in the API server, %d pods after 1 warm-up,"
+                        + " real Docker, image present:%n", n);
+                System.out.println(Stats.afterWarmUp(all, 2000));
             }
         } finally {
             server.destroy();
@@ -102,16 +99,7 @@ final class PodStartBench {
         }
     }
 
-    private static final Map<String, String> UIDS = new HashMap<>();
-
-    private static String uid(KubernetesClient k8s, String name) {
-        return UIDS.get(name);
-    }
-
     private static boolean running(Pod p) {
-        if (p != null) {
-            UIDS.putIfAbsent(p.getMetadata().getName(), p.getMetadata().getUid());
-        }
         return p != null && p.getStatus() != null && "Running".equals(p.getStatus().getPhase());
     }
 
