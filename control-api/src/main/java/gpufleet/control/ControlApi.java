@@ -38,6 +38,7 @@ public final class ControlApi implements AutoCloseable {
     private final LivenessJob liveness;
     private final Wakeups wakeups;
     private final PendingPlacer placer;
+    private final WorkloadStore workloads;
     private final Javalin app;
     private final String firstOperatorToken;
 
@@ -55,6 +56,7 @@ public final class ControlApi implements AutoCloseable {
         TenantStore tenants = new TenantStore(db);
         Bodies bodies = new Bodies(config.maxBodyBytes());
         Access access = new Access(tokens);
+        this.workloads = new WorkloadStore(db, wakeups);
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -71,7 +73,7 @@ public final class ControlApi implements AutoCloseable {
             new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
-            new WorkloadRoutes(new WorkloadStore(db, wakeups), new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
+            new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
         });
     }
 
@@ -98,6 +100,11 @@ public final class ControlApi implements AutoCloseable {
 
     public LivenessJob liveness() {
         return liveness;
+    }
+
+    /** Workloads without HTTP in front: for benchmarks that measure the placement transaction alone. */
+    public WorkloadStore workloads() {
+        return workloads;
     }
 
     public PendingPlacer placer() {

@@ -7,38 +7,61 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
 /**
- * Places one workload inside the caller's transaction. Proposes on a snapshot of the fleet, then
- * locks the chosen host's row and re-checks the fit on fresh data before writing allocations; the
+ * Places one workload inside the caller's transaction, in a few statements: one finds and locks
+ * a fitting host (first fit in a stable host order, skipping hosts other placements hold), one
+ * re-reads that host's free GPUs, cpu and memory under the lock, one writes everything. The
  * unique index on live allocations refuses a double allocation even if this code were wrong.
  */
 public final class Placer {
     private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
     /**
-     * Hosts that can take the request, in index order, stopping at the first few: a bounded
-     * look like Nomad's limit iterator, so a placement costs the same in a fleet of ten hosts or
-     * ten thousand. Hosts fill in a stable order, which is what bin-packing wants.
+     * The first host, in index order, with enough free GPUs of the model, cpu and memory, that no
+     * other transaction has locked; locked here. The GPU search is a bounded, index-only walk of
+     * free GPUs (Nomad's limit iterator in spirit), so a placement costs the same in a fleet of
+     * ten hosts or ten thousand, and hosts fill one after another (bin-packing: whole hosts stay
+     * free for large requests). Its counts come from the statement's snapshot; the caller checks
+     * them again under the lock.
      */
-    private static final String CANDIDATES = """
-            SELECT g.host_id, min(h.name), count(*) AS n
-            FROM gpus g JOIN hosts h ON h.id = g.host_id
-            WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated AND h.liveness = 'ready' AND NOT h.cordoned
-              AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
-            GROUP BY g.host_id
-            HAVING count(*) >= ?
-               AND (SELECT i.allocatable_cpu_millis - coalesce((SELECT sum(w.cpu_millis) FROM workloads w
-                        WHERE w.host_id = g.host_id AND w.deleted_at IS NULL), 0)
-                    FROM host_inventory i WHERE i.host_id = g.host_id) >= ?
-               AND (SELECT i.allocatable_memory_bytes - coalesce((SELECT sum(w.memory_bytes) FROM workloads w
-                        WHERE w.host_id = g.host_id AND w.deleted_at IS NULL), 0)
-                    FROM host_inventory i WHERE i.host_id = g.host_id) >= ?
-            LIMIT 32""";
+    private static final String LOCK_CANDIDATE = """
+            WITH free AS (
+                SELECT g.host_id FROM gpus g
+                WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
+                GROUP BY g.host_id HAVING count(*) >= ?
+                LIMIT 64)
+            SELECT h.id FROM free f JOIN hosts h ON h.id = f.host_id JOIN host_inventory i ON i.host_id = h.id
+            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL) used
+            WHERE h.liveness = 'ready' AND NOT h.cordoned AND NOT h.id = ANY (?)
+              AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
+            LIMIT 1
+            FOR UPDATE OF h""";
+    /** A host's free GPUs of a model (topology only when it matters), free cpu and memory. */
+    private static final String FRESH = """
+            SELECT h.name, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
+            FROM hosts h JOIN host_inventory i ON i.host_id = h.id
+            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL) used
+            LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
+                               WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
+                                 AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+                              ) g ON true
+            WHERE h.id = ? ORDER BY g.idx""";
+    /** Allocations, the GPUs' flags, the workload's host and the host's desired version: one statement. */
+    private static final String WRITE = """
+            WITH allocations AS (
+                INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
+                SELECT x.gpu, ?, ?, x.container FROM unnest(?::text[], ?::text[]) AS x (gpu, container)),
+            flags AS (UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])),
+            workload AS (
+                UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
+                WHERE id = ?)
+            UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?""";
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
             SELECT h.id, h.name, count(*) AS n
@@ -46,63 +69,59 @@ public final class Placer {
             WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
               AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
             GROUP BY h.id, h.name ORDER BY n DESC, h.name LIMIT 1""";
+    /** Hosts looked at before giving up and explaining: a race lost this many times is a full fleet. */
+    private static final int ATTEMPTS = 8;
 
     private Placer() {}
 
-    /** Places the workload or explains why not; writes allocations and the host only when placed. */
+    /**
+     * Places the workload or explains why not; writes allocations and the host only when placed.
+     * A host that turns out not to fit stays locked until the transaction ends; that is safe
+     * because only a transaction holding no host waits for one (others skip locked hosts), so
+     * no cycle of waits can form.
+     */
     public static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
             throws SQLException {
-        List<UUID> order = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(CANDIDATES)) {
+        List<UUID> seen = new ArrayList<>();
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            UUID host = lockCandidate(c, r, seen, true);
+            if (host == null && seen.isEmpty()) {
+                // Every fitting host may be held by another placement: wait for one, holding none.
+                try (PreparedStatement timeout = c.prepareStatement("SET LOCAL lock_timeout = '5s'")) {
+                    timeout.execute();
+                }
+                host = lockCandidate(c, r, seen, false);
+            }
+            if (host == null) {
+                break;
+            }
+            seen.add(host);
+            Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model(), r.gpus() > 1)));
+            if (d instanceof Fit.Placed p) {
+                write(c, workloadId, tenant, p, containers);
+                return p;
+            }
+        }
+        return explain(c, r);
+    }
+
+    private static UUID lockCandidate(Connection c, Fit.Request r, List<UUID> exclude, boolean skipLocked) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATE + (skipLocked ? " SKIP LOCKED" : ""))) {
             ps.setString(1, r.model());
             ps.setInt(2, r.gpus());
-            ps.setLong(3, r.cpuMillis());
-            ps.setLong(4, r.memoryBytes());
+            ps.setArray(3, c.createArrayOf("uuid", exclude.toArray()));
+            ps.setLong(4, r.cpuMillis());
+            ps.setLong(5, r.memoryBytes());
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    order.add(rs.getObject(1, UUID.class));
-                }
+                return rs.next() ? rs.getObject(1, UUID.class) : null;
             }
         }
-        if (order.isEmpty()) {
-            return explain(c, r);
-        }
-        Fit.Misfit last = null;
-        List<UUID> busy = new ArrayList<>();
-        for (UUID host : order) {
-            // Skip hosts another placement holds; a host that no longer fits is let go at once
-            // (rolled back to its savepoint), so no transaction holds one lock while waiting for
-            // another: no deadlocks.
-            Savepoint sp = c.setSavepoint();
-            if (!lock(c, host, true)) {
-                c.rollback(sp);
-                busy.add(host);
-                continue;
-            }
-            Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model())));
-            if (d instanceof Fit.Placed p) {
-                write(c, workloadId, tenant, p, containers);
-                return p;
-            }
-            c.rollback(sp);
-            last = (Fit.Misfit) d;
-        }
-        if (!busy.isEmpty() && lock(c, busy.get(0), false)) {
-            // Every fitting host was busy: wait for the first one, then check it afresh.
-            Fit.Decision d = Fit.decide(r, List.of(fresh(c, busy.get(0), r.model())));
-            if (d instanceof Fit.Placed p) {
-                write(c, workloadId, tenant, p, containers);
-                return p;
-            }
-            last = (Fit.Misfit) d;
-        }
-        return last != null ? last : explain(c, r);
     }
 
     /** Why nothing fits, described from the host with the most free GPUs of the model. */
     private static Fit.Misfit explain(Connection c, Fit.Request r) throws SQLException {
         List<Fit.HostFree> best = mostFree(c, r.model());
-        Fit.Decision d = Fit.decide(r, best.isEmpty() ? best : List.of(fresh(c, best.get(0).hostId(), r.model())));
+        Fit.Decision d = Fit.decide(r, best.isEmpty() ? best : List.of(fresh(c, best.get(0).hostId(), r.model(), false)));
         return d instanceof Fit.Misfit m ? m
                 : new Fit.Misfit("another placement took the free " + r.model() + " meanwhile; trying again shortly");
     }
@@ -124,75 +143,51 @@ public final class Placer {
         }
     }
 
-    private static boolean lock(Connection c, UUID host, boolean skipLocked) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM hosts WHERE id = ? AND liveness = 'ready' AND NOT cordoned FOR UPDATE"
-                + (skipLocked ? " SKIP LOCKED" : ""))) {
-            ps.setObject(1, host);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
     /** The host's free GPUs, cpu and memory, read after its row is locked. */
-    private static Fit.HostFree fresh(Connection c, UUID host, String model) throws SQLException {
-        List<Fit.FreeGpu> gpus = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT g.uuid, g.topology::text FROM gpus g
-                WHERE g.host_id = ? AND g.model = ? AND g.healthy AND g.present
-                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
-                ORDER BY g.idx""")) {
-            ps.setObject(1, host);
+    private static Fit.HostFree fresh(Connection c, UUID host, String model, boolean topology) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(FRESH)) {
+            ps.setBoolean(1, topology);
             ps.setString(2, model);
+            ps.setObject(3, host);
             try (ResultSet rs = ps.executeQuery()) {
+                List<Fit.FreeGpu> gpus = new ArrayList<>();
+                String name = host.toString();
+                long cpu = 0;
+                long memory = 0;
                 while (rs.next()) {
-                    gpus.add(new Fit.FreeGpu(rs.getString(1), topology(rs.getString(2))));
+                    name = rs.getString(1);
+                    cpu = rs.getLong(2);
+                    memory = rs.getLong(3);
+                    if (rs.getString(4) != null) {
+                        gpus.add(new Fit.FreeGpu(rs.getString(4), topology ? topology(rs.getString(5)) : Map.of()));
+                    }
                 }
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT h.name, i.allocatable_cpu_millis - coalesce(sum(w.cpu_millis), 0),
-                       i.allocatable_memory_bytes - coalesce(sum(w.memory_bytes), 0)
-                FROM hosts h JOIN host_inventory i ON i.host_id = h.id
-                LEFT JOIN workloads w ON w.host_id = h.id AND w.deleted_at IS NULL
-                WHERE h.id = ? GROUP BY h.name, i.allocatable_cpu_millis, i.allocatable_memory_bytes""")) {
-            ps.setObject(1, host);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return new Fit.HostFree(host, host.toString(), List.of(), 0, 0);
-                }
-                return new Fit.HostFree(host, rs.getString(1), gpus, rs.getLong(2), rs.getLong(3));
+                return new Fit.HostFree(host, name, gpus, cpu, memory);
             }
         }
     }
 
     private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container) VALUES (?, ?, ?, ?)")) {
-            for (int i = 0; i < containers.size(); i++) {
-                for (String uuid : p.gpus().get(i)) {
-                    ps.setString(1, uuid);
-                    ps.setString(2, tenant);
-                    ps.setObject(3, workloadId);
-                    ps.setString(4, containers.get(i));
-                    ps.addBatch();
-                }
+        List<String> gpus = new ArrayList<>();
+        List<String> owners = new ArrayList<>();
+        for (int i = 0; i < containers.size(); i++) {
+            for (String uuid : p.gpus().get(i)) {
+                gpus.add(uuid);
+                owners.add(containers.get(i));
             }
-            ps.executeBatch();
         }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE gpus SET allocated = true WHERE uuid = ANY (?)")) {
-            ps.setArray(1, c.createArrayOf("text", p.gpus().stream().flatMap(List::stream).toArray()));
-            ps.executeUpdate();
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
-                WHERE id = ?""")) {
-            ps.setObject(1, p.hostId());
+        try (PreparedStatement ps = c.prepareStatement(WRITE)) {
+            ps.setString(1, tenant);
             ps.setObject(2, workloadId);
+            ps.setArray(3, c.createArrayOf("text", gpus.toArray()));
+            ps.setArray(4, c.createArrayOf("text", owners.toArray()));
+            ps.setArray(5, c.createArrayOf("text", gpus.toArray()));
+            ps.setObject(6, p.hostId());
+            ps.setObject(7, workloadId);
+            ps.setObject(8, p.hostId());
             ps.executeUpdate();
         }
-        bumpHost(c, p.hostId());
     }
 
     /**

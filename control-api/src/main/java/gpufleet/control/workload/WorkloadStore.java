@@ -71,9 +71,6 @@ public final class WorkloadStore {
 
     /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */
     static void place(Connection c, UUID id, String tenant, WorkloadSpec spec, String model) throws SQLException {
-        try (PreparedStatement timeout = c.prepareStatement("SET LOCAL lock_timeout = '5s'")) {
-            timeout.execute();
-        }
         Fit.Request r = new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
                 spec.cpuMillis(), spec.memoryBytes());
         Fit.Decision d = Placer.place(c, id, tenant, r, spec.containers().stream().map(WorkloadSpec.Container::name).toList());
