@@ -6,8 +6,13 @@
 #   postgres  PostgreSQL 15 on 127.0.0.1:5432, role/db gpufleet (password gpufleet)
 #   docker    Docker Engine (dockerd) with a runtime "nvidia"
 #   images    local test images gpufleet/busybox:test and gpufleet/pause:test
+#   registry  a private image registry on 127.0.0.1:5000 with basic auth, holding
+#             gpufleet/busybox:test (pull-secret and image-pull tests)
 #   caddy     Caddy 2 with its admin API on 127.0.0.1:2019
 #   nvml      NVML library and header from Debian's contrib/non-free components
+#   ansible   Ansible, ansible-lint and debootstrap; the image gpufleet/bookworm-host:test
+#             (a debootstrapped Debian 12 with systemd) that stands in for a bare-metal
+#             server in the provisioning tests (ansible/)
 #
 # Usage: bash dev/services.sh [SERVICE...]     (default: all, in the order above)
 #
@@ -32,11 +37,22 @@ BUSYBOX_IMAGE=gpufleet/busybox:test
 PAUSE_IMAGE=gpufleet/pause:test
 IMAGE_REV=1                       # bump to force a rebuild of the test images
 
+REGISTRY_ADDR=127.0.0.1:5000
+REGISTRY_USER=gpufleet
+REGISTRY_PASSWORD=gpufleet-pull
+REGISTRY_IMAGE=$REGISTRY_ADDR/gpufleet/busybox:test
+REGISTRY_LOG=/var/log/registry-gpufleet.log
+
 GPUFLEET_ETC=/etc/gpufleet
 CADDY_CONFIG=$GPUFLEET_ETC/caddy.json
 CADDY_ADMIN=127.0.0.1:2019
 CADDY_STATE=/var/lib/gpufleet/caddy   # XDG dirs of our caddy (its local CA lives here)
 CADDY_LOG=/var/log/caddy-gpufleet.log
+
+HOST_IMAGE=gpufleet/bookworm-host:test
+HOST_IMAGE_REV=1                  # bump to force a rebuild of the stand-in server image
+HOST_IMAGE_SUITE=bookworm
+HOST_IMAGE_PACKAGES=systemd,systemd-sysv,dbus,python3,ca-certificates,iproute2,procps
 
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C.UTF-8             # so a cluster created here is UTF8 / C.UTF-8
@@ -301,6 +317,63 @@ service_images() {
   summary images "$BUSYBOX_IMAGE $PAUSE_IMAGE $what; docker run --runtime nvidia: ok"
 }
 
+# ---------------------------------------------------------------- registry ---
+registry_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$REGISTRY_ADDR/v2/" || true; }
+registry_up() { [[ "$(registry_code)" == 401 ]]; }
+registry_has_image() {
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY_ADDR/v2/gpufleet/busybox/manifests/test")" == 200 ]]
+}
+
+service_registry() {
+  docker_up || die "docker is not running (run: bash dev/services.sh docker)"
+  command -v curl >/dev/null || ensure_packages curl
+  ensure_packages docker-registry apache2-utils
+  local dir=$GPUFLEET_ETC/registry
+  mkdir -p "$dir" /var/lib/gpufleet/registry
+  # bcrypt is salted: write the password file only once, so reruns change nothing.
+  [[ -s $dir/htpasswd ]] || htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$dir/htpasswd"
+  write_if_changed "$dir/config.yml" "version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/gpufleet/registry
+http:
+  addr: $REGISTRY_ADDR
+auth:
+  htpasswd:
+    realm: gpufleet-test
+    path: $dir/htpasswd" || true
+  local state="already running"
+  if ! registry_up; then
+    log "starting docker-registry (log: $REGISTRY_LOG)"
+    start_background "$REGISTRY_LOG" docker-registry serve "$dir/config.yml"
+    if ! wait_for 30 "the registry on $REGISTRY_ADDR" registry_up; then
+      tail -n 40 "$REGISTRY_LOG" >&2
+      die "the registry did not answer on $REGISTRY_ADDR within 30 s (log above)"
+    fi
+    state=started
+  fi
+  local image="already there"
+  if ! registry_has_image; then
+    log "pushing $REGISTRY_IMAGE"
+    docker tag "$BUSYBOX_IMAGE" "$REGISTRY_IMAGE"
+    # A throwaway client config, so the machine's docker login is left as it was.
+    local cfg
+    cfg=$(mktemp -d)
+    printf '%s' "$REGISTRY_PASSWORD" | docker --config "$cfg" login -u "$REGISTRY_USER" --password-stdin "$REGISTRY_ADDR" >/dev/null 2>&1 ||
+      die "docker login to $REGISTRY_ADDR failed"
+    docker --config "$cfg" push "$REGISTRY_IMAGE" >/dev/null
+    rm -rf "$cfg"
+    docker rmi "$REGISTRY_IMAGE" >/dev/null
+    registry_has_image || die "pushed $REGISTRY_IMAGE but the registry does not list it"
+    image=pushed
+  fi
+  summary registry "docker-registry $state on $REGISTRY_ADDR (basic auth $REGISTRY_USER), $REGISTRY_IMAGE $image (log $REGISTRY_LOG)"
+}
+
 # ------------------------------------------------------------------- Caddy ---
 caddy_up() { curl -fsS -o /dev/null --max-time 2 "http://$CADDY_ADMIN/config/"; }
 
@@ -374,10 +447,74 @@ service_nvml() {
   summary nvml "libnvidia-ml1 $(dpkg-query -W -f='${Version}' libnvidia-ml1): $lib (ld.so: ${linked:-not in ldconfig cache}), nvml.h: $header"
 }
 
+# ----------------------------------------------------------------- Ansible ---
+# The Debian mirror this machine's own apt sources use for $HOST_IMAGE_SUITE (deb822 files
+# first, then one-line sources.list entries): debootstrap fetches from the same place.
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    awk -v suite="$HOST_IMAGE_SUITE" '
+      function flush() {
+        if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && uris != "") { split(uris, u, " "); print u[1]; found = 1; exit }
+        types = suites = uris = ""
+      }
+      /^[ \t]*$/ { flush(); next }
+      /^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0 }
+      /^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0 }
+      /^URIs:/ { sub(/^URIs:[ \t]*/, ""); uris = $0 }
+      END { if (!found) flush() }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    awk -v suite="$HOST_IMAGE_SUITE" '
+      $1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }' "$f"
+  done
+}
+
+# A minimal Debian with systemd as init and python3 for Ansible, as `docker import`
+# makes of a debootstrap root filesystem. The machine id is left empty so each
+# container gets its own.
+build_host_image() {
+  local mirror root log=/var/log/gpufleet-debootstrap.log
+  mirror=$(debian_mirror | head -n1)
+  [[ -n $mirror ]] || die "no Debian $HOST_IMAGE_SUITE entry in /etc/apt/sources.list{,.d/*} to take a mirror from"
+  root=$(mktemp -d /var/tmp/gpufleet-rootfs.XXXXXX)
+  log "debootstrap $HOST_IMAGE_SUITE from $mirror (log: $log)"
+  if ! debootstrap --variant=minbase --include="$HOST_IMAGE_PACKAGES" "$HOST_IMAGE_SUITE" "$root" "$mirror" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    rm -rf "$root"
+    die "debootstrap failed (log above, full log: $log)"
+  fi
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  : >"$root/etc/machine-id"
+  rm -f "$root/var/lib/dbus/machine-id"
+  log "building $HOST_IMAGE"
+  tar -C "$root" --numeric-owner -cf - . |
+    docker import \
+      --change 'CMD ["/sbin/init"]' \
+      --change 'ENV container=docker' \
+      --change "LABEL org.gpufleet.image-rev=$HOST_IMAGE_REV" \
+      --message "dev/services.sh: debootstrap $HOST_IMAGE_SUITE with $HOST_IMAGE_PACKAGES" \
+      - "$HOST_IMAGE" >/dev/null
+  rm -rf "$root"
+}
+
+service_ansible() {
+  docker_up || die "docker is not running (run: bash dev/services.sh docker)"
+  ensure_packages ansible ansible-lint debootstrap
+  local state="already present"
+  if [[ "$(image_rev "$HOST_IMAGE")" != "$HOST_IMAGE_REV" ]]; then
+    build_host_image
+    state=built
+  fi
+  summary ansible "$(ansible --version | head -n1), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"
+}
+
 # -------------------------------------------------------------------- main ---
 main() {
   [[ $(id -u) == 0 ]] || die "run as root"
-  local all=(postgres docker images caddy nvml) s
+  local all=(postgres docker images registry caddy nvml ansible) s
   local services=("$@")
   ((${#services[@]})) || services=("${all[@]}")
   for s in "${services[@]}"; do

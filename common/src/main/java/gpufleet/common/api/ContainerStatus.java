@@ -7,11 +7,12 @@ import java.util.Set;
 /**
  * One container's state as the host sees it, in Kubernetes' terms: waiting (with a reason such
  * as ErrImagePull or CreateContainerError), running (since when), or terminated (exit code,
- * reason, when); plus restarts.
+ * reason, when); plus restarts. {@code imagePullMillis}: how long this attempt's image pull took,
+ * null when the image was already present (the tenant-agent's Pulled event says which).
  */
 public record ContainerStatus(String name, String state, String reason, String message, Integer exitCode,
                               Integer restartCount, Instant startedAt, Instant finishedAt, String containerId,
-                              String image, Boolean ready) {
+                              String image, Boolean ready, Long imagePullMillis) {
     public static final Set<String> STATES = Set.of("waiting", "running", "terminated");
 
     public ContainerStatus {

@@ -50,8 +50,8 @@ final class ContainerOps {
         }
     }
 
-    static void ensureImage(DockerClient client, String image, String policy, List<WorkloadSpec.PullSecret> credentials)
-            throws RuntimeFailure {
+    static boolean ensureImage(DockerClient client, String image, String policy, List<WorkloadSpec.PullSecret> credentials,
+                               Runnable beforePull) throws RuntimeFailure {
         boolean present;
         try {
             client.inspectImageCmd(image).exec();
@@ -62,11 +62,12 @@ final class ContainerOps {
             throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
         }
         if (present && !policy.equals("Always")) {
-            return;
+            return false;
         }
         if (policy.equals("Never")) {
             throw new RuntimeFailure("ErrImageNeverPull", "image " + image + " is not present and imagePullPolicy is Never");
         }
+        beforePull.run();
         try {
             var pull = client.pullImageCmd(repository(image)).withTag(tag(image));
             AuthConfig auth = auth(image, credentials);
@@ -81,10 +82,11 @@ final class ContainerOps {
             throw new RuntimeFailure("ErrImagePull", "interrupted while pulling " + image);
         } catch (RuntimeException e) {
             if (present) {
-                return; // Always: a failed refresh of an image we have is not fatal, as with the kubelet.
+                return false; // Always: a failed refresh of an image we have is not fatal, as with the kubelet.
             }
             throw new RuntimeFailure("ErrImagePull", "failed to pull image " + image + ": " + DockerRuntime.rootMessage(e));
         }
+        return true;
     }
 
     static void ensureNetwork(DockerClient client, String name, Map<String, String> labels) throws RuntimeFailure {

@@ -68,8 +68,9 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public void ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials) throws RuntimeFailure {
-        ContainerOps.ensureImage(client, image, pullPolicy, credentials);
+    public boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
+            throws RuntimeFailure {
+        return ContainerOps.ensureImage(client, image, pullPolicy, credentials, beforePull);
     }
 
     @Override

@@ -24,8 +24,13 @@ public interface ContainerRuntime extends AutoCloseable {
     /** Every container carrying {@code label=value}, in any state. */
     List<Observed> list(String label, String value) throws RuntimeFailure;
 
-    /** Makes the image present per the pull policy (Always, IfNotPresent, Never). */
-    void ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials) throws RuntimeFailure;
+    /**
+     * Makes the image present per the pull policy (Always, IfNotPresent, Never). Runs
+     * {@code beforePull} just before a pull starts; returns true when it pulled, false when the
+     * image was present and the policy asked for nothing more.
+     */
+    boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
+            throws RuntimeFailure;
 
     /** Creates the bridge network if it does not exist. */
     void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure;

@@ -21,20 +21,31 @@ import java.util.Map;
 final class PodRunner {
     record Outcome(List<ContainerStatus> statuses, boolean gone) {}
 
+    /** Reports a workload's statuses before a run finishes: an image pull can take minutes. */
+    @FunctionalInterface
+    interface Progress {
+        void report(java.util.UUID workload, Outcome soFar);
+    }
+
     private final ContainerRuntime runtime;
     private final PodFiles files;
     private final RestartBackoff backoff;
     private final String gpuRuntime;
     private final String pauseImage;
     private final long pidsLimit;
+    private final Progress progress;
+    /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
+    private final Map<String, Long> pulls = new java.util.concurrent.ConcurrentHashMap<>();
 
-    PodRunner(ContainerRuntime runtime, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit) {
+    PodRunner(ContainerRuntime runtime, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
+              Progress progress) {
         this.runtime = runtime;
         this.files = files;
         this.backoff = backoff;
         this.gpuRuntime = gpuRuntime;
         this.pauseImage = pauseImage;
         this.pidsLimit = pidsLimit;
+        this.progress = progress;
     }
 
     Outcome run(HostWorkload w, List<Observed> mine) {
@@ -56,7 +67,7 @@ final class PodRunner {
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
             List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
-            statuses.add(container(w, c, attempts, pauseId));
+            statuses.add(container(w, c, attempts, pauseId, statuses));
         }
         return new Outcome(statuses, false);
     }
@@ -92,20 +103,21 @@ final class PodRunner {
     private String startPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
         String network = "gf-tenant-" + tenant;
         runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant));
-        runtime.ensureImage(pauseImage, "IfNotPresent", List.of());
+        runtime.ensureImage(pauseImage, "IfNotPresent", List.of(), () -> { });
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
         runtime.start(id);
         return id;
     }
 
-    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, String pauseId) {
+    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, String pauseId,
+                                      List<ContainerStatus> before) {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
         int attempt = cur == null ? 0 : attempt(cur);
         if (cur != null && (cur.state().equals("running") || cur.state().equals("restarting") || cur.state().equals("paused"))) {
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, cur.startedAt(), null,
-                    "docker://" + cur.id(), c.image(), true);
+                    "docker://" + cur.id(), c.image(), true, pulls.get(key + "/" + attempt));
         }
         if (cur != null && (cur.state().equals("exited") || cur.state().equals("dead"))) {
             ContainerStatus ended = terminated(c, cur, attempt);
@@ -133,15 +145,26 @@ final class PodRunner {
                 removeQuietly(old.id());
             }
         }
-        return start(w, c, attempt, pauseId, key);
+        return start(w, c, attempt, pauseId, key, before);
     }
 
-    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String key) {
+    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String key,
+                                  List<ContainerStatus> before) {
         if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
             return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt);
         }
+        long t0 = System.nanoTime();
+        Long pulledMillis = null;
         try {
-            runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets());
+            boolean pulled = runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> {
+                List<ContainerStatus> soFar = new ArrayList<>(before);
+                soFar.add(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt));
+                progress.report(w.id(), new Outcome(soFar, false));
+            });
+            if (pulled) {
+                pulledMillis = (System.nanoTime() - t0) / 1_000_000;
+                pulls.put(key + "/" + attempt, pulledMillis);
+            }
         } catch (RuntimeFailure f) {
             backoff.tryNow(key + "/pull", Instant.now());
             return waiting(c.name(), f.reason(), f.getMessage(), attempt);
@@ -151,7 +174,7 @@ final class PodRunner {
             String id = runtime.create(plan(w, c, attempt, pauseId, name));
             runtime.start(id);
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, Instant.now(), null,
-                    "docker://" + id, c.image(), true);
+                    "docker://" + id, c.image(), true, pulledMillis);
         } catch (RuntimeFailure f) {
             return waiting(c.name(), f.reason(), f.getMessage(), attempt);
         }
@@ -192,6 +215,7 @@ final class PodRunner {
             }
             files.remove(workload);
             backoff.forget(workload);
+            pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
             return new Outcome(List.of(), true);
         } catch (RuntimeFailure f) {
             return new Outcome(List.of(), false);
@@ -201,11 +225,11 @@ final class PodRunner {
     private static ContainerStatus terminated(WorkloadSpec.Container c, Observed o, int attempt) {
         String reason = "true".equals(o.oomKilled()) ? "OOMKilled" : Integer.valueOf(0).equals(o.exitCode()) ? "Completed" : "Error";
         return new ContainerStatus(c.name(), "terminated", reason, o.error(), o.exitCode(), attempt, o.startedAt(),
-                o.finishedAt(), "docker://" + o.id(), c.image(), false);
+                o.finishedAt(), "docker://" + o.id(), c.image(), false, null);
     }
 
     private static ContainerStatus waiting(String name, String reason, String message, int attempt) {
-        return new ContainerStatus(name, "waiting", reason, message, null, attempt, null, null, null, null, false);
+        return new ContainerStatus(name, "waiting", reason, message, null, attempt, null, null, null, null, false, null);
     }
 
     private void removeQuietly(String id) {

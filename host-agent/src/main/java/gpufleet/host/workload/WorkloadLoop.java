@@ -57,7 +57,7 @@ public final class WorkloadLoop {
         this.host = host;
         this.resync = resync;
         this.reconciler = new Reconciler(runtime, new PodRunner(runtime, new PodFiles(stateDir),
-                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit));
+                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report));
     }
 
     public void pollLoop(java.util.function.BooleanSupplier running) {

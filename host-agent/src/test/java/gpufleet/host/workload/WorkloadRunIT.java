@@ -301,6 +301,47 @@ class WorkloadRunIT {
                 .withNameFilter(List.of("gf-stray")).exec().isEmpty());
     }
 
+    /** The private registry from dev/services.sh: basic auth, holding gpufleet/busybox:test. */
+    private static final String PRIVATE_IMAGE = "127.0.0.1:5000/gpufleet/busybox:test";
+
+    @Test
+    void aPrivateImageIsPulledWithItsPullSecretAndAWrongOneIsRefused() {
+        try {
+            docker.removeImageCmd(PRIVATE_IMAGE).withForce(true).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+            // Not pulled before: what the test needs.
+        }
+        Map<String, Object> c = Pods.container("nvidia", 1, "100m", "64Mi");
+        c.put("image", PRIVATE_IMAGE);
+        Map<String, Object> wrong = Pods.pod("uid-badsecret", "badsecret", "seeweb-nvidia-1xa6000", List.of(c));
+        wrong.put("imagePullSecrets", List.of(Map.of("registry", "127.0.0.1:5000", "username", "gpufleet", "password", "wrong")));
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, wrong);
+        await().atMost(Duration.ofSeconds(60)).until(() -> "ErrImagePull".equals(workload("uid-badsecret").at("/containers/0/reason").asText()));
+        assertThat(workload("uid-badsecret").at("/containers/0/message").asText()).contains(PRIVATE_IMAGE).containsIgnoringCase("auth");
+
+        Map<String, Object> right = Pods.pod("uid-secret", "secret", "seeweb-nvidia-1xa6000", List.of(c));
+        right.put("imagePullSecrets", List.of(Map.of("registry", "127.0.0.1:5000", "username", "gpufleet", "password", "gpufleet-pull")));
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, right);
+        await().atMost(Duration.ofSeconds(60)).until(() -> workload("uid-secret").get("phase").asText().equals("running"));
+        JsonNode s = workload("uid-secret").at("/containers/0");
+        assertThat(s.get("imagePullMillis").isNumber()).as("the pull is timed: %s", s).isTrue();
+        assertThat(container("uid-secret", "nvidia").orElseThrow().getConfig().getImage()).isEqualTo(PRIVATE_IMAGE);
+        // The image already present on the host: no pull, no pull time.
+        JsonNode present = workloadRunning("uid-present", Pods.pod("uid-present", "present", "seeweb-nvidia-1xa6000",
+                List.of(Pods.container("nvidia", 1, "100m", "64Mi"))));
+        assertThat(present.at("/containers/0/imagePullMillis").isNumber()).as("%s", present).isFalse();
+    }
+
+    private JsonNode workloadRunning(String uid, Map<String, Object> pod) {
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, pod);
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> workload(uid).get("phase").asText().equals("running"));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("workload " + uid + " is not running: " + workload(uid), e);
+        }
+        return workload(uid);
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

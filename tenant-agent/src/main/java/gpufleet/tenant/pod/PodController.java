@@ -94,7 +94,7 @@ public final class PodController {
         if (w == null) {
             PodTranslator.Result r = admit(pod, classes);
             if (r instanceof PodTranslator.Refused refused) {
-                write(pod, PodStatuses.refused(pod, refused.reason(), refused.message()));
+                write(pod, PodStatuses.refused(pod, refused.reason(), refused.message()), List.of());
                 warn(pod, refused.reason(), refused.message());
                 return;
             }
@@ -104,7 +104,7 @@ public final class PodController {
         if (w.phase().equals("pending") && w.reason() != null) {
             warn(pod, "FailedScheduling", w.message());
         }
-        write(pod, PodStatuses.of(pod, w, hostIp));
+        write(pod, PodStatuses.of(pod, w, hostIp), w.containers());
     }
 
     private PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {
@@ -127,11 +127,11 @@ public final class PodController {
         }
     }
 
-    private void write(Pod pod, PodStatus status) {
+    private void write(Pod pod, PodStatus status, List<gpufleet.common.api.ContainerStatus> reported) {
         if (!PodStatuses.differ(pod.getStatus(), status)) {
             return;
         }
-        for (PodEvents.Event e : PodEvents.between(pod.getStatus(), status)) {
+        for (PodEvents.Event e : PodEvents.between(pod.getStatus(), status, reported)) {
             record(pod, e.key(), e.type(), e.reason(), e.message());
         }
         pod.setStatus(status);

@@ -115,6 +115,43 @@ class PodOnGpuHostIT {
     }
 
     @Test
+    void aPrivateImageIsPulledWithThePodsPullSecretAndThePullIsInItsEvents() {
+        String auth = Base64.getEncoder().encodeToString("gpufleet:gpufleet-pull".getBytes());
+        String config = "{\"auths\":{\"127.0.0.1:5000\":{\"username\":\"gpufleet\",\"password\":\"gpufleet-pull\",\"auth\":\""
+                + auth + "\"}}}";
+        client.secrets().inNamespace("default").resource(new SecretBuilder().withNewMetadata().withName("registry").endMetadata()
+                .withType("kubernetes.io/dockerconfigjson")
+                .addToData(".dockerconfigjson", Base64.getEncoder().encodeToString(config.getBytes())).build()).create();
+        for (String name : List.of("private", "local")) {
+            client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
+                    .endMetadata().withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000")
+                    .addNewImagePullSecret("registry")
+                    .addNewContainer().withName("main").withCommand("sleep", "3600")
+                    .withImage(name.equals("private") ? "127.0.0.1:5000/gpufleet/busybox:test" : "gpufleet/busybox:test")
+                    .withImagePullPolicy(name.equals("private") ? "Always" : "IfNotPresent")
+                    .withNewResources().addToLimits("cpu", new Quantity("500m")).addToLimits("memory", new Quantity("256Mi"))
+                    .endResources().endContainer().endSpec().build()).create();
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                .until(() -> phase("private").equals("Running") && phase("local").equals("Running"));
+        assertThat(events("private")).containsSubsequence("Scheduled", "Pulling", "Pulled", "Created", "Started");
+        assertThat(eventMessage("private", "Pulled")).matches("Successfully pulled image \"127.0.0.1:5000/gpufleet/busybox:test\" in [0-9.]+s");
+        assertThat(events("local")).containsSubsequence("Scheduled", "Pulled", "Created", "Started").doesNotContain("Pulling");
+        assertThat(eventMessage("local", "Pulled")).isEqualTo("Container image \"gpufleet/busybox:test\" already present on machine");
+    }
+
+    private List<String> events(String pod) {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> pod.equals(e.getInvolvedObject().getName())).map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
+    }
+
+    private String eventMessage(String pod, String reason) {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> pod.equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
+                .map(io.fabric8.kubernetes.api.model.Event::getMessage).findFirst().orElse(null);
+    }
+
+    @Test
     void configMapEnvAndSecretVolumeContentsAreSeenInsideTheContainer() {
         client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("app").endMetadata()
                 .addToData("greeting", "hello from the cluster").build()).create();

@@ -118,7 +118,7 @@ class PodsIT {
         assertThat(client.v1().events().inNamespace("default").list().getItems())
                 .filteredOn(e -> e.getInvolvedObject().getName().equals("nvidia-smi"))
                 .extracting(e -> e.getType() + " " + e.getReason())
-                .containsExactlyInAnyOrder("Normal Scheduled", "Normal Created", "Normal Started");
+                .containsExactly("Normal Scheduled", "Normal Pulled", "Normal Created", "Normal Started");
 
         fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status", host.token(),
                 Map.of("generation", 2, "containers", List.of(Map.of("name", "nvidia", "state", "waiting", "restartCount", 1,
@@ -128,6 +128,29 @@ class PodsIT {
         assertThat(client.v1().events().inNamespace("default").list().getItems())
                 .filteredOn(e -> e.getReason().equals("BackOff")).singleElement()
                 .satisfies(e -> assertThat(e.getType()).isEqualTo("Warning"));
+    }
+
+    /**
+     * Filling the node with pods: eight 1-GPU pods of 7625m cpu leave the seed's 2 cpu. The seed's
+     * 360456Ki of memory left cannot be reached within this class's 32861620Ki per pod (eight of
+     * them leave 674096Ki); NodeCapacityTest checks the seed's exact figures on the same arithmetic.
+     */
+    @Test
+    void whenEveryGpuIsTakenAllocatableIsWhatIsLeftAndTheNextPodWaits() throws Exception {
+        for (int i = 0; i < 8; i++) {
+            pod("fill-" + i, "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "7625m", "32861620Ki")));
+        }
+        sync();
+        sync();
+        Map<String, String> alloc = new HashMap<>();
+        client.nodes().withName("k8s.gpu").get().getStatus().getAllocatable().forEach((k, v) -> alloc.put(k, v.toString()));
+        assertThat(alloc).isEqualTo(Map.of("cpu", "2", "memory", "674096Ki", "nvidia.com/gpu", "0", "pods", "0"));
+        Pod extra = pod("one-too-many", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
+        sync();
+        Pod waiting = get("one-too-many");
+        assertThat(waiting.getStatus().getPhase()).isEqualTo("Pending");
+        assertThat(workload(extra.getMetadata().getUid()).get("message").asText())
+                .startsWith("no ready host has 1 free NVIDIA RTX A6000");
     }
 
     @Test
