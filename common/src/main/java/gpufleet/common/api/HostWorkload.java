@@ -6,7 +6,13 @@ import java.util.UUID;
 
 /**
  * One workload a host must run (or stop, when {@code stop} is true), with the GPU UUIDs pinned to
- * each container. The host reconciles its containers against the full list.
+ * each container. The host reconciles its containers against the full list. {@code publish}: the
+ * pod's ports that routes (LoadBalancer Services) need reachable from the edge; the host publishes
+ * each on its publish address and reports where (see {@link WorkloadStatusReport#ports()}).
  */
 public record HostWorkload(UUID id, String tenant, String podUid, String namespace, String name, WorkloadSpec spec,
-                           Map<String, List<String>> gpus, boolean stop) {}
+                           Map<String, List<String>> gpus, boolean stop, List<Integer> publish) {
+    public HostWorkload {
+        publish = publish == null ? List.of() : List.copyOf(publish);
+    }
+}

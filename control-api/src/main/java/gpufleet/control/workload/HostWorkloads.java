@@ -64,7 +64,7 @@ public final class HostWorkloads {
                     while (rs.next()) {
                         Map<String, List<String>> gpus = WorkloadViews.gpus(rs.getString(8));
                         out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7)));
+                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7), List.of()));
                     }
                 }
             }
