@@ -49,10 +49,8 @@ CADDY_ADMIN=127.0.0.1:2019
 CADDY_STATE=/var/lib/gpufleet/caddy   # XDG dirs of our caddy (its local CA lives here)
 CADDY_LOG=/var/log/caddy-gpufleet.log
 
-HOST_IMAGE=gpufleet/bookworm-host:test
+HOST_IMAGE=gpufleet/bookworm-host:test   # built by ansible/test/build-stand-in-image.sh
 HOST_IMAGE_REV=1                  # bump to force a rebuild of the stand-in server image
-HOST_IMAGE_SUITE=bookworm
-HOST_IMAGE_PACKAGES=systemd,systemd-sysv,dbus,python3,ca-certificates,iproute2,procps
 
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C.UTF-8             # so a cluster created here is UTF8 / C.UTF-8
@@ -448,64 +446,12 @@ service_nvml() {
 }
 
 # ----------------------------------------------------------------- Ansible ---
-# The Debian mirror this machine's own apt sources use for $HOST_IMAGE_SUITE (deb822 files
-# first, then one-line sources.list entries): debootstrap fetches from the same place.
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f ]] || continue
-    awk -v suite="$HOST_IMAGE_SUITE" '
-      function flush() {
-        if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && uris != "") { split(uris, u, " "); print u[1]; found = 1; exit }
-        types = suites = uris = ""
-      }
-      /^[ \t]*$/ { flush(); next }
-      /^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0 }
-      /^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0 }
-      /^URIs:/ { sub(/^URIs:[ \t]*/, ""); uris = $0 }
-      END { if (!found) flush() }' "$f"
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    awk -v suite="$HOST_IMAGE_SUITE" '
-      $1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }' "$f"
-  done
-}
-
-# A minimal Debian with systemd as init and python3 for Ansible, as `docker import`
-# makes of a debootstrap root filesystem. The machine id is left empty so each
-# container gets its own.
-build_host_image() {
-  local mirror root log=/var/log/gpufleet-debootstrap.log
-  mirror=$(debian_mirror | head -n1)
-  [[ -n $mirror ]] || die "no Debian $HOST_IMAGE_SUITE entry in /etc/apt/sources.list{,.d/*} to take a mirror from"
-  root=$(mktemp -d /var/tmp/gpufleet-rootfs.XXXXXX)
-  log "debootstrap $HOST_IMAGE_SUITE from $mirror (log: $log)"
-  if ! debootstrap --variant=minbase --include="$HOST_IMAGE_PACKAGES" "$HOST_IMAGE_SUITE" "$root" "$mirror" >"$log" 2>&1; then
-    tail -n 20 "$log" >&2
-    rm -rf "$root"
-    die "debootstrap failed (log above, full log: $log)"
-  fi
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  : >"$root/etc/machine-id"
-  rm -f "$root/var/lib/dbus/machine-id"
-  log "building $HOST_IMAGE"
-  tar -C "$root" --numeric-owner -cf - . |
-    docker import \
-      --change 'CMD ["/sbin/init"]' \
-      --change 'ENV container=docker' \
-      --change "LABEL org.gpufleet.image-rev=$HOST_IMAGE_REV" \
-      --message "dev/services.sh: debootstrap $HOST_IMAGE_SUITE with $HOST_IMAGE_PACKAGES" \
-      - "$HOST_IMAGE" >/dev/null
-  rm -rf "$root"
-}
-
 service_ansible() {
   docker_up || die "docker is not running (run: bash dev/services.sh docker)"
   ensure_packages ansible ansible-lint debootstrap
   local state="already present"
   if [[ "$(image_rev "$HOST_IMAGE")" != "$HOST_IMAGE_REV" ]]; then
-    build_host_image
+    bash "$(dirname "${BASH_SOURCE[0]}")/../ansible/test/build-stand-in-image.sh" "$HOST_IMAGE" "$HOST_IMAGE_REV"
     state=built
   fi
   summary ansible "$(ansible --version | head -n1), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"

@@ -1,0 +1,196 @@
+package gpufleet.provisioning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.control.support.ApiFixture;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The playbooks for real: ansible-lint and the syntax check, then gpu-hosts.yml and
+ * control-plane.yml against stand-ins for bare-metal servers (Debian 12 containers with
+ * systemd, see {@link StandInHost}). Without ansible, ansible-lint, Docker or the stand-in
+ * image the tests fail, naming the command that installs them; they never skip.
+ */
+class ProvisioningIT {
+    static final Path ANSIBLE_DIR = Path.of(System.getProperty("gpufleet.ansible.dir", ".")).toAbsolutePath();
+    static final Path WORK = Path.of(System.getProperty("gpufleet.work.dir", "target/provisioning")).toAbsolutePath();
+    static final String HOST_AGENT_JAR = existing("gpufleet.hostAgentJar");
+    static final String CONTROL_API_JAR = existing("gpufleet.controlApiJar");
+    static final String NVML_SIM = existing("gpufleet.nvmlSim");
+
+    final Ansible ansible = new Ansible(ANSIBLE_DIR, WORK);
+
+    @BeforeAll
+    static void toolsAndImage() throws IOException {
+        for (String tool : List.of("ansible-playbook", "ansible-lint", "docker")) {
+            Commands.check(tool, "--version");
+        }
+        Commands.Result image = Commands.run(null, Map.of(), java.time.Duration.ofSeconds(30),
+                List.of("docker", "image", "inspect", StandInHost.IMAGE));
+        assertThat(image.ok()).as("the stand-in server image %s is missing; build it with: bash dev/services.sh ansible",
+                StandInHost.IMAGE).isTrue();
+        StandInHost.removeLeftovers();
+        Files.createDirectories(WORK);
+    }
+
+    @Test
+    void everyPlaybookPassesAnsibleLintAndTheSyntaxCheck() {
+        Commands.Result lint = ansible.lint();
+        assertThat(lint.ok()).as(lint.toString()).isTrue();
+        for (String playbook : List.of("gpu-hosts.yml", "control-plane.yml", "site.yml")) {
+            Commands.Result check = ansible.syntaxCheck(playbook);
+            assertThat(check.ok()).as(check.toString()).isTrue();
+        }
+    }
+
+    @Test
+    void aServerWithNothingOnItBecomesAReadyHostAndASecondRunChangesNothing() throws IOException {
+        String name = "gpu-ansible-01";
+        try (ApiFixture fx = ApiFixture.start(Map.of("GPUFLEET_LISTEN", "0.0.0.0:0"));
+                StandInHost server = StandInHost.start("gpu", name, List.of())) {
+            // No GPU here: the simulated NVML sits where the driver would put libnvidia-ml.so.1.
+            server.copyIn(NVML_SIM, "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1");
+            server.exec("ldconfig");
+            Path inventory = write("gpu-hosts.inventory.yml", """
+                    all:
+                      vars:
+                        ansible_connection: community.docker.docker
+                        # Connected as root already, and the stand-in has no sudo.
+                        ansible_become_method: ansible.builtin.su
+                      children:
+                        gpu_hosts:
+                          hosts:
+                            %s:
+                              ansible_host: %s
+                          vars:
+                            gpufleet_control_api_url: http://%s:%d
+                            gpufleet_operator_token: %s
+                            gpufleet_host_agent_jar: %s
+                            # No GPU: no driver and no toolkit; runc is registered as the runtime
+                            # "nvidia" instead (as on development machines).
+                            nvidia_driver_enabled: false
+                            nvidia_container_toolkit_enabled: false
+                            docker_nvidia_runtime_stand_in: /usr/sbin/runc
+                    """.formatted(name, server.container, StandInHost.bridgeGateway(), fx.api.port(), ApiFixture.OPERATOR,
+                    HOST_AGENT_JAR));
+
+            Ansible.Run first = ansible.playbook("gpu-hosts.yml", inventory, "gpu-hosts-first");
+            assertThat(first.result().ok()).as(first.toString()).isTrue();
+            assertThat(first.host(name).changed()).as(first.toString()).isPositive();
+
+            JsonNode listed = null;
+            for (JsonNode h : fx.http.get("/v1/hosts", ApiFixture.OPERATOR).json().path("items")) {
+                if (h.path("name").asText().equals(name)) {
+                    listed = h;
+                }
+            }
+            assertThat(listed).as("host %s in GET /v1/hosts", name).isNotNull();
+            assertThat(listed.path("state").asText()).isEqualTo("ready");
+            JsonNode detail = fx.http.get("/v1/hosts/" + name, ApiFixture.OPERATOR).json();
+            assertThat(detail.path("gpus")).as(detail.toString()).hasSize(8);
+            assertThat(condition(detail, "NvmlReady")).isEqualTo("True");
+            assertThat(condition(detail, "ContainerRuntimeReady")).as(detail.toString()).isEqualTo("True");
+
+            assertThat(server.exec("systemctl", "is-enabled", "gpufleet-host-agent")).isEqualTo("enabled");
+            assertThat(server.exec("systemctl", "show", "gpufleet-host-agent",
+                    "--property=ActiveState,User,Restart,StateDirectory,NoNewPrivileges,ProtectSystem"))
+                    .contains("ActiveState=active", "User=gpufleet-agent", "Restart=on-failure",
+                            "StateDirectory=gpufleet-agent", "NoNewPrivileges=yes", "ProtectSystem=strict");
+            assertThat(server.exec("stat", "-c", "%a %U", "/var/lib/gpufleet-agent/credential.json")).isEqualTo("600 gpufleet-agent");
+            // The runtime "nvidia" that the docker role registered really runs containers.
+            Commands.check("sh", "-c", "docker save gpufleet/busybox:test | docker exec -i " + server.container + " docker load");
+            assertThat(server.exec("docker", "run", "--rm", "--runtime", "nvidia", "gpufleet/busybox:test", "echo", "ok")).isEqualTo("ok");
+
+            Ansible.Run second = ansible.playbook("gpu-hosts.yml", inventory, "gpu-hosts-second");
+            assertThat(second.result().ok()).as(second.toString()).isTrue();
+            assertThat(second.host(name).changed()).as(second.toString()).isZero();
+        }
+    }
+
+    @Test
+    void theControlPlaneAnswersReadyzDirectlyAndThroughTheEdgeAndASecondRunChangesNothing() throws IOException {
+        String name = "fleet-ansible-01";
+        String operatorToken = "gfo_" + UUID.randomUUID().toString().replace("-", "");
+        try (StandInHost server = StandInHost.start("cp", name, List.of("--add-host", "fleet.test:127.0.0.1"))) {
+            Path inventory = write("control-plane.inventory.yml", """
+                    all:
+                      vars:
+                        ansible_connection: community.docker.docker
+                        ansible_become_method: ansible.builtin.su
+                      children:
+                        control_plane:
+                          hosts:
+                            %s:
+                              ansible_host: %s
+                          vars:
+                            gpufleet_operator_token: %s
+                            gpufleet_control_api_jar: %s
+                            control_api_db_password: %s
+                            caddy_edge_api_domain: fleet.test
+                            caddy_edge_tls: internal
+                    """.formatted(name, server.container, operatorToken, CONTROL_API_JAR, UUID.randomUUID()));
+
+            Ansible.Run first = ansible.playbook("control-plane.yml", inventory, "control-plane-first");
+            assertThat(first.result().ok()).as(first.toString()).isTrue();
+
+            assertThat(get(server, "http://127.0.0.1:8080/readyz", null)).startsWith("200 ").contains("\"ready\"");
+            assertThat(get(server, "https://fleet.test/readyz", null)).startsWith("200 ").contains("\"ready\"");
+            // The first operator token from the inventory is accepted, through the edge.
+            assertThat(get(server, "https://fleet.test/v1/hosts", operatorToken)).startsWith("200 ");
+            assertThat(get(server, "https://fleet.test/v1/hosts", "gfo_not-the-token-0123456789abcdef")).startsWith("401 ");
+
+            Ansible.Run second = ansible.playbook("control-plane.yml", inventory, "control-plane-second");
+            assertThat(second.result().ok()).as(second.toString()).isTrue();
+            assertThat(second.host(name).changed()).as(second.toString()).isZero();
+        }
+    }
+
+    /** "STATUS BODY" of a GET made inside the stand-in (certificates of Caddy's local CA are not checked). */
+    private static String get(StandInHost server, String url, String token) {
+        String script = """
+                import ssl, sys, urllib.request, urllib.error
+                ctx = ssl._create_unverified_context()
+                req = urllib.request.Request(sys.argv[1])
+                if len(sys.argv) > 2:
+                    req.add_header("Authorization", "Bearer " + sys.argv[2])
+                try:
+                    r = urllib.request.urlopen(req, context=ctx, timeout=20)
+                    print(r.status, r.read().decode())
+                except urllib.error.HTTPError as e:
+                    print(e.code, e.read().decode())
+                """;
+        return token == null ? server.exec("python3", "-c", script, url) : server.exec("python3", "-c", script, url, token);
+    }
+
+    private static String condition(JsonNode host, String type) {
+        for (JsonNode c : host.at("/host/conditions")) {
+            if (c.path("type").asText().equals(type)) {
+                return c.path("status").asText();
+            }
+        }
+        return null;
+    }
+
+    private static Path write(String fileName, String content) throws IOException {
+        Path file = WORK.resolve(fileName);
+        Files.writeString(file, content);
+        return file;
+    }
+
+    private static String existing(String property) {
+        String path = System.getProperty(property);
+        if (path == null || !Files.isRegularFile(Path.of(path))) {
+            throw new AssertionError(property + " = " + path + " is not a file; build the programs first "
+                    + "(mvn -B -ntp verify builds them before this module)");
+        }
+        return path;
+    }
+}

@@ -1,0 +1,127 @@
+package gpufleet.provisioning;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * A stand-in for a bare-metal Debian 12 server: a container of the image that dev/services.sh
+ * builds with debootstrap, with systemd as PID 1, reached by Ansible through the
+ * community.docker.docker connection. Units, users, packages and daemons (dockerd included)
+ * are real; only the kernel is shared with the test machine.
+ */
+final class StandInHost implements AutoCloseable {
+    static final String IMAGE = "gpufleet/bookworm-host:test";
+    static final String LABEL = "org.gpufleet.test=provisioning";
+    /** Downloaded packages, kept between stand-ins and test runs so each .deb is fetched once. */
+    static final String APT_CACHE_VOLUME = "gpufleet-ansible-apt-cache";
+
+    final String container;
+
+    private StandInHost(String container) {
+        this.container = container;
+    }
+
+    /** Starts one and waits until systemd has finished booting it. */
+    static StandInHost start(String role, String hostName, List<String> extraArgs) {
+        String name = "gpufleet-ansible-" + role + "-" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
+        List<String> cmd = new ArrayList<>(List.of("docker", "run", "--detach", "--name", name, "--hostname", hostName,
+                "--label", LABEL,
+                // systemd and a nested dockerd need most of what --privileged gives. Capabilities are
+                // listed rather than --privileged because some machines (this project's sandboxes)
+                // lack CAP_SYS_RESOURCE, which --privileged would ask for; neither needs it.
+                "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+                "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+                "--tmpfs", "/run", "--tmpfs", "/run/lock",
+                "--stop-signal", "SIGRTMIN+3",
+                // dockerd inside needs a filesystem that is not overlayfs under /var/lib/docker.
+                "--volume", "/var/lib/docker",
+                "--volume", APT_CACHE_VOLUME + ":/var/cache/apt/archives"));
+        cmd.addAll(cgroupArgs());
+        cmd.addAll(extraArgs);
+        cmd.add(IMAGE);
+        cmd.addAll(initCommand());
+        Commands.check(cmd.toArray(String[]::new));
+        StandInHost host = new StandInHost(name);
+        host.awaitBoot();
+        return host;
+    }
+
+    /**
+     * cgroup v1 (and hybrid): systemd needs the hierarchy writable, so it gets the machine's
+     * and places itself in the container's own cgroup. cgroup v2: a private cgroup namespace,
+     * remounted writable before systemd starts.
+     */
+    private static List<String> cgroupArgs() {
+        return cgroupV2() ? List.of("--cgroupns", "private")
+                : List.of("--cgroupns", "host", "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw");
+    }
+
+    private static List<String> initCommand() {
+        return cgroupV2() ? List.of("/bin/sh", "-c", "mount -o remount,rw /sys/fs/cgroup && exec /sbin/init") : List.of();
+    }
+
+    private static boolean cgroupV2() {
+        return "2".equals(Commands.check("docker", "info", "--format", "{{.CgroupVersion}}"));
+    }
+
+    private void awaitBoot() {
+        // "degraded" is a booted system with a failed unit (a stand-in has some, e.g. no console).
+        for (int i = 0; i < 120; i++) {
+            Commands.Result r = Commands.run(null, java.util.Map.of(), java.time.Duration.ofSeconds(30),
+                    List.of("docker", "exec", container, "systemctl", "is-system-running"));
+            String state = r.output().trim();
+            if (state.equals("running") || state.equals("degraded")) {
+                return;
+            }
+            sleep(500);
+        }
+        throw new AssertionError(container + " did not finish booting: " + Commands.run(null, java.util.Map.of(),
+                java.time.Duration.ofSeconds(30), List.of("docker", "exec", container, "systemctl", "--failed")));
+    }
+
+    String exec(String... command) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "exec", container));
+        cmd.addAll(List.of(command));
+        return Commands.check(cmd.toArray(String[]::new));
+    }
+
+    void copyIn(String source, String target) {
+        Commands.check("docker", "cp", source, container + ":" + target);
+    }
+
+    /** The address of the machine running the tests, as containers on Docker's default bridge see it. */
+    static String bridgeGateway() {
+        return Commands.check("docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}");
+    }
+
+    /** Removes stand-ins left by an earlier run that was killed. */
+    static void removeLeftovers() {
+        String ids = Commands.check("docker", "ps", "--all", "--quiet", "--filter", "label=" + LABEL);
+        for (String id : ids.split("\\s+")) {
+            if (!id.isBlank()) {
+                Commands.check("docker", "rm", "--force", "--volumes", id);
+            }
+        }
+    }
+
+    /** Removes the container (and its /var/lib/docker volume) unless GPUFLEET_KEEP_STAND_INS is set. */
+    @Override
+    public void close() {
+        if (System.getenv("GPUFLEET_KEEP_STAND_INS") != null) {
+            System.out.println("keeping " + container + " (GPUFLEET_KEEP_STAND_INS is set)");
+            return;
+        }
+        Commands.check("docker", "rm", "--force", "--volumes", container);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}
