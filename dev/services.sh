@@ -50,7 +50,7 @@ CADDY_STATE=/var/lib/gpufleet/caddy   # XDG dirs of our caddy (its local CA live
 CADDY_LOG=/var/log/caddy-gpufleet.log
 
 HOST_IMAGE=gpufleet/bookworm-host:test   # built by ansible/test/build-stand-in-image.sh
-HOST_IMAGE_REV=1                  # bump to force a rebuild of the stand-in server image
+HOST_IMAGE_REV=2                  # bump to force a rebuild of the stand-in server image
 
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C.UTF-8             # so a cluster created here is UTF8 / C.UTF-8

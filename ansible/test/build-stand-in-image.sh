@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the image whose containers stand in for bare-metal Debian 12 servers in the
 # provisioning tests (ProvisioningIT): a minimal root filesystem from debootstrap, with
-# systemd as init and python3 for Ansible, turned into an image by `docker import`.
+# systemd as init, and python3 and sudo for Ansible as on a real server, turned into an
+# image by `docker import`.
 # The Debian mirror is the one this machine's own apt sources use.
 #
 # Usage: bash ansible/test/build-stand-in-image.sh IMAGE REV   (dev/services.sh ansible runs it)
@@ -10,7 +11,7 @@ set -euo pipefail
 IMAGE=${1:?usage: build-stand-in-image.sh IMAGE REV}
 REV=${2:?usage: build-stand-in-image.sh IMAGE REV}
 SUITE=bookworm
-PACKAGES=systemd,systemd-sysv,dbus,python3,ca-certificates,iproute2,procps
+PACKAGES=systemd,systemd-sysv,dbus,python3,sudo,ca-certificates,iproute2,procps
 LOG=/var/log/gpufleet-debootstrap.log
 
 log() { printf '[stand-in-image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

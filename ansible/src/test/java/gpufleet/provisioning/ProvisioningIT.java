@@ -12,13 +12,17 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The playbooks for real: ansible-lint and the syntax check, then gpu-hosts.yml and
  * control-plane.yml against stand-ins for bare-metal servers (Debian 12 containers with
  * systemd, see {@link StandInHost}). Without ansible, ansible-lint, Docker or the stand-in
- * image the tests fail, naming the command that installs them; they never skip.
+ * image the tests fail, naming the command that installs them; they never skip. The tests run
+ * at the same time: most of their time is spent waiting on apt and on {@code docker exec}.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class ProvisioningIT {
     static final Path ANSIBLE_DIR = Path.of(System.getProperty("gpufleet.ansible.dir", ".")).toAbsolutePath();
     static final Path WORK = Path.of(System.getProperty("gpufleet.work.dir", "target/provisioning")).toAbsolutePath();
@@ -52,7 +56,7 @@ class ProvisioningIT {
     }
 
     @Test
-    void aServerWithNothingOnItBecomesAReadyHostAndASecondRunChangesNothing() throws IOException {
+    void aServerWithNothingOnItBecomesAReadyHostASecondRunChangesNothingAndARollingUpgradeCordonsAndUncordons() throws IOException {
         String name = "gpu-ansible-01";
         try (ApiFixture fx = ApiFixture.start(Map.of("GPUFLEET_LISTEN", "0.0.0.0:0"));
                 StandInHost server = StandInHost.start("gpu", name, List.of())) {
@@ -63,8 +67,6 @@ class ProvisioningIT {
                     all:
                       vars:
                         ansible_connection: community.docker.docker
-                        # Connected as root already, and the stand-in has no sudo.
-                        ansible_become_method: ansible.builtin.su
                       children:
                         gpu_hosts:
                           hosts:
@@ -112,6 +114,15 @@ class ProvisioningIT {
             Ansible.Run second = ansible.playbook("gpu-hosts.yml", inventory, "gpu-hosts-second");
             assertThat(second.result().ok()).as(second.toString()).isTrue();
             assertThat(second.host(name).changed()).as(second.toString()).isZero();
+
+            // The rolling upgrade with the same jar: cordoned, drained (nothing runs there), not
+            // restarted, ready again and uncordoned; the cordon and the uncordon are its only changes.
+            Ansible.Run upgrade = ansible.playbook("upgrade-host-agents.yml", inventory, "upgrade-host-agents");
+            assertThat(upgrade.result().ok()).as(upgrade.toString()).isTrue();
+            assertThat(upgrade.host(name).changed()).as(upgrade.toString()).isEqualTo(2);
+            JsonNode after = fx.http.get("/v1/hosts/" + name, ApiFixture.OPERATOR).json();
+            assertThat(after.at("/host/state").asText()).as(after.toString()).isEqualTo("ready");
+            assertThat(after.at("/host/cordoned").asBoolean()).isFalse();
         }
     }
 
@@ -124,7 +135,6 @@ class ProvisioningIT {
                     all:
                       vars:
                         ansible_connection: community.docker.docker
-                        ansible_become_method: ansible.builtin.su
                       children:
                         control_plane:
                           hosts:

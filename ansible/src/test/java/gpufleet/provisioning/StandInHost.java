@@ -14,8 +14,11 @@ import java.util.UUID;
 final class StandInHost implements AutoCloseable {
     static final String IMAGE = "gpufleet/bookworm-host:test";
     static final String LABEL = "org.gpufleet.test=provisioning";
-    /** Downloaded packages, kept between stand-ins and test runs so each .deb is fetched once. */
-    static final String APT_CACHE_VOLUME = "gpufleet-ansible-apt-cache";
+    /**
+     * Downloaded packages, kept between test runs so each .deb is fetched once; one volume per
+     * kind of stand-in, as stand-ins of different kinds run at the same time.
+     */
+    static final String APT_CACHE_VOLUME = "gpufleet-ansible-apt-cache-";
 
     final String container;
 
@@ -37,7 +40,7 @@ final class StandInHost implements AutoCloseable {
                 "--stop-signal", "SIGRTMIN+3",
                 // dockerd inside needs a filesystem that is not overlayfs under /var/lib/docker.
                 "--volume", "/var/lib/docker",
-                "--volume", APT_CACHE_VOLUME + ":/var/cache/apt/archives"));
+                "--volume", APT_CACHE_VOLUME + role + ":/var/cache/apt/archives"));
         cmd.addAll(cgroupArgs());
         cmd.addAll(extraArgs);
         cmd.add(IMAGE);
