@@ -6,6 +6,9 @@ import gpufleet.control.auth.TokenRoutes;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.config.ControlApiConfig;
 import gpufleet.control.db.Database;
+import gpufleet.control.edge.EdgeSync;
+import gpufleet.control.edge.RouteRoutes;
+import gpufleet.control.edge.RouteStore;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetRoutes;
 import gpufleet.control.http.Bodies;
@@ -38,6 +41,7 @@ public final class ControlApi implements AutoCloseable {
     private final LivenessJob liveness;
     private final Wakeups wakeups;
     private final PendingPlacer placer;
+    private final EdgeSync edge;
     private final WorkloadStore workloads;
     private final Javalin app;
     private final String firstOperatorToken;
@@ -57,6 +61,8 @@ public final class ControlApi implements AutoCloseable {
         Bodies bodies = new Bodies(config.maxBodyBytes());
         Access access = new Access(tokens);
         this.workloads = new WorkloadStore(db, wakeups);
+        RouteStore routes = new RouteStore(db, wakeups, config.edge());
+        this.edge = config.edge().enabled() ? new EdgeSync(db, config.edge()) : null;
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -73,6 +79,7 @@ public final class ControlApi implements AutoCloseable {
             new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
+            new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
         });
     }
@@ -107,6 +114,11 @@ public final class ControlApi implements AutoCloseable {
         return workloads;
     }
 
+    /** The edge sync, when GPUFLEET_EDGE_ADMIN_URL names a Caddy to keep in step; null otherwise. */
+    public EdgeSync edge() {
+        return edge;
+    }
+
     public PendingPlacer placer() {
         return placer;
     }
@@ -125,6 +137,9 @@ public final class ControlApi implements AutoCloseable {
     @Override
     public void close() {
         wakeups.close();
+        if (edge != null) {
+            edge.close();
+        }
         app.stop();
         placer.close();
         liveness.close();

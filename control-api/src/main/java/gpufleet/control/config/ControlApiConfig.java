@@ -28,9 +28,10 @@ public record ControlApiConfig(
         Duration livenessInterval,
         Duration placementRetry,
         long maxBodyBytes,
-        String operatorToken) {
+        String operatorToken,
+        EdgeSettings edge) {
 
-    public static final Map<String, String> DEFAULTS = Map.of(
+    public static final Map<String, String> DEFAULTS = withEdge(Map.of(
             "GPUFLEET_DB_URL", "jdbc:postgresql://127.0.0.1:5432/gpufleet",
             "GPUFLEET_DB_USER", "gpufleet",
             "GPUFLEET_DB_POOL_SIZE", "16",
@@ -39,7 +40,13 @@ public record ControlApiConfig(
             "GPUFLEET_LOST_AFTER", "5m",
             "GPUFLEET_LIVENESS_INTERVAL", "5s",
             "GPUFLEET_PLACEMENT_RETRY", "2s",
-            "GPUFLEET_MAX_BODY_BYTES", "1048576");
+            "GPUFLEET_MAX_BODY_BYTES", "1048576"));
+
+    private static Map<String, String> withEdge(Map<String, String> base) {
+        Map<String, String> all = new HashMap<>(base);
+        all.putAll(EdgeSettings.DEFAULTS);
+        return Map.copyOf(all);
+    }
 
     /** Reads the file named by GPUFLEET_CONFIG (if any), then the environment on top. */
     public static ControlApiConfig fromEnvironment(Map<String, String> env) {
@@ -77,7 +84,8 @@ public record ControlApiConfig(
                 r.duration("GPUFLEET_LIVENESS_INTERVAL"),
                 r.duration("GPUFLEET_PLACEMENT_RETRY"),
                 r.integer("GPUFLEET_MAX_BODY_BYTES", values.get("GPUFLEET_MAX_BODY_BYTES"), 1024, 64 << 20),
-                values.get("GPUFLEET_OPERATOR_TOKEN"));
+                values.get("GPUFLEET_OPERATOR_TOKEN"),
+                EdgeSettings.read(values, r.problems));
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
             r.problems.add("GPUFLEET_DB_URL: '" + config.dbUrl() + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db)");
         }
@@ -97,7 +105,7 @@ public record ControlApiConfig(
 
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
-                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken);
+                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, edge);
     }
 
     private static Map<String, String> readFile(Path path) {

@@ -57,14 +57,16 @@ public final class HostWorkloads {
                     SELECT w.id, w.tenant, w.pod_uid, w.namespace, w.name, w.spec::text, w.deletion_requested_at IS NOT NULL,
                            (SELECT json_object_agg(x.container, x.uuids) FROM (
                                 SELECT a.container, json_agg(a.gpu_uuid ORDER BY a.id) AS uuids FROM gpu_allocations a
-                                WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x)
+                                WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x),
+                           (SELECT json_agg(DISTINCT (t ->> 'port')::int) FROM routes r, jsonb_array_elements(r.targets) t
+                            WHERE r.tenant = w.tenant AND t ->> 'podUid' = w.pod_uid)
                     FROM workloads w WHERE w.host_id = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id""")) {
                 ps.setObject(1, host);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Map<String, List<String>> gpus = WorkloadViews.gpus(rs.getString(8));
                         out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7), List.of()));
+                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7), ports(rs.getString(9))));
                     }
                 }
             }
@@ -104,11 +106,12 @@ public final class HostWorkloads {
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
-                        phase = ?, updated_at = now() WHERE id = ?""")) {
+                        phase = ?, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
                 ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
                 ps.setLong(2, r.generation());
                 ps.setString(3, phase(r.containers(), restartPolicy));
-                ps.setObject(4, workload);
+                ps.setString(4, Json.mapper().writeValueAsString(r.ports()));
+                ps.setObject(5, workload);
                 ps.executeUpdate();
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException(e);
@@ -147,6 +150,17 @@ public final class HostWorkloads {
             case "OnFailure" -> allSucceeded ? "succeeded" : "running";
             default -> "running";
         };
+    }
+
+    private static List<Integer> ports(String json) {
+        if (json == null) {
+            return List.of();
+        }
+        try {
+            return List.of(Json.mapper().readValue(json, Integer[].class));
+        } catch (IOException e) {
+            throw new IllegalStateException("route ports are unreadable: " + e.getMessage(), e);
+        }
     }
 
     private static WorkloadSpec spec(String json) {

@@ -3,6 +3,7 @@ package gpufleet.tenant.agent;
 import gpufleet.common.http.JsonClient;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.pod.PodController;
+import gpufleet.tenant.service.ServiceController;
 import gpufleet.tenant.provider.ProviderClient;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -34,6 +35,8 @@ public final class TenantAgent implements AutoCloseable {
     private volatile NodeController.Provider provider;
     private volatile boolean running = true;
     private final Thread podLoop;
+    private final Thread serviceLoop;
+    private final ServiceController services;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-sync");
         t.setDaemon(true);
@@ -65,6 +68,10 @@ public final class TenantAgent implements AutoCloseable {
         this.podLoop = new Thread(this::podLoop, "pod-sync");
         this.podLoop.setDaemon(true);
         this.podLoop.start();
+        this.services = new ServiceController(k8s, client, config.nodeName());
+        this.serviceLoop = new Thread(this::serviceLoop, "service-sync");
+        this.serviceLoop.setDaemon(true);
+        this.serviceLoop.start();
     }
 
     private void changed(Pod pod) {
@@ -111,10 +118,33 @@ public final class TenantAgent implements AutoCloseable {
         }
     }
 
+    /** LoadBalancer Services of class k8s.gpu: routes at the provider, every pod-sync interval. */
+    private void serviceLoop() {
+        while (running) {
+            try {
+                Thread.sleep(config.podSyncInterval().toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            NodeController.Provider p = provider;
+            if (p == null) {
+                continue;
+            }
+            try {
+                services.syncOnce(p.tenant());
+            } catch (IOException | JsonClient.Refused e) {
+                log.warn("service sync skipped, provider unreachable: {}", e.getMessage());
+            } catch (RuntimeException e) {
+                log.warn("service sync failed: {}", e.getMessage());
+            }
+        }
+    }
+
     @Override
     public void close() {
         running = false;
         podLoop.interrupt();
+        serviceLoop.interrupt();
         informer.close();
         timer.shutdownNow();
     }

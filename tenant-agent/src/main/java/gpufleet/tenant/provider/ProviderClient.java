@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
 import gpufleet.common.api.NodeResources;
 import gpufleet.common.api.OfferingView;
+import gpufleet.common.api.RouteSpec;
+import gpufleet.common.api.RouteView;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadView;
 import gpufleet.common.http.JsonClient;
@@ -18,6 +20,7 @@ import java.util.List;
 public final class ProviderClient {
     private static final TypeReference<List<OfferingView>> OFFERINGS = new TypeReference<>() {};
     private static final TypeReference<List<WorkloadView>> WORKLOADS = new TypeReference<>() {};
+    private static final TypeReference<List<RouteView>> ROUTES = new TypeReference<>() {};
 
     private final JsonClient http;
     private final String token;
@@ -68,6 +71,26 @@ public final class ProviderClient {
     public void deleteWorkload(String tenant, String podUid) throws IOException, Refused {
         try {
             http.send("DELETE", "/v1/tenants/" + tenant + "/workloads/" + podUid, token, null, Void.class);
+        } catch (Refused e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+        }
+    }
+
+    /** Publishes (or updates) a LoadBalancer Service's route; returns it with its public name. */
+    public RouteView putRoute(String tenant, String serviceUid, RouteSpec spec) throws IOException, Refused {
+        return http.send("PUT", "/v1/tenants/" + tenant + "/routes/" + serviceUid, token, spec, RouteView.class);
+    }
+
+    public List<RouteView> routes(String tenant) throws IOException, Refused {
+        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/routes", token, null).get("items"), ROUTES);
+    }
+
+    /** Removes a route; one already gone is fine. */
+    public void deleteRoute(String tenant, String serviceUid) throws IOException, Refused {
+        try {
+            http.send("DELETE", "/v1/tenants/" + tenant + "/routes/" + serviceUid, token, null, Void.class);
         } catch (Refused e) {
             if (e.status() != 404) {
                 throw e;

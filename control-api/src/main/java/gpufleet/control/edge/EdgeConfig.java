@@ -1,0 +1,86 @@
+package gpufleet.control.edge;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import gpufleet.control.config.EdgeSettings;
+import java.util.List;
+
+/**
+ * Caddy's whole configuration for a set of routes, as JSON for its admin API: one HTTPS server;
+ * per public name a reverse proxy to the route's ready upstreams, or a 503 that says why there is
+ * none; 404 for any other name. Pure: the same routes always give the same document.
+ */
+public final class EdgeConfig {
+    /** A route with the upstreams ("address:port") that can take requests now. */
+    public record Route(String hostname, String tenant, String namespace, String name, List<String> upstreams) {}
+
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private EdgeConfig() {}
+
+    public static ObjectNode of(EdgeSettings edge, String adminListen, List<Route> routes) {
+        ObjectNode root = F.objectNode();
+        root.putObject("admin").put("listen", adminListen);
+        ObjectNode apps = root.putObject("apps");
+        ObjectNode server = apps.putObject("http").putObject("servers").putObject("gpufleet");
+        server.putArray("listen").add(":" + edge.httpsPort());
+        ArrayNode handlers = server.putArray("routes");
+        for (Route r : routes) {
+            ObjectNode route = handlers.addObject();
+            route.putArray("match").addObject().putArray("host").add(r.hostname());
+            ObjectNode handle = route.putArray("handle").addObject();
+            if (r.upstreams().isEmpty()) {
+                staticResponse(handle, 503, "no ready pod behind service " + r.namespace() + "/" + r.name()
+                        + " of tenant " + r.tenant() + "\n");
+            } else {
+                handle.put("handler", "reverse_proxy");
+                ArrayNode upstreams = handle.putArray("upstreams");
+                r.upstreams().forEach(u -> upstreams.addObject().put("dial", u));
+                // A target that refuses a connection is skipped for a while; the request tries another.
+                ObjectNode lb = handle.putObject("load_balancing");
+                lb.put("try_duration", "2s");
+                handle.putObject("health_checks").putObject("passive").put("fail_duration", "10s");
+            }
+            route.put("terminal", true);
+        }
+        staticResponse(handlers.addObject().putArray("handle").addObject(), 404, "no service is published at this name\n");
+        server.putArray("tls_connection_policies").addObject();
+        ObjectNode automatic = server.putObject("automatic_https");
+        ObjectNode tls = apps.putObject("tls");
+        String wildcard = "*." + edge.domain();
+        switch (edge.tls()) {
+            case "files" -> {
+                automatic.put("disable", true);
+                ObjectNode file = tls.putObject("certificates").putArray("load_files").addObject();
+                file.put("certificate", edge.certFile().toString());
+                file.put("key", edge.keyFile().toString());
+            }
+            case "acme" -> {
+                // One certificate per public name, obtained as routes appear (HTTP-01 / TLS-ALPN-01).
+                automatic.put("disable_redirects", true);
+                ObjectNode policy = tls.putObject("automation").putArray("policies").addObject();
+                ObjectNode issuer = policy.putArray("issuers").addObject().put("module", "acme");
+                if (edge.acmeEmail() != null) {
+                    issuer.put("email", edge.acmeEmail());
+                }
+            }
+            default -> {
+                // Caddy's local CA signs one wildcard certificate: every name, known or not, gets TLS.
+                automatic.put("disable", true);
+                tls.putObject("certificates").putArray("automate").add(wildcard);
+                ObjectNode policy = tls.putObject("automation").putArray("policies").addObject();
+                policy.putArray("subjects").add(wildcard);
+                policy.putArray("issuers").addObject().put("module", "internal");
+            }
+        }
+        return root;
+    }
+
+    private static void staticResponse(ObjectNode handle, int status, String body) {
+        handle.put("handler", "static_response");
+        handle.put("status_code", status);
+        handle.putObject("headers").putArray("Content-Type").add("text/plain; charset=utf-8");
+        handle.put("body", body);
+    }
+}

@@ -1,0 +1,110 @@
+package gpufleet.control.edge;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import gpufleet.common.Json;
+import gpufleet.control.config.EdgeSettings;
+import gpufleet.control.db.Database;
+import gpufleet.control.db.SingletonJob;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps Caddy's configuration equal to the routes table: each round builds the whole document,
+ * reads Caddy's, and loads ours only when they differ. A restarted Caddy (which comes back with
+ * its bare start-up configuration) is therefore whole again within one round. One replica syncs
+ * per round (an advisory lock); the others skip.
+ */
+public final class EdgeSync implements AutoCloseable {
+    static final long LOCK_KEY = 0x6770_7566_0004L;
+    private static final Logger log = LoggerFactory.getLogger(EdgeSync.class);
+
+    private final Database db;
+    private final EdgeSettings edge;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final SingletonJob job;
+    private volatile String lastProblem;
+
+    public EdgeSync(Database db, EdgeSettings edge) {
+        this.db = db;
+        this.edge = edge;
+        this.job = new SingletonJob("edge-sync", edge.syncInterval(), this::runOnce);
+    }
+
+    /** One round: returns 1 when Caddy was loaded, 0 when it was already right, -1 when another replica holds the lock. */
+    public int runOnce() {
+        return SingletonJob.underLock(db, LOCK_KEY, c -> {
+            ObjectNode want = EdgeConfig.of(edge, edge.adminUrl().getHost() + ":" + edge.adminUrl().getPort(), routes(c));
+            try {
+                HttpResponse<String> current = http.send(HttpRequest.newBuilder(URI.create(edge.adminUrl() + "/config/"))
+                        .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                JsonNode have = current.statusCode() == 200 ? Json.mapper().readTree(current.body()) : null;
+                if (want.equals(have)) {
+                    lastProblem = null;
+                    return 0;
+                }
+                HttpResponse<String> load = http.send(HttpRequest.newBuilder(URI.create(edge.adminUrl() + "/load"))
+                        .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(Json.mapper().writeValueAsString(want))).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (load.statusCode() != 200) {
+                    problem("Caddy refused the edge configuration: " + load.statusCode() + " " + load.body().strip());
+                    return 0;
+                }
+                log.info("edge configuration loaded into Caddy: {} route(s)", want.at("/apps/http/servers/gpufleet/routes").size() - 1);
+                lastProblem = null;
+                return 1;
+            } catch (IOException e) {
+                problem("Caddy's admin API at " + edge.adminUrl() + " is unreachable: " + e.getMessage());
+                return 0;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 0;
+            }
+        });
+    }
+
+    /** Logs a problem once, not every round. */
+    private void problem(String message) {
+        if (!message.equals(lastProblem)) {
+            log.warn("{}", message);
+            lastProblem = message;
+        }
+    }
+
+    private static List<EdgeConfig.Route> routes(Connection c) throws SQLException {
+        List<EdgeConfig.Route> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT r.hostname, r.tenant, r.namespace, r.name, coalesce((SELECT json_agg(u ORDER BY u) FROM (%s) x (u)), '[]')
+                FROM routes r ORDER BY r.hostname""".formatted(RouteStore.READY_UPSTREAMS));
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                List<String> upstreams = new ArrayList<>();
+                try {
+                    Json.mapper().readTree(rs.getString(5)).forEach(n -> upstreams.add(n.asText()));
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+                out.add(new EdgeConfig.Route(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), upstreams));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        job.close();
+    }
+}

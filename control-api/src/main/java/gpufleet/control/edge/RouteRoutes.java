@@ -1,0 +1,40 @@
+package gpufleet.control.edge;
+
+import gpufleet.common.api.RouteSpec;
+import gpufleet.control.auth.Access;
+import gpufleet.control.http.Bodies;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.Map;
+
+/** Tenants publish, read and remove routes (one per LoadBalancer Service); operators list them all. */
+public final class RouteRoutes {
+    private final RouteStore store;
+    private final Bodies bodies;
+
+    public RouteRoutes(RouteStore store, Bodies bodies) {
+        this.store = store;
+        this.bodies = bodies;
+    }
+
+    public void install(RoutesConfig routes) {
+        routes.put("/v1/tenants/{tenant}/routes/{serviceUid}", ctx ->
+                ctx.json(store.put(tenant(ctx), ctx.pathParam("serviceUid"), bodies.read(ctx, RouteSpec.class))));
+        routes.get("/v1/tenants/{tenant}/routes/{serviceUid}", ctx -> ctx.json(store.get(tenant(ctx), ctx.pathParam("serviceUid"))));
+        routes.delete("/v1/tenants/{tenant}/routes/{serviceUid}", ctx -> {
+            store.delete(tenant(ctx), ctx.pathParam("serviceUid"));
+            ctx.status(204);
+        });
+        routes.get("/v1/tenants/{tenant}/routes", ctx -> ctx.json(Map.of("items", store.list(tenant(ctx)))));
+        routes.get("/v1/routes", ctx -> {
+            Access.operator(ctx);
+            ctx.json(Map.of("items", store.list(null)));
+        });
+    }
+
+    private static String tenant(Context ctx) {
+        String tenant = ctx.pathParam("tenant");
+        Access.tenantOrOperator(ctx, tenant);
+        return tenant;
+    }
+}

@@ -1,0 +1,151 @@
+package gpufleet.control.edge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.sun.net.httpserver.HttpServer;
+import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.Pods;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Routes through the real Caddy that dev/services.sh runs (admin API on 127.0.0.1:2019): the
+ * control-api keeps Caddy's configuration equal to its routes table. A small HTTP server on
+ * loopback stands in for a pod port published by a host-agent.
+ */
+class EdgeIT {
+    static final String ADMIN = "http://127.0.0.1:2019";
+    static final int HTTPS = 8443;
+
+    ApiFixture fx;
+    HttpServer pod;
+    String tokenA;
+    String tokenB;
+    ApiFixture.Host host;
+
+    @BeforeEach
+    void start() throws IOException {
+        pod = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        pod.createContext("/", x -> {
+            byte[] body = "It works!\n".getBytes(StandardCharsets.UTF_8);
+            x.sendResponseHeaders(200, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+        });
+        pod.start();
+        fx = ApiFixture.start(Map.of("GPUFLEET_EDGE_ADMIN_URL", ADMIN, "GPUFLEET_EDGE_HTTPS_PORT", Integer.toString(HTTPS),
+                "GPUFLEET_EDGE_DOMAIN", "fleet.test", "GPUFLEET_EDGE_SYNC_INTERVAL", "300ms"));
+        fx.seedOfferings();
+        host = fx.seedHost("edge-gpu");
+        tokenA = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
+        tokenB = fx.tenant("other", List.of("seeweb-nvidia-1xa6000"));
+    }
+
+    @AfterEach
+    void stop() {
+        fx.close();
+        pod.stop(0);
+    }
+
+    /** A running workload of tenant skg00000 whose port 8080 the host published at the stand-in server. */
+    private String runningPod(String uid) {
+        String id = fx.http.post("/v1/tenants/skg00000/workloads", tokenA, Pods.seedPod(uid)).json().get("id").asText();
+        fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + id + "/status", host.token(), Map.of("generation", 1,
+                "containers", List.of(Map.of("name", "nvidia", "state", "running", "ready", true)),
+                "ports", Map.of("8080", "127.0.0.1:" + pod.getAddress().getPort())));
+        return id;
+    }
+
+    private static Map<String, Object> route(String uid) {
+        return Map.of("namespace", "default", "name", "inference", "port", 80, "targets", List.of(Map.of("podUid", uid, "port", 8080)));
+    }
+
+    /** {@code curl -k https://name:8443/} with the name resolved to loopback; returns "status body". */
+    static String curl(String name) {
+        try {
+            Process p = new ProcessBuilder("curl", "-sk", "--max-time", "5", "--resolve", name + ":" + HTTPS + ":127.0.0.1",
+                    "-w", "%{http_code} ", "-o", "/dev/stdout", "https://" + name + ":" + HTTPS + "/").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            // -o /dev/stdout writes the body before -w's code: move the code to the front.
+            int cut = out.lastIndexOf('\n') + 1;
+            return (out.substring(cut).trim() + " " + out.substring(0, cut)).trim();
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void theSeedsServiceAnswersThroughTheEdgeAndTheRouteFollowsItsPod() {
+        runningPod("pod-1");
+        var r = fx.http.put("/v1/tenants/skg00000/routes/8d0a8f33-e9f9-434a-b3de-9ae58ac9de76", tokenA, route("pod-1"));
+        assertThat(r.status()).isEqualTo(200);
+        String name = "8d0a8f33-e9f9-434a-b3de-9ae58ac9de76-skg00000.fleet.test";
+        assertThat(r.json().get("hostname").asText()).isEqualTo(name);
+        assertThat(r.json().get("readyTargets").asInt()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(60)).until(() -> curl(name).equals("200 It works!"));
+        // The host's desired list now asks it to publish the pod's port 8080.
+        assertThat(fx.http.get("/v1/hosts/" + host.id() + "/workloads", host.token()).json().at("/workloads/0/publish/0").asInt())
+                .isEqualTo(8080);
+
+        assertThat(curl("nobody-skg00000.fleet.test")).isEqualTo("404 no service is published at this name");
+        fx.http.delete("/v1/tenants/skg00000/workloads/pod-1", tokenA);
+        await().atMost(Duration.ofSeconds(10)).until(() -> curl(name).startsWith("503 no ready pod behind service default/inference"));
+        runningPod("pod-2");
+        fx.http.put("/v1/tenants/skg00000/routes/8d0a8f33-e9f9-434a-b3de-9ae58ac9de76", tokenA, route("pod-2"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> curl(name).equals("200 It works!"));
+
+        assertThat(fx.http.delete("/v1/tenants/skg00000/routes/8d0a8f33-e9f9-434a-b3de-9ae58ac9de76", tokenA).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(10)).until(() -> curl(name).startsWith("404 "));
+    }
+
+    @Test
+    void aNameLeadsOnlyToItsTenantsPodsAndTenantsCannotTouchEachOthersRoutes() {
+        runningPod("pod-a");
+        fx.http.put("/v1/tenants/skg00000/routes/svc-a", tokenA, route("pod-a"));
+        // Tenant "other" names tenant skg00000's pod: the pod is not theirs, so nothing answers behind it.
+        var theirs = fx.http.put("/v1/tenants/other/routes/svc-b", tokenB, route("pod-a"));
+        assertThat(theirs.json().get("readyTargets").asInt()).isZero();
+        await().atMost(Duration.ofSeconds(20)).until(() -> curl("svc-a-skg00000.fleet.test").equals("200 It works!"));
+        assertThat(curl("svc-b-other.fleet.test")).startsWith("503 no ready pod behind service default/inference of tenant other");
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/svc-x", tokenB, route("pod-a")).status()).isEqualTo(403);
+        assertThat(fx.http.delete("/v1/tenants/skg00000/routes/svc-a", tokenB).status()).isEqualTo(403);
+        assertThat(fx.http.get("/v1/tenants/other/routes", tokenB).json().get("items")).hasSize(1);
+        assertThat(fx.http.get("/v1/routes", ApiFixture.OPERATOR).json().get("items")).hasSize(2);
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/Not_A_Uid", tokenA, route("pod-a")).error()).isEqualTo("invalid");
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/svc-c", tokenA, Map.of("namespace", "default", "name", "x", "port", 0))
+                .message()).contains("port must be 1..65535");
+    }
+
+    @Test
+    void aRestartedCaddyGetsEveryRouteBackWithoutAnyCall() throws Exception {
+        runningPod("pod-r");
+        fx.http.put("/v1/tenants/skg00000/routes/svc-r", tokenA, route("pod-r"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> curl("svc-r-skg00000.fleet.test").equals("200 It works!"));
+        HttpClient http = HttpClient.newHttpClient();
+        try {
+            http.send(HttpRequest.newBuilder(URI.create(ADMIN + "/stop")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            // Caddy may close the connection as it stops.
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> curl("svc-r-skg00000.fleet.test").startsWith("000"));
+        // Started again as dev/services.sh starts it: with its bare start-up configuration.
+        Process p = new ProcessBuilder("bash", Path.of("../dev/services.sh").toString(), "caddy").inheritIO().start();
+        assertThat(p.waitFor()).isZero();
+        await().atMost(Duration.ofSeconds(20)).until(() -> curl("svc-r-skg00000.fleet.test").equals("200 It works!"));
+    }
+}
