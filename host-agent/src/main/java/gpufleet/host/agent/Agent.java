@@ -47,6 +47,7 @@ public final class Agent implements AutoCloseable {
     private volatile RegisteredHost host;
     private volatile GpuInventory gpus;
     private volatile GpuSnapshot snapshot;
+    private volatile WorkloadLoop workloads;
     private volatile HostCondition nvmlCondition = new HostCondition(NVML_CONDITION, "Unknown", "NotYetRead", null);
     private volatile HostCondition runtimeCondition = new HostCondition(ContainerRuntime.CONDITION, "Unknown", "NotYetChecked", null);
 
@@ -76,7 +77,8 @@ public final class Agent implements AutoCloseable {
         spawn("runtime-check", this::runtimeLoop);
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, runtime, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
-                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos));
+                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress());
+        this.workloads = workloads;
         spawn("workloads", () -> workloads.pollLoop(() -> running));
         spawn("reconcile", () -> workloads.reconcileLoop(() -> running));
     }
@@ -309,6 +311,9 @@ public final class Agent implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (workloads != null) {
+            workloads.close();
         }
         if (gpus != null) {
             gpus.close();

@@ -1,6 +1,8 @@
 package gpufleet.host.agent;
 
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +34,8 @@ public record AgentConfig(
         long pidsLimit,
         Duration restartBackoff,
         Duration resyncInterval,
-        Duration cutoffAfter) {
+        Duration cutoffAfter,
+        InetAddress publishAddress) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -51,7 +54,8 @@ public record AgentConfig(
             Map.entry("GPUFLEET_PIDS_LIMIT", "4096"),
             Map.entry("GPUFLEET_RESTART_BACKOFF", "10s"),
             Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"),
-            Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"));
+            Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"),
+            Map.entry("GPUFLEET_PUBLISH_ADDRESS", "127.0.0.1"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -95,7 +99,7 @@ public record AgentConfig(
                 quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems),
                 v.get("GPUFLEET_PAUSE_IMAGE"), pids(v.get("GPUFLEET_PIDS_LIMIT"), problems),
                 duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems),
-                duration(v, "GPUFLEET_CUTOFF_AFTER", problems));
+                duration(v, "GPUFLEET_CUTOFF_AFTER", problems), publishAddress(v.get("GPUFLEET_PUBLISH_ADDRESS"), problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -124,6 +128,29 @@ public record AgentConfig(
             case "m" -> Duration.ofMinutes(n);
             default -> Duration.ofHours(n);
         };
+    }
+
+    /**
+     * An IP literal (never a name to resolve) of this host, where the edge reaches published pod
+     * ports. The wildcard is refused: it would publish tenant pods on every interface, public ones too.
+     */
+    private static InetAddress publishAddress(String text, List<String> problems) {
+        String problem = "GPUFLEET_PUBLISH_ADDRESS: '" + text + "' must be an IP address (not a name, not 0.0.0.0 or ::) "
+                + "of this host that the edge reaches, e.g. its private-network address";
+        // Checked here so that InetAddress never takes the text for a host name and looks it up.
+        boolean v4 = text.matches("^[0-9]{1,3}(\\.[0-9]{1,3}){3}$")
+                && java.util.Arrays.stream(text.split("\\.")).allMatch(o -> Integer.parseInt(o) <= 255);
+        boolean literal = v4 || text.matches("^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$");
+        try {
+            InetAddress a = literal ? InetAddress.getByName(text) : null;
+            if (a != null && !a.isAnyLocalAddress() && !a.isMulticastAddress()) {
+                return a;
+            }
+        } catch (UnknownHostException e) {
+            // reported below
+        }
+        problems.add(problem);
+        return InetAddress.getLoopbackAddress();
     }
 
     private static long pids(String text, List<String> problems) {

@@ -20,8 +20,10 @@ import gpufleet.host.runtime.Plan;
 import gpufleet.host.runtime.RuntimeFailure;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** The Docker calls behind {@link DockerRuntime}, each turning docker-java's exceptions into a reason. */
@@ -33,13 +35,7 @@ final class ContainerOps {
             List<Observed> out = new ArrayList<>();
             for (Container c : client.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(label, value)).exec()) {
                 try {
-                    InspectContainerResponse i = client.inspectContainerCmd(c.getId()).exec();
-                    InspectContainerResponse.ContainerState s = i.getState();
-                    out.add(new Observed(c.getId(), i.getName() == null ? "" : i.getName().replaceFirst("^/", ""),
-                            c.getLabels() == null ? Map.of() : c.getLabels(), s.getStatus(),
-                            s.getExitCodeLong() == null ? null : s.getExitCodeLong().intValue(), time(s.getStartedAt()),
-                            time(s.getFinishedAt()), c.getImage(), emptyToNull(s.getError()),
-                            Boolean.TRUE.equals(s.getOOMKilled()) ? "true" : null));
+                    out.add(observed(client.inspectContainerCmd(c.getId()).exec()));
                 } catch (NotFoundException gone) {
                     // Removed between list and inspect: it is simply not there any more.
                 }
@@ -48,6 +44,38 @@ final class ContainerOps {
         } catch (RuntimeException e) {
             throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
         }
+    }
+
+    static Optional<Observed> inspect(DockerClient client, String id) throws RuntimeFailure {
+        try {
+            return Optional.of(observed(client.inspectContainerCmd(id).exec()));
+        } catch (NotFoundException gone) {
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    private static Observed observed(InspectContainerResponse i) {
+        InspectContainerResponse.ContainerState s = i.getState();
+        Map<String, String> labels = i.getConfig() == null || i.getConfig().getLabels() == null ? Map.of() : i.getConfig().getLabels();
+        return new Observed(i.getId(), i.getName() == null ? "" : i.getName().replaceFirst("^/", ""), labels, s.getStatus(),
+                s.getExitCodeLong() == null ? null : s.getExitCodeLong().intValue(), time(s.getStartedAt()),
+                time(s.getFinishedAt()), i.getConfig() == null ? null : i.getConfig().getImage(), emptyToNull(s.getError()),
+                Boolean.TRUE.equals(s.getOOMKilled()) ? "true" : null, addresses(i));
+    }
+
+    /** Network name → IPv4 address; a stopped container has none (Docker reports empty strings). */
+    private static Map<String, String> addresses(InspectContainerResponse i) {
+        Map<String, String> out = new HashMap<>();
+        if (i.getNetworkSettings() != null && i.getNetworkSettings().getNetworks() != null) {
+            i.getNetworkSettings().getNetworks().forEach((name, n) -> {
+                if (n != null && n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
+                    out.put(name, n.getIpAddress());
+                }
+            });
+        }
+        return out;
     }
 
     static boolean ensureImage(DockerClient client, String image, String policy, List<WorkloadSpec.PullSecret> credentials,

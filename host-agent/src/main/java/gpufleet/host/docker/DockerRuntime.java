@@ -68,6 +68,11 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public java.util.Optional<Observed> inspect(String id) throws RuntimeFailure {
+        return ContainerOps.inspect(client, id);
+    }
+
+    @Override
     public boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
             throws RuntimeFailure {
         return ContainerOps.ensureImage(client, image, pullPolicy, credentials, beforePull);

@@ -24,6 +24,9 @@ public interface ContainerRuntime extends AutoCloseable {
     /** Every container carrying {@code label=value}, in any state. */
     List<Observed> list(String label, String value) throws RuntimeFailure;
 
+    /** One container as it is now (its network addresses included); empty when it does not exist. */
+    java.util.Optional<Observed> inspect(String id) throws RuntimeFailure;
+
     /**
      * Makes the image present per the pull policy (Always, IfNotPresent, Never). Runs
      * {@code beforePull} just before a pull starts; returns true when it pulled, false when the

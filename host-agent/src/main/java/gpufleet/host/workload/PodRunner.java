@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Brings one workload's containers to what it should be, level-based: from whatever exists now
@@ -19,7 +20,19 @@ import java.util.Map;
  * pod gets a small pause container holding the network namespace its containers share.
  */
 final class PodRunner {
-    record Outcome(List<ContainerStatus> statuses, boolean gone) {}
+    /** {@code ports}: each published pod port → where the edge reaches it on this host ("address:port"). */
+    record Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports) {
+        Outcome {
+            ports = Map.copyOf(ports);
+        }
+
+        Outcome(List<ContainerStatus> statuses, boolean gone) {
+            this(statuses, gone, Map.of());
+        }
+    }
+
+    /** The pod's sandbox: its pause container and its addresses (network → IP). */
+    private record Sandbox(String id, Map<String, String> addresses) {}
 
     /** Reports a workload's statuses before a run finishes: an image pull can take minutes. */
     @FunctionalInterface
@@ -34,11 +47,12 @@ final class PodRunner {
     private final String pauseImage;
     private final long pidsLimit;
     private final Progress progress;
+    private final PortRelay relay;
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
     private final Map<String, Long> pulls = new java.util.concurrent.ConcurrentHashMap<>();
 
     PodRunner(ContainerRuntime runtime, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
-              Progress progress) {
+              Progress progress, PortRelay relay) {
         this.runtime = runtime;
         this.files = files;
         this.backoff = backoff;
@@ -46,6 +60,7 @@ final class PodRunner {
         this.pauseImage = pauseImage;
         this.pidsLimit = pidsLimit;
         this.progress = progress;
+        this.relay = relay;
     }
 
     Outcome run(HostWorkload w, List<Observed> mine) {
@@ -55,28 +70,36 @@ final class PodRunner {
     /** {@code spares}: running spare pause containers; one of the tenant's is claimed (and removed from the list) if needed. */
     Outcome run(HostWorkload w, List<Observed> mine, List<Observed> spares) {
         if (w.stop()) {
+            relay.unpublish(w.id().toString());
             return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
         }
-        String pauseId;
+        Sandbox sandbox;
         try {
-            pauseId = pause(w, mine, spares);
+            sandbox = pause(w, mine, spares);
         } catch (RuntimeFailure f) {
+            relay.publish(w.id().toString(), null, w.publish()); // keeps the ports for when the sandbox is back
             return new Outcome(w.spec().containers().stream()
                     .map(c -> waiting(c.name(), f.reason(), "pod sandbox: " + f.getMessage(), 0)).toList(), false);
         }
+        // Published before the containers start: a long image pull already reports where the pod will answer.
+        Map<String, String> ports = relay.publish(w.id().toString(), sandbox.addresses().get(network(w.tenant())), w.publish());
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
             List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
-            statuses.add(container(w, c, attempts, pauseId, statuses));
+            statuses.add(container(w, c, attempts, sandbox.id(), last -> {
+                List<ContainerStatus> soFar = new ArrayList<>(statuses);
+                soFar.add(last);
+                return new Outcome(soFar, false, ports);
+            }));
         }
-        return new Outcome(statuses, false);
+        return new Outcome(statuses, false, ports);
     }
 
     /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
-    private String pause(HostWorkload w, List<Observed> mine, List<Observed> spares) throws RuntimeFailure {
+    private Sandbox pause(HostWorkload w, List<Observed> mine, List<Observed> spares) throws RuntimeFailure {
         Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
         if (pause != null && pause.state().equals("running")) {
-            return pause.id();
+            return new Sandbox(pause.id(), pause.addresses());
         }
         for (Observed o : mine) {
             runtime.remove(o.id());
@@ -87,10 +110,25 @@ final class PodRunner {
             if (w.tenant().equals(spare.label(Labels.SPARE_FOR)) && spare.state().equals("running")) {
                 spares.remove(spare);
                 runtime.rename(spare.id(), "gf-" + w.id() + "-pod");
-                return spare.id();
+                return new Sandbox(spare.id(), spare.addresses());
             }
         }
-        return startPause("gf-" + w.id() + "-pod", w.tenant(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0));
+        String id = startPause("gf-" + w.id() + "-pod", w.tenant(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0));
+        return new Sandbox(id, w.publish().isEmpty() ? Map.of() : addresses(id));
+    }
+
+    /** A new sandbox's addresses; when they cannot be read now, the next pass finds them in the listing. */
+    private Map<String, String> addresses(String id) {
+        try {
+            return runtime.inspect(id).map(Observed::addresses).orElse(Map.of());
+        } catch (RuntimeFailure f) {
+            return Map.of();
+        }
+    }
+
+    /** The bridge network of a tenant's pods on this host. */
+    static String network(String tenant) {
+        return "gf-tenant-" + tenant;
     }
 
     /** A spare pause container for {@code tenant}, ready for its next pod on this host. */
@@ -101,7 +139,7 @@ final class PodRunner {
     }
 
     private String startPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
-        String network = "gf-tenant-" + tenant;
+        String network = network(tenant);
         runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant));
         runtime.ensureImage(pauseImage, "IfNotPresent", List.of(), () -> { });
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
@@ -111,7 +149,7 @@ final class PodRunner {
     }
 
     private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, String pauseId,
-                                      List<ContainerStatus> before) {
+                                      Function<ContainerStatus, Outcome> soFar) {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
         int attempt = cur == null ? 0 : attempt(cur);
@@ -145,22 +183,20 @@ final class PodRunner {
                 removeQuietly(old.id());
             }
         }
-        return start(w, c, attempt, pauseId, key, before);
+        return start(w, c, attempt, pauseId, key, soFar);
     }
 
+    /** {@code soFar}: the pod's outcome with this container in the given status, for progress reports. */
     private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String key,
-                                  List<ContainerStatus> before) {
+                                  Function<ContainerStatus, Outcome> soFar) {
         if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
             return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt);
         }
         long t0 = System.nanoTime();
         Long pulledMillis = null;
         try {
-            boolean pulled = runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> {
-                List<ContainerStatus> soFar = new ArrayList<>(before);
-                soFar.add(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt));
-                progress.report(w.id(), new Outcome(soFar, false));
-            });
+            boolean pulled = runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> progress.report(
+                    w.id(), soFar.apply(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt))));
             if (pulled) {
                 pulledMillis = (System.nanoTime() - t0) / 1_000_000;
                 pulls.put(key + "/" + attempt, pulledMillis);

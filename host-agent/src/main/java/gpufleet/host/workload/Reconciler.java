@@ -27,13 +27,18 @@ final class Reconciler {
 
     private final ContainerRuntime runtime;
     private final PodRunner pods;
+    private final PortRelay relay;
 
-    Reconciler(ContainerRuntime runtime, PodRunner pods) {
+    Reconciler(ContainerRuntime runtime, PodRunner pods, PortRelay relay) {
         this.runtime = runtime;
         this.pods = pods;
+        this.relay = relay;
     }
 
-    /** One pass; returns each desired workload's outcome. Throws when the engine cannot be listed. */
+    /**
+     * One pass; returns each desired workload's outcome (with where its published ports are).
+     * Throws when the engine cannot be listed.
+     */
     Map<UUID, PodRunner.Outcome> reconcile(HostDesired desired) throws RuntimeFailure {
         List<Observed> all = runtime.list(Labels.MANAGED, "true");
         Map<String, List<Observed>> byWorkload = new HashMap<>(all.stream()
@@ -46,6 +51,8 @@ final class Reconciler {
             outcomes.put(w.id(), pods.run(w, mine, spares));
         }
         Set<String> wanted = desired.workloads().stream().map(w -> w.id().toString()).collect(Collectors.toSet());
+        // Exactly the wanted listeners: none for a workload that is stopping or no longer here.
+        relay.retain(desired.workloads().stream().filter(w -> !w.stop()).map(w -> w.id().toString()).collect(Collectors.toSet()));
         byWorkload.forEach((workload, containers) -> {
             if (!wanted.contains(workload)) {
                 log.info("removing {} container(s) of workload {}, which this host no longer runs", containers.size(), workload);

@@ -24,9 +24,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Two loops: one long-polls the control-api for this host's desired workloads; the other
  * reconciles containers against the latest answer (on every change and every few seconds, to
- * see containers that ended) and reports each workload's status when it changes.
+ * see containers that ended) and reports each workload's status when it changes. Pod ports that
+ * routes need are published on the host's publish address (see {@link PortRelay}) until closed.
  */
-public final class WorkloadLoop {
+public final class WorkloadLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkloadLoop.class);
 
     /** Blocks until the host has a credential; null when the agent is stopping. */
@@ -38,6 +39,7 @@ public final class WorkloadLoop {
     private final ControlApiClient api;
     private final HostSupplier host;
     private final Reconciler reconciler;
+    private final PortRelay relay;
     private final Duration resync;
     private final Semaphore wake = new Semaphore(0);
     private final Map<UUID, Object> reported = new ConcurrentHashMap<>();
@@ -50,14 +52,15 @@ public final class WorkloadLoop {
 
     public WorkloadLoop(ControlApiClient api, HostSupplier host, ContainerRuntime runtime, Path stateDir, String gpuRuntime,
                         String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync, Duration cutoffAfter,
-                        java.util.function.Supplier<Duration> sinceContact) {
+                        java.util.function.Supplier<Duration> sinceContact, java.net.InetAddress publishAddress) {
         this.api = api;
         this.cutoffAfter = cutoffAfter;
         this.sinceContact = sinceContact;
         this.host = host;
         this.resync = resync;
+        this.relay = new PortRelay(publishAddress);
         this.reconciler = new Reconciler(runtime, new PodRunner(runtime, new PodFiles(stateDir),
-                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report));
+                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay), relay);
     }
 
     public void pollLoop(java.util.function.BooleanSupplier running) {
@@ -127,7 +130,8 @@ public final class WorkloadLoop {
     }
 
     private void report(UUID workload, PodRunner.Outcome o) {
-        Object key = o.gone() ? "gone" : o.statuses();
+        // A new port mapping (an agent restart, a port published later) is news even when the containers are not.
+        Object key = o.gone() ? "gone" : List.of(o.statuses(), o.ports());
         if (key.equals(reported.get(workload))) {
             return;
         }
@@ -136,7 +140,7 @@ public final class WorkloadLoop {
             if (h == null) {
                 return;
             }
-            api.workloadStatus(h, workload, new WorkloadStatusReport(generation.incrementAndGet(), o.statuses(), o.gone()));
+            api.workloadStatus(h, workload, new WorkloadStatusReport(generation.incrementAndGet(), o.statuses(), o.gone(), o.ports()));
             reported.put(workload, key);
             if (o.gone()) {
                 reported.remove(workload);
@@ -146,6 +150,12 @@ public final class WorkloadLoop {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Stops publishing ports; call after both loops have ended. */
+    @Override
+    public void close() {
+        relay.close();
     }
 
     private static void sleep(Duration d) {

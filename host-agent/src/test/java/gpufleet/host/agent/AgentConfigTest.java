@@ -17,6 +17,21 @@ class AgentConfigTest {
         assertThat(c.heartbeatInterval()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.metricsPort()).isEqualTo(9400);
         assertThat(c.reservedMemoryBytes()).isEqualTo(4L << 30);
+        assertThat(c.publishAddress().getHostAddress()).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void podPortsArePublishedOnAnAddressOfTheHostNeverOnAllInterfacesNorOnANameToResolve() {
+        Map<String, String> env = new java.util.HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example"));
+        env.put("GPUFLEET_PUBLISH_ADDRESS", "10.20.0.7");
+        assertThat(AgentConfig.fromEnvironment(env, "gpu-01").publishAddress().getHostAddress()).isEqualTo("10.20.0.7");
+        env.put("GPUFLEET_PUBLISH_ADDRESS", "fd00::7");
+        assertThat(AgentConfig.fromEnvironment(env, "gpu-01").publishAddress().getHostAddress()).isEqualTo("fd00:0:0:0:0:0:0:7");
+        for (String bad : java.util.List.of("0.0.0.0", "::", "gpu-01.internal", "10.20.0.300", "fd00::zz")) {
+            env.put("GPUFLEET_PUBLISH_ADDRESS", bad);
+            assertThatThrownBy(() -> AgentConfig.fromEnvironment(env, "gpu-01"))
+                    .hasMessageContaining("GPUFLEET_PUBLISH_ADDRESS: '" + bad + "' must be an IP address (not a name, not 0.0.0.0 or ::)");
+        }
     }
 
     @Test
