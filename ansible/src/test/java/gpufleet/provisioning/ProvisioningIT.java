@@ -37,6 +37,8 @@ class ProvisioningIT {
         for (String tool : List.of("ansible-playbook", "ansible-lint", "docker")) {
             Commands.check(tool, "--version");
         }
+        Commands.Result docker = Commands.run(null, Map.of(), java.time.Duration.ofSeconds(30), List.of("docker", "info"));
+        assertThat(docker.ok()).as("Docker Engine is not answering; start it with: bash dev/services.sh docker\n%s", docker).isTrue();
         Commands.Result image = Commands.run(null, Map.of(), java.time.Duration.ofSeconds(30),
                 List.of("docker", "image", "inspect", StandInHost.IMAGE));
         assertThat(image.ok()).as("the stand-in server image %s is missing; build it with: bash dev/services.sh ansible",
