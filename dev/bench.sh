@@ -4,6 +4,7 @@
 #   bash dev/bench.sh host-agent [SIM_LIBRARY [SECONDS]]
 #   bash dev/bench.sh placement [HOSTS [SECONDS [SIM_LIBRARY]]]
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
+#   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null

@@ -15,8 +15,9 @@ public final class Main {
             case "host-agent" -> HostAgentBench.main(rest(args));
             case "placement" -> PlacementBench.main(rest(args));
             case "pod-start" -> PodStartBench.main(rest(args));
+            case "edge" -> EdgeBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge");
                 System.exit(2);
             }
         }

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * its status running on the real Docker Engine through a real host-agent, over 50 workloads.
  */
 final class PlacementBench {
-    private static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    static final String TOKEN = "gfo_bench-operator-token-000000000000";
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private PlacementBench() {}
@@ -46,7 +46,7 @@ final class PlacementBench {
         timeToRunning(db, sim, 50);
     }
 
-    private static ControlApi controlApi(Db db, String database) throws Exception {
+    static ControlApi controlApi(Db db, String database) throws Exception {
         db.recreate(database);
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
         v.put("GPUFLEET_DB_URL", db.url(database));
@@ -108,13 +108,13 @@ final class PlacementBench {
     }
 
     /** An offering of one GPU of {@code model} and a tenant allowed to use it; returns the tenant's token. */
-    private static String setup(String base, String model) throws Exception {
+    static String setup(String base, String model) throws Exception {
         post(base + "/v1/offerings", TOKEN, Map.of("name", "bench-1x", "gpuModel", model, "gpuCount", 1, "cpu", "8", "memory", "32Gi"));
         post(base + "/v1/tenants", TOKEN, Map.of("name", "bench", "offerings", java.util.List.of("bench-1x")));
         return post(base + "/v1/tenants/bench/tokens", TOKEN, Map.of("description", "bench")).get("token").asText();
     }
 
-    private static JsonNode post(String url, String token, Object body) throws Exception {
+    static JsonNode post(String url, String token, Object body) throws Exception {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.mapper().writeValueAsString(body)))
                 .build(), HttpResponse.BodyHandlers.ofString());

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.EdgeCurl;
 import gpufleet.control.support.Pods;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -73,19 +74,8 @@ class EdgeIT {
         return Map.of("namespace", "default", "name", "inference", "port", 80, "targets", List.of(Map.of("podUid", uid, "port", 8080)));
     }
 
-    /** {@code curl -k https://name:8443/} with the name resolved to loopback; returns "status body". */
     static String curl(String name) {
-        try {
-            Process p = new ProcessBuilder("curl", "-sk", "--max-time", "5", "--resolve", name + ":" + HTTPS + ":127.0.0.1",
-                    "-w", "%{http_code} ", "-o", "/dev/stdout", "https://" + name + ":" + HTTPS + "/").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            // -o /dev/stdout writes the body before -w's code: move the code to the front.
-            int cut = out.lastIndexOf('\n') + 1;
-            return (out.substring(cut).trim() + " " + out.substring(0, cut)).trim();
-        } catch (IOException | InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
+        return EdgeCurl.get(name, HTTPS);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.EdgeCurl;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -46,7 +47,8 @@ class PodOnGpuHostIT {
 
     @BeforeEach
     void start() throws Exception {
-        fx = ApiFixture.start();
+        fx = ApiFixture.start(Map.of("GPUFLEET_EDGE_ADMIN_URL", "http://127.0.0.1:2019", "GPUFLEET_EDGE_HTTPS_PORT", "8443",
+                "GPUFLEET_EDGE_DOMAIN", "cloud.provider.tld", "GPUFLEET_EDGE_SYNC_INTERVAL", "300ms"));
         fx.seedOfferings();
         String token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
         String sim = Path.of("../host-agent/target/nvml-sim/libnvidia-ml-sim.so").toAbsolutePath().normalize().toString();
@@ -149,6 +151,50 @@ class PodOnGpuHostIT {
         return client.v1().events().inNamespace("default").list().getItems().stream()
                 .filter(e -> pod.equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
                 .map(io.fabric8.kubernetes.api.model.Event::getMessage).findFirst().orElse(null);
+    }
+
+    private Pod inference() {
+        return client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("inference")
+                .withNamespace("default").withLabels(Map.of("run", "inference")).endMetadata().withNewSpec().withNodeName("k8s.gpu")
+                .withRuntimeClassName("seeweb-nvidia-1xa6000").withTerminationGracePeriodSeconds(1L)
+                .addNewContainer().withName("web").withImage("gpufleet/busybox:test")
+                .withCommand("sh", "-c", "mkdir -p /www && echo 'It works!' > /www/index.html && exec httpd -f -p 8080 -h /www")
+                .addNewPort().withContainerPort(8080).endPort()
+                .withNewResources().addToLimits("cpu", new Quantity("500m")).addToLimits("memory", new Quantity("256Mi")).endResources()
+                .endContainer().endSpec().build()).create();
+    }
+
+    /** The seed's "Access to Applications": a LoadBalancer Service of class k8s.gpu answers at its public name. */
+    @Test
+    void theSeedsServiceAnswersItWorksAtItsPublicNameThroughTheEdge() throws Exception {
+        TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_TENANT_TOKEN", fx.http.post("/v1/tenants/skg00000/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText(),
+                "GPUFLEET_SYNC_INTERVAL", "1s", "GPUFLEET_POD_SYNC_INTERVAL", "300ms"));
+        try (gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(tc, client)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
+            inference();
+            var svc = client.services().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                    .withNewMetadata().withName("inference").endMetadata().withNewSpec().withType("LoadBalancer")
+                    .withLoadBalancerClass("k8s.gpu").withSelector(Map.of("run", "inference")).withSessionAffinity("None")
+                    .addNewPort().withName("http").withPort(80).withProtocol("TCP")
+                    .withTargetPort(new io.fabric8.kubernetes.api.model.IntOrString(8080)).endPort().endSpec().build()).create();
+            String name = svc.getMetadata().getUid() + "-skg00000.cloud.provider.tld";
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                var s = client.services().inNamespace("default").withName("inference").get().getStatus();
+                return s != null && s.getLoadBalancer() != null && s.getLoadBalancer().getIngress() != null
+                        && s.getLoadBalancer().getIngress().size() == 1 && name.equals(s.getLoadBalancer().getIngress().get(0).getHostname());
+            });
+            await().atMost(Duration.ofSeconds(60)).until(() -> EdgeCurl.get(name, 8443).equals("200 It works!"));
+
+            client.pods().inNamespace("default").withName("inference").delete();
+            await().atMost(Duration.ofSeconds(30)).until(() -> EdgeCurl.get(name, 8443).startsWith("503 no ready pod behind service default/inference"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.pods().inNamespace("default").withName("inference").get() == null);
+            inference();
+            await().atMost(Duration.ofSeconds(60)).until(() -> EdgeCurl.get(name, 8443).equals("200 It works!"));
+
+            client.services().inNamespace("default").withName("inference").delete();
+            await().atMost(Duration.ofSeconds(20)).until(() -> EdgeCurl.get(name, 8443).startsWith("404 "));
+        }
     }
 
     @Test
