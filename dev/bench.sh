@@ -2,7 +2,7 @@
 # Runs a benchmark and prints its figures beside a baseline measured in the same run.
 #   bash dev/bench.sh inventory [--hosts=10000 --gpus=8 --seconds=20 --clients=32]
 #   bash dev/bench.sh host-agent [SIM_LIBRARY [SECONDS]]
-#   bash dev/bench.sh placement [HOSTS [SECONDS [SIM_LIBRARY]]]
+#   bash dev/bench.sh placement [HOSTS [SECONDS [SIM_LIBRARY [placement-only]]]]
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 #   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
 set -euo pipefail

@@ -43,7 +43,9 @@ final class PlacementBench {
         Pgbench.Result baseline = Pgbench.simpleUpdate(db, "gpufleet_pgbench", 16, seconds);
         db.drop("gpufleet_pgbench");
         placements(db, hosts, seconds, baseline);
-        timeToRunning(db, sim, 50);
+        if (!(args.length > 3 && args[3].equals("placement-only"))) {
+            timeToRunning(db, sim, 50);
+        }
     }
 
     static ControlApi controlApi(Db db, String database) throws Exception {

@@ -18,9 +18,11 @@ import java.util.Set;
  *   <li>{@code acme}: one certificate per public name from an ACME CA (e.g. Let's Encrypt),
  *       obtained as routes appear; the edge must be reachable on ports 80 and 443.</li>
  * </ul>
+ * The edge owns Caddy's whole configuration, so when the same Caddy also fronts the control-api,
+ * {@code apiName} and {@code apiUpstreams} make that site part of it.
  */
 public record EdgeSettings(String domain, URI adminUrl, int httpsPort, String tls, Path certFile, Path keyFile,
-                           String acmeEmail, Duration syncInterval) {
+                           String acmeEmail, Duration syncInterval, String apiName, List<String> apiUpstreams) {
     static final Map<String, String> DEFAULTS = Map.of(
             "GPUFLEET_EDGE_DOMAIN", "fleet.localhost",
             "GPUFLEET_EDGE_HTTPS_PORT", "443",
@@ -74,13 +76,27 @@ public record EdgeSettings(String domain, URI adminUrl, int httpsPort, String tl
                     + domain + " and its key, as paths on the edge host)");
         }
         String email = v.get("GPUFLEET_EDGE_ACME_EMAIL");
+        String apiName = v.get("GPUFLEET_EDGE_API_NAME");
+        apiName = apiName == null || apiName.isBlank() ? null : apiName.trim().toLowerCase(java.util.Locale.ROOT);
+        List<String> apiUpstreams = List.of();
+        String upstreams = v.get("GPUFLEET_EDGE_API_UPSTREAMS");
+        if (upstreams != null && !upstreams.isBlank()) {
+            apiUpstreams = java.util.Arrays.stream(upstreams.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+        }
+        if (apiName != null && !apiName.matches("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")) {
+            problems.add("GPUFLEET_EDGE_API_NAME: '" + apiName + "' is not a host name");
+        }
+        if (apiName != null && (apiUpstreams.isEmpty() || !apiUpstreams.stream().allMatch(u -> u.matches("^[^\\s/]+:[0-9]{1,5}$")))) {
+            problems.add("GPUFLEET_EDGE_API_NAME needs GPUFLEET_EDGE_API_UPSTREAMS: the control-api replicas as host:port, comma-separated");
+        }
         Duration interval = null;
         try {
             interval = Durations.parse(v.get("GPUFLEET_EDGE_SYNC_INTERVAL").trim());
         } catch (IllegalArgumentException e) {
             problems.add("GPUFLEET_EDGE_SYNC_INTERVAL: " + e.getMessage());
         }
-        return new EdgeSettings(domain, admin, port, tls, cert, key, email == null || email.isBlank() ? null : email.trim(), interval);
+        return new EdgeSettings(domain, admin, port, tls, cert, key, email == null || email.isBlank() ? null : email.trim(), interval,
+                apiName, apiUpstreams);
     }
 
     private static Path path(String s) {

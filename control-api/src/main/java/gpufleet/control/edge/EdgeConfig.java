@@ -26,6 +26,15 @@ public final class EdgeConfig {
         ObjectNode server = apps.putObject("http").putObject("servers").putObject("gpufleet");
         server.putArray("listen").add(":" + edge.httpsPort());
         ArrayNode handlers = server.putArray("routes");
+        if (edge.apiName() != null) {
+            // The control-api's own site, when this Caddy fronts it too.
+            ObjectNode route = handlers.addObject();
+            route.putArray("match").addObject().putArray("host").add(edge.apiName());
+            ObjectNode handle = route.putArray("handle").addObject().put("handler", "reverse_proxy");
+            ArrayNode upstreams = handle.putArray("upstreams");
+            edge.apiUpstreams().forEach(u -> upstreams.addObject().put("dial", u));
+            route.put("terminal", true);
+        }
         for (Route r : routes) {
             ObjectNode route = handlers.addObject();
             route.putArray("match").addObject().putArray("host").add(r.hostname());
@@ -68,13 +77,22 @@ public final class EdgeConfig {
             default -> {
                 // Caddy's local CA signs one wildcard certificate: every name, known or not, gets TLS.
                 automatic.put("disable", true);
-                tls.putObject("certificates").putArray("automate").add(wildcard);
+                ArrayNode automate = tls.putObject("certificates").putArray("automate").add(wildcard);
                 ObjectNode policy = tls.putObject("automation").putArray("policies").addObject();
-                policy.putArray("subjects").add(wildcard);
+                ArrayNode subjects = policy.putArray("subjects").add(wildcard);
+                if (edge.apiName() != null && !covered(edge.apiName(), edge.domain())) {
+                    automate.add(edge.apiName());
+                    subjects.add(edge.apiName());
+                }
                 policy.putArray("issuers").addObject().put("module", "internal");
             }
         }
         return root;
+    }
+
+    /** True when the wildcard for {@code domain} covers {@code name} (exactly one label more). */
+    static boolean covered(String name, String domain) {
+        return name.endsWith("." + domain) && !name.substring(0, name.length() - domain.length() - 1).contains(".");
     }
 
     private static void staticResponse(ObjectNode handle, int status, String body) {

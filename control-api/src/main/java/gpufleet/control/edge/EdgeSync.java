@@ -46,7 +46,8 @@ public final class EdgeSync implements AutoCloseable {
     /** One round: returns 1 when Caddy was loaded, 0 when it was already right, -1 when another replica holds the lock. */
     public int runOnce() {
         return SingletonJob.underLock(db, LOCK_KEY, c -> {
-            ObjectNode want = EdgeConfig.of(edge, edge.adminUrl().getHost() + ":" + edge.adminUrl().getPort(), routes(c));
+            List<EdgeConfig.Route> routes = routes(c);
+            ObjectNode want = EdgeConfig.of(edge, edge.adminUrl().getHost() + ":" + edge.adminUrl().getPort(), routes);
             try {
                 HttpResponse<String> current = http.send(HttpRequest.newBuilder(URI.create(edge.adminUrl() + "/config/"))
                         .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
@@ -63,7 +64,7 @@ public final class EdgeSync implements AutoCloseable {
                     problem("Caddy refused the edge configuration: " + load.statusCode() + " " + load.body().strip());
                     return 0;
                 }
-                log.info("edge configuration loaded into Caddy: {} route(s)", want.at("/apps/http/servers/gpufleet/routes").size() - 1);
+                log.info("edge configuration loaded into Caddy: {} route(s)", routes.size());
                 lastProblem = null;
                 return 1;
             } catch (IOException e) {
