@@ -46,14 +46,20 @@ final class Ansible {
 
     Run playbook(String playbook, Path inventory, String logName) {
         Path log = logs.resolve(logName + ".log");
+        long start = System.nanoTime();
         Commands.Result r = Commands.run(dir, ENV, Duration.ofMinutes(15),
                 List.of("ansible-playbook", "-i", inventory.toString(), playbook), log);
+        long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
         List<Recap> recap = new ArrayList<>();
         Matcher m = RECAP.matcher(r.output());
         while (m.find()) {
             recap.add(new Recap(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
                     Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5))));
         }
+        // One line per run in the test's output: how long it took and what it changed.
+        System.out.printf("%s (%s): exit %d in %d s; %s%n", playbook, logName, r.exitCode(), seconds,
+                recap.isEmpty() ? "no PLAY RECAP" : recap.stream().map(h -> h.host() + " ok=" + h.ok() + " changed=" + h.changed()
+                        + " failed=" + h.failed()).collect(java.util.stream.Collectors.joining(", ")));
         return new Run(r, log, recap);
     }
 

@@ -102,6 +102,9 @@ class ProvisioningIT {
             assertThat(detail.path("gpus")).as(detail.toString()).hasSize(8);
             assertThat(condition(detail, "NvmlReady")).isEqualTo("True");
             assertThat(condition(detail, "ContainerRuntimeReady")).as(detail.toString()).isEqualTo("True");
+            // Routes' pod ports are published on the host's default IPv4 address (here its bridge address).
+            String address = Commands.check("docker", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", server.container);
+            assertThat(server.exec("cat", "/etc/gpufleet/host-agent.env").lines()).contains("GPUFLEET_PUBLISH_ADDRESS=" + address);
 
             assertThat(server.exec("systemctl", "is-enabled", "gpufleet-host-agent")).isEqualTo("enabled");
             assertThat(server.exec("systemctl", "show", "gpufleet-host-agent",
@@ -129,10 +132,13 @@ class ProvisioningIT {
     }
 
     @Test
-    void theControlPlaneAnswersReadyzDirectlyAndThroughTheEdgeAndASecondRunChangesNothing() throws IOException {
+    void theControlPlaneServesItselfThroughTheEdgeItLoadsIntoCaddyAndASecondRunChangesNothing() throws IOException {
         String name = "fleet-ansible-01";
         String operatorToken = "gfo_" + UUID.randomUUID().toString().replace("-", "");
-        try (StandInHost server = StandInHost.start("cp", name, List.of("--add-host", "fleet.test:127.0.0.1"))) {
+        // A name under the tenants' domain (by default the API's name) that no route has.
+        String unknown = "0badc0de-nobody.fleet.test";
+        try (StandInHost server = StandInHost.start("cp", name,
+                List.of("--add-host", "fleet.test:127.0.0.1", "--add-host", unknown + ":127.0.0.1"))) {
             Path inventory = write("control-plane.inventory.yml", """
                     all:
                       vars:
@@ -154,10 +160,18 @@ class ProvisioningIT {
             assertThat(first.result().ok()).as(first.toString()).isTrue();
 
             assertThat(get(server, "http://127.0.0.1:8080/readyz", null)).startsWith("200 ").contains("\"ready\"");
-            assertThat(get(server, "https://fleet.test/readyz", null)).startsWith("200 ").contains("\"ready\"");
+            // Caddy started with nothing but its admin API: the API's site through it is the
+            // control-api's edge sync at work (its server "gpufleet", a certificate from Caddy's CA).
+            assertThat(awaitStatus(server, "https://fleet.test/readyz", "200 ")).contains("\"ready\"");
+            assertThat(get(server, "http://127.0.0.1:2019/config/apps/http/servers/gpufleet/listen", null)).isEqualTo("200 [\":443\"]");
+            assertThat(get(server, "https://" + unknown + "/", null)).startsWith("404 ").contains("no service is published at this name");
             // The first operator token from the inventory is accepted, through the edge.
             assertThat(get(server, "https://fleet.test/v1/hosts", operatorToken)).startsWith("200 ");
             assertThat(get(server, "https://fleet.test/v1/hosts", "gfo_not-the-token-0123456789abcdef")).startsWith("401 ");
+
+            // A restarted Caddy comes back bare; the control-api loads it again within its sync interval.
+            server.exec("systemctl", "restart", "caddy");
+            assertThat(awaitStatus(server, "https://fleet.test/readyz", "200 ")).contains("\"ready\"");
 
             Ansible.Run second = ansible.playbook("control-plane.yml", inventory, "control-plane-second");
             assertThat(second.result().ok()).as(second.toString()).isTrue();
@@ -165,7 +179,29 @@ class ProvisioningIT {
         }
     }
 
-    /** "STATUS BODY" of a GET made inside the stand-in (certificates of Caddy's local CA are not checked). */
+    /** {@link #get} until the answer starts with {@code status}, for up to 30 s; the last answer. */
+    private static String awaitStatus(StandInHost server, String url, String status) {
+        String answer = get(server, url, null);
+        for (int i = 0; i < 60 && !answer.startsWith(status); i++) {
+            sleep(500);
+            answer = get(server, url, null);
+        }
+        return answer;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * "STATUS BODY" of a GET made inside the stand-in (certificates of Caddy's local CA are not
+     * checked); "0 REASON" when no answer came.
+     */
     private static String get(StandInHost server, String url, String token) {
         String script = """
                 import ssl, sys, urllib.request, urllib.error
@@ -178,6 +214,8 @@ class ProvisioningIT {
                     print(r.status, r.read().decode())
                 except urllib.error.HTTPError as e:
                     print(e.code, e.read().decode())
+                except Exception as e:
+                    print(0, e)
                 """;
         return token == null ? server.exec("python3", "-c", script, url) : server.exec("python3", "-c", script, url, token);
     }
