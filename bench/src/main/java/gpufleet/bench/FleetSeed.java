@@ -18,6 +18,11 @@ final class FleetSeed {
     private FleetSeed() {}
 
     static List<SeededHost> seed(Connection c, int hosts, int gpusPerHost) throws SQLException {
+        return seed(c, hosts, gpusPerHost, MODELS);
+    }
+
+    /** A fleet whose hosts carry the given models, spread evenly (one model: every host the same). */
+    static List<SeededHost> seed(Connection c, int hosts, int gpusPerHost, String... models) throws SQLException {
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
             s.execute("""
@@ -32,9 +37,10 @@ final class FleetSeed {
             s.execute("""
                     INSERT INTO gpus (uuid, host_id, idx, model, memory_bytes, pci_bus_id, numa_node, healthy, updated_at)
                     SELECT 'GPU-' || h.id || '-' || g, h.id, g,
-                           (ARRAY['%s', '%s', '%s'])[1 + (abs(hashtext(h.name)) %% 3)],
+                           (ARRAY[%s])[1 + (abs(hashtext(h.name)) %% %d)],
                            51527024640, '00000000:' || to_hex(24 + g) || ':00.0', g / 4, true, now()
-                    FROM hosts h, generate_series(0, %d) g""".formatted(MODELS[0], MODELS[1], MODELS[2], gpusPerHost - 1));
+                    FROM hosts h, generate_series(0, %d) g""".formatted(String.join(", ", java.util.Arrays.stream(models).map(m -> "'" + m + "'").toList()),
+                            models.length, gpusPerHost - 1));
         }
         List<SeededHost> out = new ArrayList<>(hosts);
         try (PreparedStatement ids = c.prepareStatement("SELECT h.id, min(g.model) FROM hosts h JOIN gpus g ON g.host_id = h.id GROUP BY h.id ORDER BY h.id");

@@ -66,7 +66,8 @@ final class PlacementBench {
         try (ControlApi api = controlApi(db, "gpufleet_bench_place")) {
             String base = "http://127.0.0.1:" + api.port();
             try (Connection c = db.connect("gpufleet_bench_place")) {
-                FleetSeed.seed(c, hosts, 8);
+                // One model on every host: 80,000 GPUs the load can fill without running out.
+                FleetSeed.seed(c, hosts, 8, FleetSeed.MODELS[0]);
             }
             String tenant = setup(base, FleetSeed.MODELS[0]);
             // The placement transaction alone, as pgbench -N measures its transaction: 16 threads
@@ -103,6 +104,11 @@ final class PlacementBench {
                         tx.perSecond() / baseline.tps(), r.perSecond() / baseline.tps());
                 System.out.printf("  live allocations %d, distinct GPUs %d, placed workloads %d: %s%n", rs.getLong(1), rs.getLong(2),
                         rs.getLong(3), rs.getLong(1) == rs.getLong(2) ? "no GPU allocated twice" : "DOUBLE ALLOCATION");
+                try (ResultSet p = s.executeQuery("""
+                        SELECT count(*), min(message) FROM workloads WHERE phase = 'pending'""")) {
+                    p.next();
+                    System.out.printf("  left pending: %d%s%n", p.getLong(1), p.getLong(1) == 0 ? "" : " (e.g. " + p.getString(2) + ")");
+                }
             }
         } finally {
             db.drop("gpufleet_bench_place");

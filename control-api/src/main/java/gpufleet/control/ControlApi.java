@@ -137,6 +137,7 @@ public final class ControlApi implements AutoCloseable {
     @Override
     public void close() {
         wakeups.close();
+        workloads.close();
         if (edge != null) {
             edge.close();
         }

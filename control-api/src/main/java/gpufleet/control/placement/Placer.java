@@ -52,23 +52,26 @@ public final class Placer {
                                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
                               ) g ON true
             WHERE h.id = ? ORDER BY g.idx""";
-    /** Allocations, the GPUs' flags, the workload's host and the host's desired version: one statement. */
+    /** Allocations, the GPUs' flags, the workloads' hosts and the hosts' desired versions: one statement for any number. */
     private static final String WRITE = """
             WITH allocations AS (
                 INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
-                SELECT x.gpu, ?, ?, x.container FROM unnest(?::text[], ?::text[]) AS x (gpu, container)),
+                SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[])),
             flags AS (UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])),
-            workload AS (
-                UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
-                WHERE id = ?)
-            UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?""";
+            placed AS (
+                UPDATE workloads w SET host_id = x.host, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
+                FROM unnest(?::uuid[], ?::uuid[]) AS x (id, host) WHERE w.id = x.id)
+            UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ANY (?::uuid[])""";
+    /** Up to {@code n} fitting hosts for a batch, locked, skipping those other transactions hold. */
+    private static final String LOCK_CANDIDATES = LOCK_CANDIDATE.replace("NOT h.id = ANY (?)", "true").replace("LIMIT 1\n", "LIMIT ?\n");
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
-            SELECT h.id, h.name, count(*) AS n
-            FROM gpus g JOIN hosts h ON h.id = g.host_id
-            WHERE g.model = ? AND g.healthy AND g.present AND h.liveness = 'ready' AND NOT h.cordoned
-              AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
-            GROUP BY h.id, h.name ORDER BY n DESC, h.name LIMIT 1""";
+            SELECT h.id, h.name, f.n
+            FROM (SELECT g.host_id, count(*) AS n FROM gpus g
+                  WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated GROUP BY g.host_id) f
+            JOIN hosts h ON h.id = f.host_id
+            WHERE h.liveness = 'ready' AND NOT h.cordoned
+            ORDER BY f.n DESC, h.name LIMIT 1""";
     /** Hosts looked at before giving up and explaining: a race lost this many times is a full fleet. */
     private static final int ATTEMPTS = 8;
 
@@ -167,25 +170,123 @@ public final class Placer {
         }
     }
 
-    private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
-            throws SQLException {
-        List<String> gpus = new ArrayList<>();
-        List<String> owners = new ArrayList<>();
-        for (int i = 0; i < containers.size(); i++) {
-            for (String uuid : p.gpus().get(i)) {
-                gpus.add(uuid);
-                owners.add(containers.get(i));
+    /** {@link #fresh} for several locked hosts in one statement, in host order. */
+    private static List<Fit.HostFree> freshMany(Connection c, List<UUID> hosts, String model, boolean topology) throws SQLException {
+        Map<UUID, Fit.HostFree> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(FRESH.replace("WHERE h.id = ? ORDER BY g.idx", "WHERE h.id = ANY (?) ORDER BY h.id, g.idx")
+                .replace("SELECT h.name,", "SELECT h.name, h.id AS host,"))) {
+            ps.setBoolean(1, topology);
+            ps.setString(2, model);
+            ps.setArray(3, c.createArrayOf("uuid", hosts.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    UUID id = rs.getObject(2, UUID.class);
+                    Fit.HostFree h = out.get(id);
+                    List<Fit.FreeGpu> gpus = h == null ? new ArrayList<>() : new ArrayList<>(h.gpus());
+                    if (rs.getString(5) != null) {
+                        gpus.add(new Fit.FreeGpu(rs.getString(5), topology ? topology(rs.getString(6)) : Map.of()));
+                    }
+                    out.put(id, new Fit.HostFree(id, rs.getString(1), gpus, rs.getLong(3), rs.getLong(4)));
+                }
             }
         }
+        return new ArrayList<>(out.values());
+    }
+
+    private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
+            throws SQLException {
+        writeAll(c, List.of(new Ask(workloadId, tenant, null, containers)), List.of(p));
+    }
+
+    /** One workload of a batch to place: its id, tenant, request and container names. */
+    public record Ask(UUID workloadId, String tenant, Fit.Request request, List<String> containers) {}
+
+    /**
+     * Places as many of {@code asks} (all of one GPU model) as fit on hosts locked in one
+     * statement, first fit in host order, accounting each placement before the next; writes them
+     * all in one statement. Returns the decision for each placed ask; the others (no fitting host
+     * was free to lock) are for {@link #place} one by one, which waits or explains.
+     */
+    public static Map<UUID, Fit.Placed> placeMany(Connection c, String model, List<Ask> asks) throws SQLException {
+        int minGpus = asks.stream().mapToInt(a -> a.request().gpus()).min().orElse(1);
+        long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
+        long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
+        List<UUID> locked = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATES + " SKIP LOCKED")) {
+            ps.setString(1, model);
+            ps.setInt(2, minGpus);
+            ps.setLong(3, minCpu);
+            ps.setLong(4, minMemory);
+            // Enough hosts for the batch in a fleet filled first-fit (one partly used host, then whole
+            // ones), without holding hosts other replicas could use.
+            ps.setInt(5, Math.min(asks.size(), 2 + asks.stream().mapToInt(a -> a.request().gpus()).sum() / 4));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    locked.add(rs.getObject(1, UUID.class));
+                }
+            }
+        }
+        Map<UUID, Fit.Placed> placed = new java.util.LinkedHashMap<>();
+        if (locked.isEmpty()) {
+            return placed;
+        }
+        boolean topology = asks.stream().anyMatch(a -> a.request().gpus() > 1);
+        List<Fit.HostFree> hosts = freshMany(c, locked, model, topology);
+        List<Ask> done = new ArrayList<>();
+        List<Fit.Placed> decisions = new ArrayList<>();
+        for (Ask a : asks) {
+            for (int i = 0; i < hosts.size(); i++) {
+                Fit.HostFree h = hosts.get(i);
+                if (Fit.decide(a.request(), List.of(h)) instanceof Fit.Placed p) {
+                    java.util.Set<String> taken = new java.util.HashSet<>();
+                    p.gpus().forEach(taken::addAll);
+                    hosts.set(i, new Fit.HostFree(h.hostId(), h.name(), h.gpus().stream().filter(g -> !taken.contains(g.uuid())).toList(),
+                            h.cpuMillis() - a.request().cpuMillis(), h.memoryBytes() - a.request().memoryBytes()));
+                    placed.put(a.workloadId(), p);
+                    done.add(a);
+                    decisions.add(p);
+                    break;
+                }
+            }
+        }
+        if (!done.isEmpty()) {
+            writeAll(c, done, decisions);
+        }
+        return placed;
+    }
+
+    private static void writeAll(Connection c, List<Ask> asks, List<Fit.Placed> decisions) throws SQLException {
+        List<String> gpus = new ArrayList<>();
+        List<String> tenants = new ArrayList<>();
+        List<UUID> owners = new ArrayList<>();
+        List<String> containers = new ArrayList<>();
+        List<UUID> workloads = new ArrayList<>();
+        List<UUID> hostOf = new ArrayList<>();
+        java.util.Set<UUID> bumped = new java.util.LinkedHashSet<>();
+        for (int k = 0; k < asks.size(); k++) {
+            Ask a = asks.get(k);
+            Fit.Placed p = decisions.get(k);
+            for (int i = 0; i < a.containers().size(); i++) {
+                for (String uuid : p.gpus().get(i)) {
+                    gpus.add(uuid);
+                    tenants.add(a.tenant());
+                    owners.add(a.workloadId());
+                    containers.add(a.containers().get(i));
+                }
+            }
+            workloads.add(a.workloadId());
+            hostOf.add(p.hostId());
+            bumped.add(p.hostId());
+        }
         try (PreparedStatement ps = c.prepareStatement(WRITE)) {
-            ps.setString(1, tenant);
-            ps.setObject(2, workloadId);
-            ps.setArray(3, c.createArrayOf("text", gpus.toArray()));
-            ps.setArray(4, c.createArrayOf("text", owners.toArray()));
+            ps.setArray(1, c.createArrayOf("text", gpus.toArray()));
+            ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
+            ps.setArray(3, c.createArrayOf("uuid", owners.toArray()));
+            ps.setArray(4, c.createArrayOf("text", containers.toArray()));
             ps.setArray(5, c.createArrayOf("text", gpus.toArray()));
-            ps.setObject(6, p.hostId());
-            ps.setObject(7, workloadId);
-            ps.setObject(8, p.hostId());
+            ps.setArray(6, c.createArrayOf("uuid", workloads.toArray()));
+            ps.setArray(7, c.createArrayOf("uuid", hostOf.toArray()));
+            ps.setArray(8, c.createArrayOf("uuid", bumped.toArray()));
             ps.executeUpdate();
         }
     }

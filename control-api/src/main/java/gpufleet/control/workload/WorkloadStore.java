@@ -17,13 +17,20 @@ import java.util.List;
 import java.util.UUID;
 
 /** Tenant workloads: create (and place), read, delete. */
-public final class WorkloadStore {
+public final class WorkloadStore implements AutoCloseable {
     private final Database db;
     private final Wakeups wakeups;
+    private final PlacementBatcher batcher;
 
     public WorkloadStore(Database db, Wakeups wakeups) {
         this.db = db;
         this.wakeups = wakeups;
+        this.batcher = new PlacementBatcher(db);
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
     }
 
     public record Created(WorkloadView workload, boolean created) {}
@@ -35,7 +42,35 @@ public final class WorkloadStore {
      * the existing workload unchanged. A pod over its offering's limits is refused with the numbers.
      */
     public Created create(String tenant, WorkloadSpec spec) {
-        Created r = Retry.onConflict(() -> db.tx(c -> {
+        PlacementBatcher.Outcome o;
+        try {
+            o = batcher.submit(tenant, spec).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            o = new PlacementBatcher.Alone();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            o = new PlacementBatcher.Alone();
+        }
+        Created r;
+        if (o instanceof PlacementBatcher.Done d) {
+            r = d.created();
+        } else if (o instanceof PlacementBatcher.PlaceAlone p) {
+            r = Retry.onConflict(() -> db.tx(c -> {
+                place(c, p.id(), tenant, spec, p.model());
+                return new Created(WorkloadViews.byId(c, p.id()), true);
+            }));
+        } else {
+            r = createAlone(tenant, spec);
+        }
+        if (r.created() && r.workload().hostId() != null) {
+            wakeups.changed(r.workload().hostId());
+        }
+        return r;
+    }
+
+    /** One pod in its own transaction: the path with every answer (existing pod, refused offering, misfit). */
+    private Created createAlone(String tenant, WorkloadSpec spec) {
+        return Retry.onConflict(() -> db.tx(c -> {
             WorkloadView existing = WorkloadViews.byPodUid(c, tenant, spec.podUid());
             if (existing != null) {
                 return new Created(existing, false);
@@ -63,10 +98,6 @@ public final class WorkloadStore {
             place(c, id, tenant, spec, o.model());
             return new Created(WorkloadViews.byId(c, id), true);
         }));
-        if (r.created() && r.workload().hostId() != null) {
-            wakeups.changed(r.workload().hostId());
-        }
-        return r;
     }
 
     /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */

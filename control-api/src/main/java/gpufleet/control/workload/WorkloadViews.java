@@ -32,6 +32,16 @@ final class WorkloadViews {
         return one(c, SELECT + " WHERE w.id = ?", id);
     }
 
+    static List<WorkloadView> byIds(Connection c, List<UUID> ids) throws SQLException {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " WHERE w.id = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+            return rows(ps);
+        }
+    }
+
     static WorkloadView byPodUid(Connection c, String tenant, String podUid) throws SQLException {
         return one(c, SELECT + " WHERE w.tenant = ? AND w.pod_uid = ?", tenant, podUid);
     }
@@ -50,17 +60,21 @@ final class WorkloadViews {
             for (int i = 0; i < args.length; i++) {
                 ps.setObject(i + 1, args[i]);
             }
-            List<WorkloadView> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new WorkloadView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getObject(9, UUID.class),
-                            gpus(rs.getString(13)), statuses(rs.getString(10)), rs.getBoolean(11),
-                            rs.getTimestamp(12).toInstant()));
-                }
-            }
-            return out;
+            return rows(ps);
         }
+    }
+
+    private static List<WorkloadView> rows(PreparedStatement ps) throws SQLException {
+        List<WorkloadView> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new WorkloadView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
+                        rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getObject(9, UUID.class),
+                        gpus(rs.getString(13)), statuses(rs.getString(10)), rs.getBoolean(11),
+                        rs.getTimestamp(12).toInstant()));
+            }
+        }
+        return out;
     }
 
     static Map<String, List<String>> gpus(String json) {
