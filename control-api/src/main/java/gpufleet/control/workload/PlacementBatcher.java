@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 final class PlacementBatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PlacementBatcher.class);
     static final int MAX_BATCH = 64;
+    static final long LINGER_NANOS = 2_000_000;
 
     /** What the batch did for one request. */
     sealed interface Outcome permits Done, Alone, PlaceAlone {}
@@ -80,7 +81,21 @@ final class PlacementBatcher implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             }
-            queue.drainTo(jobs, MAX_BATCH - 1);
+            // Linger a moment for the requests arriving alongside (as group commit does): a batch
+            // of one would make every placement pay a whole transaction again.
+            long until = System.nanoTime() + LINGER_NANOS;
+            try {
+                for (long left = LINGER_NANOS; left > 0 && jobs.size() < MAX_BATCH; left = until - System.nanoTime()) {
+                    Job next = queue.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    if (next == null) {
+                        break;
+                    }
+                    jobs.add(next);
+                    queue.drainTo(jobs, MAX_BATCH - jobs.size());
+                }
+            } catch (InterruptedException e) {
+                running = false;
+            }
             Map<Job, Outcome> outcomes = new HashMap<>();
             try {
                 db.tx(c -> {
