@@ -26,6 +26,10 @@ export GPUFLEET_DB_URL="${GPUFLEET_DB_URL:-jdbc:postgresql://127.0.0.1:5432/gpuf
 export GPUFLEET_DB_USER="${GPUFLEET_DB_USER:-gpufleet}"
 export GPUFLEET_DB_PASSWORD="${GPUFLEET_DB_PASSWORD:-gpufleet}"
 export GPUFLEET_LISTEN="$LISTEN"
+# The Caddy that dev/services.sh started is the edge: routes answer at https://<name>:8443.
+export GPUFLEET_EDGE_ADMIN_URL="${GPUFLEET_EDGE_ADMIN_URL:-http://127.0.0.1:2019}"
+export GPUFLEET_EDGE_DOMAIN="${GPUFLEET_EDGE_DOMAIN:-fleet.localhost}"
+export GPUFLEET_EDGE_HTTPS_PORT="${GPUFLEET_EDGE_HTTPS_PORT:-8443}"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -67,6 +71,7 @@ GPU Fleet is running.
   control-api      $API            (log: .dev/control-api.log)
   operator token   $GPUFLEET_OPERATOR_TOKEN   (also in .dev/operator-token)
   simulated hosts  $HOSTS x 8 NVIDIA RTX A6000   (logs: .dev/sim-gpu-*.log, metrics: http://127.0.0.1:9401/metrics …)
+  edge             Caddy, routes at https://<service uid>-<tenant>.$GPUFLEET_EDGE_DOMAIN:$GPUFLEET_EDGE_HTTPS_PORT
 
 Try:
   curl -s -H "Authorization: Bearer \$(cat .dev/operator-token)" $API/v1/hosts
