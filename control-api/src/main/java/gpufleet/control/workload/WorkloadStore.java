@@ -56,7 +56,7 @@ public final class WorkloadStore implements AutoCloseable {
             r = d.created();
         } else if (o instanceof PlacementBatcher.PlaceAlone p) {
             r = Retry.onConflict(() -> db.tx(c -> {
-                place(c, p.id(), tenant, spec, p.model());
+                placeIfPending(c, p.id(), tenant, spec, p.model(), true);
                 return new Created(WorkloadViews.byId(c, p.id()), true);
             }));
         } else {
@@ -102,6 +102,27 @@ public final class WorkloadStore implements AutoCloseable {
 
     /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */
     static void place(Connection c, UUID id, String tenant, WorkloadSpec spec, String model) throws SQLException {
+        placeIfPending(c, id, tenant, spec, model, false);
+    }
+
+    /**
+     * Places the workload if it is still waiting, holding its row so that no other transaction
+     * (the pending placer, the pod's own create call) places it at the same time: a workload
+     * placed twice would hold two sets of GPUs. {@code wait}: wait for a transaction already
+     * placing it (and then find it placed) instead of skipping it.
+     */
+    static void placeIfPending(Connection c, UUID id, String tenant, WorkloadSpec spec, String model, boolean wait)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT 1 FROM workloads WHERE id = ? AND phase = 'pending' AND host_id IS NULL AND deletion_requested_at IS NULL
+                FOR UPDATE""" + (wait ? "" : " SKIP LOCKED"))) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return;
+                }
+            }
+        }
         Fit.Request r = new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
                 spec.cpuMillis(), spec.memoryBytes());
         Fit.Decision d = Placer.place(c, id, tenant, r, spec.containers().stream().map(WorkloadSpec.Container::name).toList());
