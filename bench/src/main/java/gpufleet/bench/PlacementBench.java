@@ -111,6 +111,13 @@ final class PlacementBench {
                     p.next();
                     System.out.printf("  left pending: %d%s%n", p.getLong(1), p.getLong(1) == 0 ? "" : " (e.g. " + p.getString(2) + ")");
                 }
+                try (ResultSet p = s.executeQuery("""
+                        SELECT count(*) FROM workloads w WHERE w.gpu_count <> (SELECT count(*) FROM gpu_allocations a
+                            WHERE a.workload_id = w.id AND a.released_at IS NULL) AND w.phase = 'placed'""")) {
+                    p.next();
+                    System.out.printf("  placed workloads holding other than their GPU count: %d%s%n", p.getLong(1),
+                            p.getLong(1) == 0 ? "" : " (PLACED TWICE)");
+                }
             }
         } finally {
             db.drop("gpufleet_bench_place");
