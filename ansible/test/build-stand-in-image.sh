@@ -45,7 +45,11 @@ command -v debootstrap >/dev/null || die "debootstrap is missing (bash dev/servi
 mirror=$(debian_mirror | head -n1)
 [[ -n $mirror ]] || die "no Debian $SUITE entry in /etc/apt/sources.list{,.d/*} to take a mirror from"
 
-root=$(mktemp -d /var/tmp/gpufleet-rootfs.XXXXXX)
+# The root filesystem is built on disk (/var/tmp), not in /tmp, which may be a small or noexec
+# tmpfs; one folder per run of this script, removed when it ends however it ends.
+root=/var/tmp/gpufleet-stand-in-rootfs.$$
+rm -rf "$root"
+mkdir -p "$root"
 trap 'rm -rf "$root"' EXIT
 log "debootstrap $SUITE from $mirror (log: $LOG)"
 if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$mirror" >"$LOG" 2>&1; then
