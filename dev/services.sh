@@ -13,6 +13,7 @@
 #   ansible   Ansible, ansible-lint and debootstrap; the image gpufleet/bookworm-host:test
 #             (a debootstrapped Debian 12 with systemd) that stands in for a bare-metal
 #             server in the provisioning tests (ansible/)
+#   chromium  headless Chromium and its chromedriver at /usr/bin (the dashboard's browser tests)
 #
 # Usage: bash dev/services.sh [SERVICE...]     (default: all, in the order above)
 #
@@ -457,10 +458,20 @@ service_ansible() {
   summary ansible "$(ansible --version | head -n1), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"
 }
 
+# ---------------------------------------------------------------- Chromium ---
+# The dashboard tests drive Debian's Chromium through its chromedriver; both are
+# named by path so Selenium never looks for (or downloads) a browser of its own.
+service_chromium() {
+  ensure_packages chromium chromium-driver
+  [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing after installing chromium"
+  [[ -x /usr/bin/chromedriver ]] || die "/usr/bin/chromedriver missing after installing chromium-driver"
+  summary chromium "$(/usr/bin/chromium --version 2>/dev/null | head -n1), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2)"
+}
+
 # -------------------------------------------------------------------- main ---
 main() {
   [[ $(id -u) == 0 ]] || die "run as root"
-  local all=(postgres docker images registry caddy nvml ansible) s
+  local all=(postgres docker images registry caddy nvml ansible chromium) s
   local services=("$@")
   ((${#services[@]})) || services=("${all[@]}")
   for s in "${services[@]}"; do
