@@ -17,6 +17,7 @@ import gpufleet.control.inventory.HeartbeatBatcher;
 import gpufleet.control.inventory.HostRoutes;
 import gpufleet.control.inventory.HostStore;
 import gpufleet.control.inventory.LivenessJob;
+import gpufleet.control.operator.OperatorRoutes;
 import gpufleet.control.ops.HealthRoutes;
 import gpufleet.control.ops.Metrics;
 import gpufleet.control.ops.OpenApiRoutes;
@@ -81,6 +82,7 @@ public final class ControlApi implements AutoCloseable {
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
+            new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
         });
     }
 

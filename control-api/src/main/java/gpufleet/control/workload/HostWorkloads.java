@@ -77,6 +77,7 @@ public final class HostWorkloads {
     /**
      * Stores a host's report on one of its workloads, unless a newer one is stored. When the
      * workload was being deleted and the host says its containers are gone, its GPUs are released.
+     * An evicted workload (drain) keeps its phase while its containers stop.
      */
     public ReportResult report(UUID host, UUID workload, WorkloadStatusReport r) {
         return db.tx(c -> {
@@ -106,7 +107,7 @@ public final class HostWorkloads {
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
-                        phase = ?, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
+                        phase = CASE WHEN reason = 'Evicted' THEN phase ELSE ? END, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
                 ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
                 ps.setLong(2, r.generation());
                 ps.setString(3, phase(r.containers(), restartPolicy));
@@ -120,14 +121,15 @@ public final class HostWorkloads {
         });
     }
 
-    /** Frees the workload's GPUs and marks it deleted. */
+    /** Frees the workload's GPUs and marks it deleted; an evicted one keeps the phase its pod shows. */
     static void release(Connection c, UUID workload) throws SQLException {
         try (PreparedStatement a = c.prepareStatement("""
                 WITH freed AS (UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL
                                RETURNING gpu_uuid)
                 UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""");
-             PreparedStatement w = c.prepareStatement(
-                     "UPDATE workloads SET phase = 'deleted', deleted_at = now(), updated_at = now() WHERE id = ?")) {
+             PreparedStatement w = c.prepareStatement("""
+                     UPDATE workloads SET phase = CASE WHEN reason = 'Evicted' THEN phase ELSE 'deleted' END,
+                         deleted_at = now(), updated_at = now() WHERE id = ?""")) {
             a.setObject(1, workload);
             a.executeUpdate();
             w.setObject(1, workload);

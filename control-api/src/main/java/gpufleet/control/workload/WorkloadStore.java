@@ -180,6 +180,7 @@ public final class WorkloadStore implements AutoCloseable {
     /**
      * Asks for deletion. An unplaced workload goes at once; a placed one is stopped by its host,
      * and its GPUs come free only when the host confirms its containers are gone. Repeatable.
+     * A workload already released (evicted, or its host lost) is deleted at once.
      */
     public WorkloadView delete(String tenant, String podUid) {
         WorkloadView v = db.tx(c -> {
@@ -187,7 +188,7 @@ public final class WorkloadStore implements AutoCloseable {
             UUID id;
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET deletion_requested_at = coalesce(deletion_requested_at, now()), updated_at = now(),
-                        phase = CASE WHEN host_id IS NULL THEN 'deleted' ELSE phase END,
+                        phase = CASE WHEN host_id IS NULL OR deleted_at IS NOT NULL THEN 'deleted' ELSE phase END,
                         deleted_at = CASE WHEN host_id IS NULL THEN coalesce(deleted_at, now()) ELSE deleted_at END
                     WHERE tenant = ? AND pod_uid = ? RETURNING id, host_id""")) {
                 ps.setString(1, tenant);
