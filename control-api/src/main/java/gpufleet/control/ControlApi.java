@@ -2,6 +2,8 @@ package gpufleet.control;
 
 import gpufleet.common.Json;
 import gpufleet.control.auth.Access;
+import gpufleet.control.stream.HostStreams;
+import gpufleet.control.stream.StreamRoutes;
 import gpufleet.control.auth.TokenRoutes;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.config.ControlApiConfig;
@@ -82,6 +84,7 @@ public final class ControlApi implements AutoCloseable {
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
+            new StreamRoutes(new HostStreams(db), bodies, access).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
         });
     }

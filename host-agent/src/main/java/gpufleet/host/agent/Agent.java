@@ -9,7 +9,12 @@ import gpufleet.host.gpu.GpuInventory;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.gpu.GpuUnavailableException;
 import gpufleet.host.gpu.HealthEvent;
+import gpufleet.common.api.StreamEndpoint;
+import gpufleet.common.stream.Tickets;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.stream.ContainerStreams;
+import gpufleet.host.stream.PodStatsReader;
+import gpufleet.host.stream.StreamServer;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.time.Duration;
@@ -48,6 +53,7 @@ public final class Agent implements AutoCloseable {
     private volatile GpuInventory gpus;
     private volatile GpuSnapshot snapshot;
     private volatile WorkloadLoop workloads;
+    private volatile StreamServer streams;
     private volatile HostCondition nvmlCondition = new HostCondition(NVML_CONDITION, "Unknown", "NotYetRead", null);
     private volatile HostCondition runtimeCondition = new HostCondition(ContainerRuntime.CONDITION, "Unknown", "NotYetChecked", null);
 
@@ -80,6 +86,7 @@ public final class Agent implements AutoCloseable {
                 config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress());
         this.workloads = workloads;
         spawn("workloads", () -> workloads.pollLoop(() -> running));
+        spawn("streams", this::streamsLoop);
         spawn("reconcile", () -> workloads.reconcileLoop(() -> running));
     }
 
@@ -225,6 +232,64 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /**
+     * Serves kubectl's streams for this host's pods and tells the control-api where, with a key
+     * made at each start; told again whenever the host registers anew.
+     */
+    private void streamsLoop() {
+        String key = Tickets.newKey();
+        WorkloadLoop w = workloads;
+        PodStatsReader.GpuLookup gpuLookup = new PodStatsReader.GpuLookup() {
+            @Override
+            public List<String> gpusOf(String workload) {
+                return w.gpusOf(workload);
+            }
+
+            @Override
+            public java.util.Map<String, gpufleet.host.gpu.Gpu> telemetry() {
+                GpuSnapshot s = snapshot;
+                java.util.Map<String, gpufleet.host.gpu.Gpu> byUuid = new java.util.HashMap<>();
+                if (s != null) {
+                    s.gpus().forEach(g -> byUuid.put(g.uuid(), g));
+                }
+                return byUuid;
+            }
+        };
+        StreamServer server;
+        try {
+            server = new StreamServer(config.publishAddress(), config.streamPort(), key,
+                    new ContainerStreams(runtime, config.dockerHost(), gpuLookup));
+        } catch (java.io.UncheckedIOException e) {
+            log.error("kubectl logs/exec/attach/port-forward will not reach this host: {}", e.getMessage());
+            return;
+        }
+        streams = server;
+        StreamEndpoint endpoint = new StreamEndpoint(server.address(), key);
+        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60));
+        RegisteredHost told = null;
+        while (running) {
+            try {
+                RegisteredHost h = host();
+                if (h == null) {
+                    return;
+                }
+                if (h != told) {
+                    api.streams(h, endpoint);
+                    told = h;
+                    log.info("serving streams on {}", endpoint.address());
+                    backoff.reset();
+                }
+                sleep(Duration.ofSeconds(5));
+            } catch (IOException | JsonClient.Refused e) {
+                Duration wait = backoff.next();
+                log.warn("cannot tell the control-api where streams are served ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
+                sleep(wait);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
     /** One sweep; NVML that cannot be used becomes a host condition, retried on the next sweep. */
     private void sweep() {
         try {
@@ -311,6 +376,9 @@ public final class Agent implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (streams != null) {
+            streams.close();
         }
         if (workloads != null) {
             workloads.close();

@@ -35,7 +35,8 @@ public record AgentConfig(
         Duration restartBackoff,
         Duration resyncInterval,
         Duration cutoffAfter,
-        InetAddress publishAddress) {
+        InetAddress publishAddress,
+        int streamPort) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -55,7 +56,8 @@ public record AgentConfig(
             Map.entry("GPUFLEET_RESTART_BACKOFF", "10s"),
             Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"),
             Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"),
-            Map.entry("GPUFLEET_PUBLISH_ADDRESS", "127.0.0.1"));
+            Map.entry("GPUFLEET_PUBLISH_ADDRESS", "127.0.0.1"),
+            Map.entry("GPUFLEET_STREAM_PORT", "10350"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -99,7 +101,8 @@ public record AgentConfig(
                 quantity(v, "GPUFLEET_RESERVED_CPU", true, problems), quantity(v, "GPUFLEET_RESERVED_MEMORY", false, problems),
                 v.get("GPUFLEET_PAUSE_IMAGE"), pids(v.get("GPUFLEET_PIDS_LIMIT"), problems),
                 duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems),
-                duration(v, "GPUFLEET_CUTOFF_AFTER", problems), publishAddress(v.get("GPUFLEET_PUBLISH_ADDRESS"), problems));
+                duration(v, "GPUFLEET_CUTOFF_AFTER", problems), publishAddress(v.get("GPUFLEET_PUBLISH_ADDRESS"), problems),
+                streamPort(v.get("GPUFLEET_STREAM_PORT"), problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -151,6 +154,15 @@ public record AgentConfig(
         }
         problems.add(problem);
         return InetAddress.getLoopbackAddress();
+    }
+
+    /** Where the control-api reaches this agent for kubectl logs/exec/attach/port-forward; 0 picks a free port. */
+    private static int streamPort(String text, List<String> problems) {
+        if (text.matches("^[0-9]{1,5}$") && Integer.parseInt(text) <= 65535) {
+            return Integer.parseInt(text);
+        }
+        problems.add("GPUFLEET_STREAM_PORT: '" + text + "' must be a port number (0 picks a free one)");
+        return 0;
     }
 
     private static long pids(String text, List<String> problems) {

@@ -5,6 +5,7 @@ import gpufleet.common.api.HostRegistration;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.ReportResult;
+import gpufleet.common.api.StreamEndpoint;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.common.http.JsonClient;
 import gpufleet.common.http.JsonClient.Refused;
@@ -43,5 +44,10 @@ public final class ControlApiClient {
     public ReportResult workloadStatus(RegisteredHost host, UUID workload, WorkloadStatusReport report) throws IOException, Refused {
         return http.send("PUT", "/v1/hosts/" + host.hostId() + "/workloads/" + workload + "/status", host.token(), report,
                 ReportResult.class);
+    }
+
+    /** Tells the control-api where this agent serves streams and the key its tickets are signed with. */
+    public void streams(RegisteredHost host, StreamEndpoint endpoint) throws IOException, Refused {
+        http.send("PUT", "/v1/hosts/" + host.hostId() + "/streams", host.token(), endpoint, Void.class);
     }
 }

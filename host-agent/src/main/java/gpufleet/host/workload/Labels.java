@@ -3,16 +3,16 @@ package gpufleet.host.workload;
 import java.util.Map;
 
 /** The labels that mark what the agent created, so it can find, adopt and clean up its containers. */
-final class Labels {
-    static final String MANAGED = "org.gpufleet.managed";
-    static final String WORKLOAD = "org.gpufleet.workload";
-    static final String POD_UID = "org.gpufleet.pod-uid";
-    static final String TENANT = "org.gpufleet.tenant";
-    static final String CONTAINER = "org.gpufleet.container";
-    static final String ATTEMPT = "org.gpufleet.attempt";
-    static final String PAUSE = "POD";
+public final class Labels {
+    public static final String MANAGED = "org.gpufleet.managed";
+    public static final String WORKLOAD = "org.gpufleet.workload";
+    public static final String POD_UID = "org.gpufleet.pod-uid";
+    public static final String TENANT = "org.gpufleet.tenant";
+    public static final String CONTAINER = "org.gpufleet.container";
+    public static final String ATTEMPT = "org.gpufleet.attempt";
+    public static final String PAUSE = "POD";
     /** On a pause container started ahead of need for a tenant; it keeps the label once a pod claims it. */
-    static final String SPARE_FOR = "org.gpufleet.spare-for";
+    public static final String SPARE_FOR = "org.gpufleet.spare-for";
     private static final java.util.regex.Pattern CLAIMED = java.util.regex.Pattern.compile("^gf-([0-9a-f-]{36})-pod$");
 
     private Labels() {}
@@ -21,7 +21,7 @@ final class Labels {
      * The workload a container belongs to: its label, or for a spare pause container a pod has
      * claimed (renamed to gf-<workload>-pod), its name.
      */
-    static String workload(gpufleet.host.runtime.Observed o) {
+    public static String workload(gpufleet.host.runtime.Observed o) {
         String w = o.label(WORKLOAD);
         if (w != null) {
             return w;

@@ -63,6 +63,16 @@ public final class WorkloadLoop implements AutoCloseable {
                 new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay), relay);
     }
 
+    /** The UUIDs of the GPUs a workload on this host holds, as last desired (empty if unknown). */
+    public List<String> gpusOf(String workload) {
+        HostDesired d = desired;
+        if (d == null) {
+            return List.of();
+        }
+        return d.workloads().stream().filter(w -> w.id().toString().equals(workload))
+                .flatMap(w -> w.gpus().values().stream().flatMap(List::stream)).distinct().toList();
+    }
+
     public void pollLoop(java.util.function.BooleanSupplier running) {
         Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
         Long version = null;

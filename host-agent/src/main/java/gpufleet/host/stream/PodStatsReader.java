@@ -1,0 +1,100 @@
+package gpufleet.host.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Json;
+import gpufleet.common.stream.PodUsage;
+import gpufleet.host.gpu.Gpu;
+import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.Observed;
+import gpufleet.host.runtime.RuntimeFailure;
+import gpufleet.host.workload.Labels;
+import gpufleet.common.stream.Frames;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reads what pods use, for the kubelet's /stats/summary: each running container's cumulative CPU
+ * time and memory from one Docker stats sample (one-shot, no second wait), the CPU rate from the
+ * previous sample of the same container, and the pod's GPUs from the last NVML sweep.
+ */
+public final class PodStatsReader {
+    private final ContainerRuntime runtime;
+    private final DockerSocket docker;
+    private final GpuLookup gpus;
+    /** Last sample per container id: cumulative CPU nanoseconds and when, for the rate. */
+    private final Map<String, long[]> lastCpu = new ConcurrentHashMap<>();
+
+    /** The GPUs a workload holds, and their latest telemetry. */
+    public interface GpuLookup {
+        List<String> gpusOf(String workload);
+
+        Map<String, Gpu> telemetry();
+    }
+
+    PodStatsReader(ContainerRuntime runtime, DockerSocket docker, GpuLookup gpus) {
+        this.runtime = runtime;
+        this.docker = docker;
+        this.gpus = gpus;
+    }
+
+    void serve(List<String> workloads, Conversation c) throws IOException, RuntimeFailure {
+        List<PodUsage> usage = new ArrayList<>();
+        for (String w : workloads == null ? List.<String>of() : workloads) {
+            usage.add(read(w));
+        }
+        c.ok();
+        byte[] json = Json.mapper().writeValueAsBytes(usage);
+        c.send(Frames.STDOUT, json, 0, json.length);
+        c.end(Map.of());
+    }
+
+    private PodUsage read(String workload) throws IOException, RuntimeFailure {
+        List<PodUsage.ContainerUsage> containers = new ArrayList<>();
+        Instant podStart = null;
+        for (Observed o : runtime.list(Labels.MANAGED, "true")) {
+            if (!workload.equals(Labels.workload(o))) {
+                continue;
+            }
+            if (Labels.PAUSE.equals(o.label(Labels.CONTAINER))) {
+                podStart = o.startedAt();
+                continue;
+            }
+            if (!"running".equals(o.state())) {
+                continue;
+            }
+            containers.add(container(o));
+        }
+        List<PodUsage.GpuUsage> held = new ArrayList<>();
+        Map<String, Gpu> telemetry = gpus.telemetry();
+        for (String uuid : gpus.gpusOf(workload)) {
+            Gpu g = telemetry.get(uuid);
+            if (g != null) {
+                held.add(new PodUsage.GpuUsage(uuid, g.name(), g.utilizationGpu() == null ? 0 : g.utilizationGpu(),
+                        g.memoryUsedBytes() == null ? 0 : g.memoryUsedBytes(), g.memoryTotalBytes()));
+            }
+        }
+        return new PodUsage(workload, null, null, null, podStart == null ? null : podStart.toString(), containers, held);
+    }
+
+    private PodUsage.ContainerUsage container(Observed o) throws IOException {
+        JsonNode s = docker.json("GET", "/containers/" + o.id() + "/stats?stream=false&one-shot=true", null);
+        long cpu = s.path("cpu_stats").path("cpu_usage").path("total_usage").asLong();
+        long now = System.nanoTime();
+        long[] prev = lastCpu.put(o.id(), new long[] {cpu, now});
+        long nanoCores = prev == null || now <= prev[1] ? 0 : Math.max(0, (cpu - prev[0]) * 1_000_000_000L / (now - prev[1]));
+        JsonNode mem = s.path("memory_stats");
+        JsonNode st = mem.path("stats");
+        long usage = mem.path("usage").asLong();
+        // cgroup v2 names first, then v1: the kubelet's working set is usage less inactive file pages.
+        long inactive = st.has("inactive_file") ? st.path("inactive_file").asLong() : st.path("total_inactive_file").asLong();
+        long rss = st.has("anon") ? st.path("anon").asLong() : st.path("total_rss").asLong(st.path("rss").asLong());
+        String read = s.path("read").asText(Instant.now().toString());
+        String name = o.label(Labels.CONTAINER);
+        return new PodUsage.ContainerUsage(name, o.startedAt() == null ? null : o.startedAt().toString(), cpu, nanoCores,
+                Math.max(0, usage - inactive), usage, rss, read);
+    }
+}

@@ -1,0 +1,313 @@
+package gpufleet.tenant.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.Pods;
+import gpufleet.host.agent.Agent;
+import gpufleet.host.agent.AgentConfig;
+import gpufleet.host.agent.ControlApiClient;
+import gpufleet.host.docker.DockerRuntime;
+import gpufleet.host.nvml.NvmlGpuInventory;
+import gpufleet.tenant.kubelet.KubeletBackend;
+import gpufleet.tenant.kubelet.KubeletBackend.LogOptions;
+import gpufleet.tenant.kubelet.KubeletBackend.PodRef;
+import gpufleet.tenant.kubelet.KubeletBackend.StreamOptions;
+import gpufleet.tenant.kubelet.KubeletException;
+import gpufleet.tenant.kubelet.relay.ControlApiBackend;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * kubectl's streams below the kubelet API: the tenant-agent's relay to a real control-api, which
+ * relays to a real host-agent, which reaches real Docker containers. One fleet for every test.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StreamsIT {
+    static final String OFFERING = "seeweb-nvidia-1xa6000";
+    ApiFixture fx;
+    Agent hostAgent;
+    String token;
+    KubeletBackend backend;
+
+    @BeforeAll
+    void start() throws Exception {
+        DockerCleanup.removeManagedContainers();
+        fx = ApiFixture.start();
+        fx.seedOfferings();
+        token = fx.tenant("skg00000", List.of(OFFERING));
+        fx.tenant("other", List.of(OFFERING));
+        String sim = Path.of("../host-agent/target/nvml-sim/libnvidia-ml-sim.so").toAbsolutePath().normalize().toString();
+        Map<String, String> env = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_JOIN_TOKEN", fx.joinToken(), "GPUFLEET_STATE_DIR", Files.createTempDirectory("streams").toString(),
+                "GPUFLEET_HEARTBEAT_INTERVAL", "500ms", "GPUFLEET_SWEEP_INTERVAL", "500ms", "GPUFLEET_RESYNC_INTERVAL", "300ms",
+                "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
+        env.put("GPUFLEET_STREAM_PORT", "0");
+        env.put("GPUFLEET_RESTART_BACKOFF", "1s");
+        AgentConfig hc = AgentConfig.fromEnvironment(env, "streams-gpu");
+        hostAgent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
+                new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
+        hostAgent.start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/streams-gpu", ApiFixture.OPERATOR).json()
+                .at("/host/gpus/free").asInt() == 8);
+        backend = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), token, "skg00000");
+        run("talker", "sh", "-c", "for i in 1 2 3 4 5; do echo line-$i; done; echo oops >&2; exec sleep 3600");
+        run("ticker", "sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done");
+        run("crasher", "sh", "-c", "echo run-$(date +%s%N); sleep 1; exit 2");
+        run("web", "sh", "-c", "mkdir -p /www && echo It works! > /www/index.html && exec httpd -f -p 8080 -h /www");
+        Map<String, Object> reader = Pods.container("main", 1, "500m", "256Mi");
+        reader.put("command", List.of("sh", "-c", "while read l; do echo got:$l; done"));
+        reader.put("stdin", true);
+        create("reader", reader);
+        for (String pod : List.of("talker", "ticker", "crasher", "web", "reader")) {
+            await().atMost(Duration.ofSeconds(40)).until(() -> {
+                String phase = fx.http.get("/v1/tenants/skg00000/workloads/" + pod, token).json().path("phase").asText();
+                return phase.equals("running");
+            });
+        }
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        hostAgent.close();
+        fx.close();
+        DockerCleanup.removeManagedContainers();
+    }
+
+    private void run(String name, String... command) {
+        Map<String, Object> c = Pods.container("main", 1, "500m", "256Mi");
+        c.put("command", List.of(command));
+        create(name, c);
+    }
+
+    private void create(String name, Map<String, Object> container) {
+        Map<String, Object> pod = Pods.pod(name, name, OFFERING, List.of(container));
+        pod.put("restartPolicy", "Always");
+        assertThat(fx.http.post("/v1/tenants/skg00000/workloads", token, pod).status()).isEqualTo(201);
+    }
+
+    private static PodRef pod(String name) {
+        return new PodRef("default", name, name);
+    }
+
+    private String logs(String pod, LogOptions o) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        backend.logs(pod(pod), "main", o, out);
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static LogOptions opts() {
+        return new LogOptions(false, null, null, null, false, false, null);
+    }
+
+    @Test
+    void logsHonourEveryKubeletParameter() throws Exception {
+        await().atMost(Duration.ofSeconds(5)).until(() -> logs("talker", opts()).contains("oops"));
+        assertThat(logs("talker", opts())).isEqualTo("line-1\nline-2\nline-3\nline-4\nline-5\noops\n");
+        assertThat(logs("talker", new LogOptions(false, 2L, null, null, false, false, null))).isEqualTo("line-5\noops\n");
+        assertThat(logs("talker", new LogOptions(false, null, null, null, false, false, 9L))).isEqualTo("line-1\nli");
+        assertThat(logs("talker", new LogOptions(false, 1L, null, null, true, false, null)))
+                .matches("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z oops\n");
+        Thread.sleep(2100);
+        assertThat(logs("talker", new LogOptions(false, null, 1L, null, false, false, null))).isEmpty();
+        assertThat(logs("talker", new LogOptions(false, null, null, Instant.now().minusSeconds(3600).toString(), false, false, null)))
+                .contains("line-1");
+    }
+
+    @Test
+    void followSeesNewLinesAsTheyAreWritten() throws Exception {
+        ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        OutputStream stopAfterThree = new OutputStream() {
+            @Override
+            public void write(int b) {
+                seen.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                seen.write(b, off, len);
+                if (seen.toString(StandardCharsets.UTF_8).split("\n").length > 3) {
+                    throw new IOException("enough");
+                }
+            }
+        };
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> backend.logs(pod("ticker"), "main", new LogOptions(true, 1L, null, null, false, false, null),
+                stopAfterThree)).hasMessage("enough");
+        String[] lines = seen.toString(StandardCharsets.UTF_8).split("\n");
+        int first = Integer.parseInt(lines[0].substring(5));
+        assertThat(lines[3]).isEqualTo("tick-" + (first + 3)); // three lines written after the follow began
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(400));
+    }
+
+    @Test
+    void previousShowsTheLastTerminatedRun() {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            try {
+                return logs("crasher", new LogOptions(false, null, null, null, false, true, null)).startsWith("run-");
+            } catch (KubeletException e) {
+                return false;
+            }
+        });
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            String previous = logs("crasher", new LogOptions(false, null, null, null, false, true, null));
+            String current = logs("crasher", opts());
+            assertThat(previous).startsWith("run-");
+            assertThat(current).startsWith("run-").isNotEqualTo(previous);
+        });
+    }
+
+    @Test
+    void previousOfAContainerThatNeverEndedIsAClearError() {
+        assertThatThrownBy(() -> logs("talker", new LogOptions(false, null, null, null, false, true, null)))
+                .isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .hasMessage("previous terminated container \"main\" in pod \"talker\" not found");
+    }
+
+    @Test
+    void execRunsACommandAndItsExitCodeComesBack() throws Exception {
+        Collected hi = Collected.exec(backend, pod("talker"), List.of("echo", "hi"), new StreamOptions(false, true, true, false), null);
+        assertThat(hi.await()).isEqualTo(0);
+        assertThat(hi.stdout()).isEqualTo("hi\n");
+        Collected three = Collected.exec(backend, pod("talker"), List.of("sh", "-c", "echo bad >&2; exit 3"),
+                new StreamOptions(false, true, true, false), null);
+        assertThat(three.await()).isEqualTo(3);
+        assertThat(three.stderr()).isEqualTo("bad\n");
+        Collected cat = Collected.exec(backend, pod("talker"), List.of("cat"), new StreamOptions(true, true, true, false), s -> {
+            s.stdin("abc\n".getBytes(), 0, 4);
+            s.closeStdin();
+        });
+        assertThat(cat.await()).isEqualTo(0);
+        assertThat(cat.stdout()).isEqualTo("abc\n");
+    }
+
+    @Test
+    void anInteractiveTerminalSeesItsSize() throws Exception {
+        Collected sh = Collected.exec(backend, pod("talker"), List.of("sh"), new StreamOptions(true, true, false, true), s -> {
+            s.resize(123, 45);
+            s.stdin("stty size; exit 7\n".getBytes(), 0, 18);
+        });
+        assertThat(sh.await()).isEqualTo(7);
+        assertThat(sh.stdout()).contains("45 123");
+    }
+
+    @Test
+    void attachReachesTheMainProcess() throws Exception {
+        Collected attach = Collected.attach(backend, pod("reader"), new StreamOptions(true, true, true, false));
+        attach.session.stdin("x\n".getBytes(), 0, 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> attach.stdout().contains("got:x"));
+        attach.session.close();
+    }
+
+    @Test
+    void portForwardReachesThePodsPort() throws Exception {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        java.util.concurrent.CompletableFuture<String> end = new java.util.concurrent.CompletableFuture<>();
+        KubeletBackend.Tunnel t = backend.portForward(pod("web"), 8080, new KubeletBackend.TunnelSink() {
+            @Override
+            public synchronized void data(byte[] data, int offset, int length) {
+                got.write(data, offset, length);
+            }
+
+            @Override
+            public void closed(String failure) {
+                end.complete(String.valueOf(failure));
+            }
+        });
+        byte[] req = "GET / HTTP/1.0\r\n\r\n".getBytes();
+        t.send(req, 0, req.length);
+        t.closeWrite();
+        assertThat(end.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("null");
+        assertThat(got.toString(StandardCharsets.UTF_8)).startsWith("HTTP/1.").endsWith("It works!\n");
+        assertThatThrownBy(() -> backend.portForward(pod("web"), 9, new KubeletBackend.TunnelSink() {
+            @Override
+            public void data(byte[] data, int offset, int length) {}
+
+            @Override
+            public void closed(String failure) {}
+        })).isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(503))
+                .hasMessageContaining("error forwarding port 9 to pod web");
+    }
+
+    @Test
+    void statsShowEachPodsContainersAndGpus() throws Exception {
+        List<KubeletBackend.PodStats> first = backend.stats();
+        Thread.sleep(1000);
+        List<KubeletBackend.PodStats> stats = backend.stats();
+        assertThat(first).isNotEmpty();
+        KubeletBackend.PodStats ticker = stats.stream().filter(p -> p.pod().name().equals("ticker")).findFirst().orElseThrow();
+        assertThat(ticker.pod()).isEqualTo(new PodRef("default", "ticker", "ticker"));
+        KubeletBackend.ContainerStats main = ticker.containers().get(0);
+        assertThat(main.name()).isEqualTo("main");
+        assertThat(main.cpuUsageCoreNanoSeconds()).isPositive();
+        assertThat(main.cpuUsageNanoCores()).isPositive();
+        assertThat(main.memoryWorkingSetBytes()).isBetween(64L * 1024, 256L * 1024 * 1024);
+        assertThat(ticker.gpus()).hasSize(1);
+        assertThat(ticker.gpus().get(0).model()).isEqualTo("NVIDIA RTX A6000");
+        assertThat(ticker.gpus().get(0).uuid()).startsWith("GPU-");
+    }
+
+    @Test
+    void anotherTenantCannotReachThesePods() throws Exception {
+        String other = fx.http.post("/v1/tenants/other/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText();
+        KubeletBackend asOther = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), other, "other");
+        assertThatThrownBy(() -> asOther.logs(pod("talker"), "main", opts(), new ByteArrayOutputStream()))
+                .isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(404));
+        KubeletBackend intruder = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), other, "skg00000");
+        assertThatThrownBy(() -> intruder.exec(pod("talker"), "main", List.of("id"), new StreamOptions(false, true, true, false),
+                new Collected())).isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(403));
+        assertThat(asOther.stats()).isEmpty();
+    }
+
+    @Test
+    void a100MiBLogIsFollowedThroughTheRelayWithFlatMemory() throws Exception {
+        run("flood", "sh", "-c", "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef | head -c 104857600; exec sleep 3600");
+        await().atMost(Duration.ofSeconds(40)).until(() ->
+                fx.http.get("/v1/tenants/skg00000/workloads/flood", token).json().path("phase").asText().equals("running"));
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long before = rt.totalMemory() - rt.freeMemory();
+        AtomicLong bytes = new AtomicLong();
+        AtomicLong peak = new AtomicLong();
+        OutputStream counter = new OutputStream() {
+            @Override
+            public void write(int b) {
+                bytes.incrementAndGet();
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if (bytes.addAndGet(len) / (8 << 20) != (bytes.get() - len) / (8 << 20)) {
+                    System.gc(); // Every 8 MiB: what is still held, not garbage, is what counts.
+                    peak.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+                }
+                if (bytes.get() >= 104857600L) {
+                    throw new IOException("all of it");
+                }
+            }
+        };
+        assertThatThrownBy(() -> backend.logs(pod("flood"), "main", new LogOptions(true, null, null, null, false, false, null), counter))
+                .hasMessage("all of it");
+        System.out.printf("followed %d MiB of logs; heap before %d MiB, peak after GC %d MiB%n",
+                bytes.get() >> 20, before >> 20, peak.get() >> 20);
+        assertThat(bytes.get()).isEqualTo(104857600L);
+        assertThat(peak.get() - before).isLessThan(32L << 20);
+    }
+}
