@@ -7,6 +7,7 @@ import gpufleet.control.stream.StreamRoutes;
 import gpufleet.control.auth.TokenRoutes;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.dashboard.Dashboard;
 import gpufleet.control.db.Database;
 import gpufleet.control.edge.EdgeSync;
 import gpufleet.control.edge.RouteRoutes;
@@ -86,6 +87,7 @@ public final class ControlApi implements AutoCloseable {
             new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db), bodies, access).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
+            Dashboard.install(cfg, db, tokens);
         });
     }
 

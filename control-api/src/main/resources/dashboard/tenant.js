@@ -1,0 +1,23 @@
+'use strict';
+// One tenant's GPUs in use per model over the chosen window, sampled each minute.
+(() => {
+  const { el } = GF;
+  const tenant = GF.pathSubject();
+  const hours = new URLSearchParams(window.location.search).get('hours') || '1';
+  document.getElementById('tenant-name').textContent = tenant;
+  document.title = tenant + ' · GPU Fleet';
+  document.querySelectorAll('#windows a').forEach((a) => {
+    if (a.dataset.hours === hours) a.setAttribute('aria-current', 'page');
+  });
+
+  function render(usage) {
+    const last = usage.times.length - 1;
+    const rows = usage.models.map((m) => el('tr', { 'data-model': m.model }, el('td', {}, m.model), el('td', {}, m.gpus[last])));
+    GF.replaceRows(document.querySelector('#now tbody'),
+      rows.length ? rows : [el('tr', {}, el('td', { colspan: 2 }, 'No GPUs in use in this window.'))]);
+    GF.lineChart(document.getElementById('chart-usage'), { title: 'GPUs in use by model', times: usage.times,
+      series: usage.models.map((m) => ({ label: m.model, values: m.gpus })), format: (v) => v.toFixed(0), counts: true });
+  }
+
+  GF.poll(() => '/dashboard/data/tenants/' + encodeURIComponent(tenant) + '?hours=' + encodeURIComponent(hours), render);
+})();
