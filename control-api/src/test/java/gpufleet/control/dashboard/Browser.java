@@ -15,6 +15,7 @@ import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -67,7 +68,21 @@ final class Browser implements AutoCloseable {
         WebElement field = driver.findElement(By.id("token"));
         field.clear();
         field.sendKeys(token);
-        driver.findElement(By.id("sign-in")).click();
+        submit(By.id("sign-in"));
+    }
+
+    /** Clicks a form's button and waits for the page it leads to (so its cookies are set). */
+    void submit(By button) {
+        WebElement before = driver.findElement(By.tagName("html"));
+        driver.findElement(button).click();
+        await(10, "the page after " + button, d -> {
+            try {
+                before.isEnabled();
+                return false;
+            } catch (StaleElementReferenceException gone) {
+                return "complete".equals(driver.executeScript("return document.readyState"));
+            }
+        });
     }
 
     /** Waits up to {@code seconds} for {@code condition} to give something other than null or false. */

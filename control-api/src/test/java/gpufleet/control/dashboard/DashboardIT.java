@@ -90,7 +90,7 @@ class DashboardIT {
         assertThat(session.getExpiry()).isAfter(java.util.Date.from(Instant.now().plus(Duration.ofHours(11))));
         assertThat(browser.script("return document.cookie")).as("scripts cannot read the session").isEqualTo("");
 
-        browser.driver.findElement(By.cssSelector("header form button")).click();
+        browser.submit(By.cssSelector("header form button"));
         assertThat(browser.path()).isEqualTo("/dashboard/login");
         browser.open("/dashboard/hosts/any");
         assertThat(browser.path()).isEqualTo("/dashboard/login");
