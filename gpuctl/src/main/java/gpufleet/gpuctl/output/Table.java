@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -51,7 +52,7 @@ public final class Table {
         sortBy(header);
         int i = index(header);
         List<List<Object>> present = new ArrayList<>(rows.stream().filter(r -> r.get(i) != null).toList());
-        java.util.Collections.reverse(present);
+        Collections.reverse(present);
         present.addAll(rows.stream().filter(r -> r.get(i) == null).toList());
         rows.clear();
         rows.addAll(present);
