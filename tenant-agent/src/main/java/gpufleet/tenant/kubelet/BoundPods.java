@@ -39,7 +39,9 @@ final class BoundPods {
 
     /** Every pod bound to this node, as the kubelet's /pods lists them. Blocks. */
     PodList list() {
-        List<Pod> pods = k8s.pods().inAnyNamespace().withField("spec.nodeName", nodeName).list().getItems().stream()
+        // Filtered here rather than with a spec.nodeName field selector, which fabric8's mock server answers
+        // with an empty list; /pods is a debugging aid, not a hot path.
+        List<Pod> pods = k8s.pods().inAnyNamespace().list().getItems().stream()
                 .filter(p -> nodeName.equals(p.getSpec().getNodeName())).toList();
         return new PodListBuilder().withNewMetadata().endMetadata().withItems(pods).build();
     }

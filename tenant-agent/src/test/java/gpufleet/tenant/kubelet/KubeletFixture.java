@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 
@@ -69,12 +68,11 @@ final class KubeletFixture implements AutoCloseable {
 
     /** Creates a pod bound to {@code node} with these containers; returns it as the backend will see it. */
     KubeletBackend.PodRef pod(String namespace, String name, String node, String... containers) {
-        String uid = UUID.randomUUID().toString();
-        Pod pod = new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withUid(uid).endMetadata()
+        Pod pod = new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
                 .withNewSpec().withNodeName(node).withContainers(Arrays.stream(containers)
                         .map(c -> new ContainerBuilder().withName(c).withImage("busybox").build()).toList()).endSpec().build();
-        client.pods().inNamespace(namespace).resource(pod).create();
-        return new KubeletBackend.PodRef(namespace, name, uid);
+        Pod created = client.pods().inNamespace(namespace).resource(pod).create();
+        return new KubeletBackend.PodRef(namespace, name, created.getMetadata().getUid());
     }
 
     /** The API server's connection to a kubelet: a client certificate the cluster CA issued. */

@@ -23,6 +23,8 @@ public final class ProcessBackend implements KubeletBackend {
     /** The command attach "attaches" to: a fresh process standing in for the container's main one. */
     public volatile List<String> attachCommand = List.of("cat");
     public volatile LogOptions lastLogOptions;
+    /** Log bytes handed to the server's stream so far (the writes return only when the client keeps up). */
+    public volatile long logBytesWritten;
     public final List<int[]> resizes = new CopyOnWriteArrayList<>();
     public volatile List<PodStats> stats = List.of();
     public volatile boolean statsFail;
@@ -81,7 +83,7 @@ public final class ProcessBackend implements KubeletBackend {
     }
 
     /** Applies since/timestamps/limitBytes to lines as they go out. */
-    private static final class LogWriter {
+    private final class LogWriter {
         private final LogOptions options;
         private final OutputStream out;
         private final Instant since;
@@ -109,6 +111,7 @@ public final class ProcessBackend implements KubeletBackend {
             out.write(bytes, 0, n);
             out.flush();
             written += n;
+            logBytesWritten = written;
             return options.limitBytes() == null || written < options.limitBytes();
         }
     }
