@@ -30,6 +30,8 @@ import org.eclipse.jetty.websocket.api.Callback;
  */
 final class WsRelay {
     private static final String LINK = "gpufleet.stream.link";
+    /** The refusal's message on a failed upgrade, URL-encoded. */
+    static final String ERROR_HEADER = "X-Stream-Error";
     /** As long as the kubelet keeps an idle streaming connection. */
     private static final Duration IDLE = Duration.ofHours(4);
     private static final Set<String> EXEC_PARAMS = Set.of("container", "command", "stdin", "stdout", "stderr", "tty");
@@ -46,7 +48,15 @@ final class WsRelay {
     void install(RoutesConfig routes) {
         for (String op : List.of(StreamRequest.EXEC, StreamRequest.ATTACH, StreamRequest.PORT_FORWARD)) {
             String path = "/v1/tenants/{tenant}/workloads/{podUid}/" + op;
-            routes.wsBeforeUpgrade(path, ctx -> open(ctx, op));
+            routes.wsBeforeUpgrade(path, ctx -> {
+                try {
+                    open(ctx, op);
+                } catch (ApiException e) {
+                    // WebSocket clients often drop a refused handshake's body; the reason travels in a header too.
+                    ctx.header(ERROR_HEADER, java.net.URLEncoder.encode(e.getMessage(), java.nio.charset.StandardCharsets.UTF_8));
+                    throw e;
+                }
+            });
             routes.ws(path, ws -> {
                 ws.onConnect(this::connected);
                 ws.onBinaryMessage(this::up);

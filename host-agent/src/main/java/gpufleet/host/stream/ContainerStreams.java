@@ -16,7 +16,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** Serves logs, exec, attach and port-forward for the containers of one workload on this host. */
 public final class ContainerStreams implements StreamServer.StreamHandler {
@@ -56,10 +55,10 @@ public final class ContainerStreams implements StreamServer.StreamHandler {
         if (req.tailLines() != null) {
             q.append("&tail=").append(req.tailLines());
         }
-        Long since = req.sinceSeconds() != null ? Instant.now().getEpochSecond() - req.sinceSeconds()
-                : req.sinceTime() != null ? Instant.parse(req.sinceTime()).getEpochSecond() : null;
-        if (since != null) {
-            q.append("&since=").append(since);
+        if (req.sinceSeconds() != null) {
+            q.append("&since=").append(Instant.now().getEpochSecond() - req.sinceSeconds());
+        } else if (req.sinceTime() != null) {
+            q.append("&since=").append(Instant.parse(req.sinceTime()).getEpochSecond());
         }
         try (DockerSocket.Response r = docker.request("GET", q.toString(), null, false)) {
             if (r.status >= 300) {
@@ -222,12 +221,13 @@ public final class ContainerStreams implements StreamServer.StreamHandler {
         return a.get(0);
     }
 
+    /** The run before the newest one, as the kubelet's --previous: the agent keeps it until the next run ends. */
     private Observed previous(StreamRequest req) throws RuntimeFailure {
         List<Observed> a = attempts(req);
-        Optional<Observed> prev = a.stream().skip("running".equals(a.isEmpty() ? null : a.get(0).state()) ? 1 : 0)
-                .filter(o -> !"running".equals(o.state())).findFirst();
-        return prev.orElseThrow(() -> new Refusal(400, "previous terminated container \"" + req.container()
-                + "\" in pod \"" + req.pod() + "\" not found"));
+        if (a.size() < 2) {
+            throw new Refusal(400, "previous terminated container \"" + req.container() + "\" in pod \"" + req.pod() + "\" not found");
+        }
+        return a.get(1);
     }
 
     private static int attempt(Observed o) {

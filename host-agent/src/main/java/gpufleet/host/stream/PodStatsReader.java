@@ -1,14 +1,13 @@
 package gpufleet.host.stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
 import gpufleet.common.stream.PodUsage;
 import gpufleet.host.gpu.Gpu;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.RuntimeFailure;
-import gpufleet.host.workload.Labels;
 import gpufleet.common.stream.Frames;
+import gpufleet.host.workload.Labels;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,8 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads what pods use, for the kubelet's /stats/summary: each running container's cumulative CPU
- * time and memory from one Docker stats sample (one-shot, no second wait), the CPU rate from the
- * previous sample of the same container, and the pod's GPUs from the last NVML sweep.
+ * time and memory from its cgroup, the CPU rate from the previous sample of the same container,
+ * and the pod's GPUs from the last NVML sweep.
  */
 public final class PodStatsReader {
     private final ContainerRuntime runtime;
@@ -42,6 +41,8 @@ public final class PodStatsReader {
     }
 
     void serve(List<String> workloads, Conversation c) throws IOException, RuntimeFailure {
+        long stale = System.nanoTime() - java.util.concurrent.TimeUnit.HOURS.toNanos(1);
+        lastCpu.values().removeIf(sample -> sample[1] < stale); // Containers long gone.
         List<PodUsage> usage = new ArrayList<>();
         for (String w : workloads == null ? List.<String>of() : workloads) {
             usage.add(read(w));
@@ -81,20 +82,14 @@ public final class PodStatsReader {
     }
 
     private PodUsage.ContainerUsage container(Observed o) throws IOException {
-        JsonNode s = docker.json("GET", "/containers/" + o.id() + "/stats?stream=false&one-shot=true", null);
-        long cpu = s.path("cpu_stats").path("cpu_usage").path("total_usage").asLong();
+        long pid = docker.json("GET", "/containers/" + o.id() + "/json", null).path("State").path("Pid").asLong();
+        CgroupUsage u = CgroupUsage.ofProcess(pid);
         long now = System.nanoTime();
-        long[] prev = lastCpu.put(o.id(), new long[] {cpu, now});
-        long nanoCores = prev == null || now <= prev[1] ? 0 : Math.max(0, (cpu - prev[0]) * 1_000_000_000L / (now - prev[1]));
-        JsonNode mem = s.path("memory_stats");
-        JsonNode st = mem.path("stats");
-        long usage = mem.path("usage").asLong();
-        // cgroup v2 names first, then v1: the kubelet's working set is usage less inactive file pages.
-        long inactive = st.has("inactive_file") ? st.path("inactive_file").asLong() : st.path("total_inactive_file").asLong();
-        long rss = st.has("anon") ? st.path("anon").asLong() : st.path("total_rss").asLong(st.path("rss").asLong());
-        String read = s.path("read").asText(Instant.now().toString());
+        long[] prev = lastCpu.put(o.id(), new long[] {u.cpuNanos(), now});
+        long nanoCores = prev == null || now <= prev[1] ? 0 : Math.max(0, (u.cpuNanos() - prev[0]) * 1_000_000_000L / (now - prev[1]));
+        String read = Instant.now().toString();
         String name = o.label(Labels.CONTAINER);
-        return new PodUsage.ContainerUsage(name, o.startedAt() == null ? null : o.startedAt().toString(), cpu, nanoCores,
-                Math.max(0, usage - inactive), usage, rss, read);
+        return new PodUsage.ContainerUsage(name, o.startedAt() == null ? null : o.startedAt().toString(), u.cpuNanos(), nanoCores,
+                u.workingSet(), u.memoryUsage(), u.rss(), read);
     }
 }

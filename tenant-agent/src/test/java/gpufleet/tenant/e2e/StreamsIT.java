@@ -68,20 +68,20 @@ class StreamsIT {
         await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/streams-gpu", ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);
         backend = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), token, "skg00000");
-        run("talker", "sh", "-c", "for i in 1 2 3 4 5; do echo line-$i; done; echo oops >&2; exec sleep 3600");
+        run("talker", "sh", "-c", "for i in 1 2 3 4 5; do echo line-$i; done; sleep 0.3; echo oops >&2; exec sleep 3600");
         run("ticker", "sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done");
-        run("crasher", "sh", "-c", "echo run-$(date +%s%N); sleep 1; exit 2");
+        run("crasher", "sh", "-c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 2");
         run("web", "sh", "-c", "mkdir -p /www && echo It works! > /www/index.html && exec httpd -f -p 8080 -h /www");
-        Map<String, Object> reader = Pods.container("main", 1, "500m", "256Mi");
+        Map<String, Object> reader = Pods.container("main", 1, "100m", "128Mi");
         reader.put("command", List.of("sh", "-c", "while read l; do echo got:$l; done"));
         reader.put("stdin", true);
         create("reader", reader);
-        for (String pod : List.of("talker", "ticker", "crasher", "web", "reader")) {
-            await().atMost(Duration.ofSeconds(40)).until(() -> {
-                String phase = fx.http.get("/v1/tenants/skg00000/workloads/" + pod, token).json().path("phase").asText();
-                return phase.equals("running");
-            });
-        }
+        await().atMost(Duration.ofSeconds(40)).untilAsserted(() -> {
+            for (String pod : List.of("talker", "ticker", "web", "reader")) {
+                var w = fx.http.get("/v1/tenants/skg00000/workloads/" + pod, token).json();
+                assertThat(w.path("phase").asText()).as(pod + ": " + w).isEqualTo("running");
+            }
+        });
     }
 
     @AfterAll
@@ -92,7 +92,7 @@ class StreamsIT {
     }
 
     private void run(String name, String... command) {
-        Map<String, Object> c = Pods.container("main", 1, "500m", "256Mi");
+        Map<String, Object> c = Pods.container("main", 1, "100m", "128Mi");
         c.put("command", List.of(command));
         create(name, c);
     }
@@ -132,6 +132,7 @@ class StreamsIT {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(30)
     void followSeesNewLinesAsTheyAreWritten() throws Exception {
         ByteArrayOutputStream seen = new ByteArrayOutputStream();
         OutputStream stopAfterThree = new OutputStream() {
@@ -277,8 +278,10 @@ class StreamsIT {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(180)
     void a100MiBLogIsFollowedThroughTheRelayWithFlatMemory() throws Exception {
-        run("flood", "sh", "-c", "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef | head -c 104857600; exec sleep 3600");
+        // 1,638,400 lines of 64 bytes: exactly 100 MiB, every line whole (the log driver holds a partial last line).
+        run("flood", "sh", "-c", "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -n 1638400; exec sleep 3600");
         await().atMost(Duration.ofSeconds(40)).until(() ->
                 fx.http.get("/v1/tenants/skg00000/workloads/flood", token).json().path("phase").asText().equals("running"));
         Runtime rt = Runtime.getRuntime();

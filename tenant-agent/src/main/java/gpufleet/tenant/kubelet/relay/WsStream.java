@@ -46,9 +46,11 @@ final class WsStream implements KubeletBackend.StreamSession, WebSocket.Listener
             return s;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof WebSocketHandshakeException h) {
-                Object body = h.getResponse().body();
-                byte[] bytes = body instanceof byte[] b ? b : String.valueOf(body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                throw ControlApiBackend.refusal(h.getResponse().statusCode(), bytes);
+                // The control-api names the reason in a header: the JDK drops a refused handshake's body.
+                String reason = h.getResponse().headers().firstValue("X-Stream-Error")
+                        .map(v -> java.net.URLDecoder.decode(v, java.nio.charset.StandardCharsets.UTF_8))
+                        .orElse("the control-api refused the stream (HTTP " + h.getResponse().statusCode() + ")");
+                throw new KubeletException(h.getResponse().statusCode(), reason);
             }
             if (e.getCause() instanceof KubeletException k) {
                 throw k;
