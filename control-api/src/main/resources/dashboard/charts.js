@@ -13,11 +13,12 @@ GF.lineChart = (() => {
     return node;
   }
 
-  // The axis top: the next of 1, 2, 2.5, 5 times a power of ten above v, so ticks are round numbers.
+  // The axis top: the next of 1, 2, 4, 8 times a power of ten at or above v, so that its quarters
+  // (the ticks) are round numbers.
   function roundUp(v) {
     if (v <= 0) return 1;
     const power = 10 ** Math.floor(Math.log10(v));
-    const step = [1, 2, 2.5, 5, 10].find((f) => f * power >= v);
+    const step = [1, 2, 4, 8, 10].find((f) => f * power >= v);
     return step * power;
   }
 
@@ -43,11 +44,11 @@ GF.lineChart = (() => {
   }
 
   // figure: the <figure> to fill; chart: {title, times, series: [{label, values, colour?}], format,
-  // max? (a fixed top), counts? (whole numbers: ticks on whole numbers)}
+  // since? (where the time axis starts), max? (a fixed top), counts? (ticks on whole numbers)}
   function draw(figure, chart) {
     const { times, series } = chart;
-    const t0 = times.length ? times[0] : Date.now() - 3600e3;
-    const t1 = times.length > 1 ? times[times.length - 1] : t0 + 60e3;
+    const t0 = chart.since || (times.length ? times[0] : Date.now() - 3600e3);
+    const t1 = times.length && times[times.length - 1] > t0 ? times[times.length - 1] : t0 + 60e3;
     const dataMax = Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined)));
     const top = chart.max || (chart.counts ? Math.max(4, Math.ceil(dataMax / 4) * 4) : roundUp(dataMax));
     const x = (t) => LEFT + ((t - t0) / (t1 - t0)) * (W - LEFT - RIGHT);

@@ -24,23 +24,24 @@
       el('td', {}, GF.unit(g.temperatureC, ' °C')), el('td', {}, GF.watts(g.powerMilliwatts)));
   }
 
-  function charts(t) {
+  function charts(t, now) {
     const scale = (values, f) => values.map((v) => (v === null ? null : f(v)));
     const each = (pick) => t.gpus.map((g) => ({ label: 'GPU ' + g.index, values: pick(g) }));
-    GF.lineChart(document.getElementById('chart-utilization'), { title: 'Utilization', times: t.times,
+    const since = now - 3600e3;
+    GF.lineChart(document.getElementById('chart-utilization'), { title: 'Utilization', times: t.times, since,
       series: each((g) => g.utilization), format: (v) => v.toFixed(0) + ' %', max: 100 });
-    GF.lineChart(document.getElementById('chart-memory'), { title: 'Memory used', times: t.times,
+    GF.lineChart(document.getElementById('chart-memory'), { title: 'Memory used', times: t.times, since,
       series: each((g) => scale(g.memoryUsedBytes, (b) => b / 1024 ** 3)), format: (v) => v.toFixed(v < 10 ? 1 : 0) + ' GiB' });
-    GF.lineChart(document.getElementById('chart-temperature'), { title: 'Temperature', times: t.times,
+    GF.lineChart(document.getElementById('chart-temperature'), { title: 'Temperature', times: t.times, since,
       series: each((g) => g.temperatureC), format: (v) => v.toFixed(0) + ' °C' });
-    GF.lineChart(document.getElementById('chart-power'), { title: 'Power', times: t.times,
+    GF.lineChart(document.getElementById('chart-power'), { title: 'Power', times: t.times, since,
       series: each((g) => scale(g.powerMilliwatts, (mw) => mw / 1000)), format: (v) => v.toFixed(0) + ' W' });
   }
 
   function render(page) {
     document.getElementById('host-facts').replaceChildren(...facts(page.host));
     GF.replaceRows(document.querySelector('#gpus tbody'), page.gpus.map(gpuRow));
-    charts(page.telemetry);
+    charts(page.telemetry, page.at);
     const rows = page.workloads.map((w) => el('tr', { 'data-pod': w.podUid },
       el('td', {}, w.tenant), el('td', {}, w.namespace), el('td', {}, w.name),
       el('td', {}, w.phase + (w.reason ? ' (' + w.reason + ')' : '')), el('td', { class: 'mono' }, w.gpus.join(', ') || '–')));

@@ -16,6 +16,7 @@
     GF.replaceRows(document.querySelector('#now tbody'),
       rows.length ? rows : [el('tr', {}, el('td', { colspan: 2 }, 'No GPUs in use in this window.'))]);
     GF.lineChart(document.getElementById('chart-usage'), { title: 'GPUs in use by model', times: usage.times,
+      since: usage.times[last] - usage.hours * 3600e3,
       series: usage.models.map((m) => ({ label: m.model, values: m.gpus })), format: (v) => v.toFixed(0), counts: true });
   }
 
