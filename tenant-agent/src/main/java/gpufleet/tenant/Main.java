@@ -36,15 +36,17 @@ public final class Main {
 
     private static void run() throws InterruptedException {
         gpufleet.tenant.agent.TenantAgentConfig config;
+        gpufleet.tenant.kubelet.KubeletConfig kubelet;
         try {
             config = gpufleet.tenant.agent.TenantAgentConfig.fromEnvironment(System.getenv());
+            kubelet = gpufleet.tenant.kubelet.KubeletConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(2);
             return;
         }
         io.fabric8.kubernetes.client.KubernetesClient k8s = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
-        gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(config, k8s);
+        gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(config, k8s, kubelet);
         java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.close();

@@ -1,6 +1,9 @@
 package gpufleet.tenant.agent;
 
 import gpufleet.common.http.JsonClient;
+import gpufleet.tenant.kubelet.KubeletConfig;
+import gpufleet.tenant.kubelet.KubeletService;
+import gpufleet.tenant.kubelet.relay.ControlApiBackend;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.pod.PodController;
 import gpufleet.tenant.service.ServiceController;
@@ -37,6 +40,8 @@ public final class TenantAgent implements AutoCloseable {
     private final Thread podLoop;
     private final Thread serviceLoop;
     private final ServiceController services;
+    /** The node's kubelet API; null when the agent runs without one (tests, benchmarks). */
+    private final KubeletService kubelet;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "node-sync");
         t.setDaemon(true);
@@ -44,7 +49,14 @@ public final class TenantAgent implements AutoCloseable {
     });
 
     public TenantAgent(TenantAgentConfig config, KubernetesClient k8s) {
+        this(config, k8s, null);
+    }
+
+    /** With the kubelet API served as {@code kubelet} says once the provider is known. */
+    public TenantAgent(TenantAgentConfig config, KubernetesClient k8s, KubeletConfig kubelet) {
         this.config = config;
+        this.kubelet = kubelet == null ? null
+                : new KubeletService(kubelet, k8s, config.nodeName(), config.nodeAddress(), config.kubeletPort());
         ProviderClient client = new ProviderClient(config.controlApi(), config.tenantToken());
         this.node = new NodeController(k8s, client, config);
         this.pods = new PodController(k8s, client, config.nodeName(), config.nodeAddress());
@@ -86,6 +98,9 @@ public final class TenantAgent implements AutoCloseable {
             if (p != null) {
                 provider = p;
                 podsChanged.release();
+                if (kubelet != null) {
+                    kubelet.start(new ControlApiBackend(config.controlApi(), config.tenantToken(), p.tenant()));
+                }
             }
         } catch (RuntimeException e) {
             // The API server may be briefly away; the next round tries again.
@@ -147,5 +162,8 @@ public final class TenantAgent implements AutoCloseable {
         serviceLoop.interrupt();
         informer.close();
         timer.shutdownNow();
+        if (kubelet != null) {
+            kubelet.close();
+        }
     }
 }
