@@ -74,6 +74,7 @@ class GpuctlHostIT {
                 .contains("Events:\n  TYPE ")
                 .containsPattern("Normal +Registered +\\d+s +host gpu-01 registered")
                 .containsPattern("Normal +HostReady +\\d+s +host gpu-01 is ready \\(was not-ready\\)")
+                .containsPattern("Normal +GpuAdded +\\d+s +gpu 0 \\(NVIDIA RTX A6000\\) appeared on host gpu-01 \\(and 7 more like it\\)")
                 .containsPattern("Normal +Scheduled +\\d+s +pod skg00000 default/nvidia-smi placed on host gpu-01")
                 .containsPattern("Normal +Started +\\d+s +pod skg00000 default/nvidia-smi is running \\(was placed\\)")
                 .containsPattern("Warning +GpuUnhealthy +\\d+s +gpu 3 on host gpu-01 is unhealthy: Xid 79")

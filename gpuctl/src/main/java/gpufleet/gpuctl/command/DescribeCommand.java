@@ -89,6 +89,36 @@ public final class DescribeCommand implements Callable<Integer> {
         return Exit.OK;
     }
 
+    /**
+     * The events as a table, a run of the same type and reason folded into its first with a count
+     * (a new host's eight GPUs appear as one row); -o json|yaml keeps every event.
+     */
+    static Table events(JsonNode events) {
+        Table table = Table.of(EVENT_COLUMNS, false);
+        ObjectNode run = null;
+        int more = 0;
+        for (JsonNode e : events) {
+            if (run != null && run.path("type").equals(e.path("type")) && run.path("reason").equals(e.path("reason"))) {
+                more++;
+                run.set("at", e.path("at"));
+                continue;
+            }
+            if (run != null) {
+                table.add(folded(run, more));
+            }
+            run = e.deepCopy();
+            more = 0;
+        }
+        if (run != null) {
+            table.add(folded(run, more));
+        }
+        return table;
+    }
+
+    private static JsonNode folded(ObjectNode event, int more) {
+        return more == 0 ? event : event.put("message", event.path("message").asText() + " (and " + more + " more like it)");
+    }
+
     private static void host(Description d, JsonNode doc) {
         JsonNode h = doc.path("host");
         JsonNode res = h.path("resources");
@@ -108,7 +138,7 @@ public final class DescribeCommand implements Callable<Integer> {
                 of("REASON", g -> text(g, "healthReason"))), false).addAll(doc.path("gpus")).sortBy("INDEX"));
         d.section("Workloads", Table.of(Columns.WORKLOADS.stream().filter(c -> !c.header().equals("HOST")).toList(), false)
                 .addAll(doc.path("workloads")).sortBy("AGE"));
-        d.section("Events", Table.of(EVENT_COLUMNS, false).addAll(doc.path("events")));
+        d.section("Events", events(doc.path("events")));
     }
 
     private static void gpu(Description d, JsonNode doc) {
@@ -126,7 +156,7 @@ public final class DescribeCommand implements Callable<Integer> {
                 of("WORKLOAD", a -> text(a, "workloadId")), of("CONTAINER", a -> text(a, "container")),
                 of("ALLOCATED", a -> time(a, "allocatedAt")), of("RELEASED", a -> time(a, "releasedAt"))), false)
                 .addAll(doc.path("allocations")));
-        d.section("Events", Table.of(EVENT_COLUMNS, false).addAll(doc.path("events")));
+        d.section("Events", events(doc.path("events")));
     }
 
     private static void workload(Description d, JsonNode doc) {
@@ -137,6 +167,6 @@ public final class DescribeCommand implements Callable<Integer> {
                 .field("Reason", text(w, "reason")).field("Message", text(w, "message")).field("Host", text(w, "host"))
                 .field("GPUs", Columns.joined(w.path("gpus"))).field("Created", time(w, "createdAt"))
                 .field("Deletion requested", w.path("deletionRequested").asBoolean()).field("Gone since", time(w, "deletedAt"));
-        d.section("Events", Table.of(EVENT_COLUMNS, false).addAll(doc.path("events")));
+        d.section("Events", events(doc.path("events")));
     }
 }
