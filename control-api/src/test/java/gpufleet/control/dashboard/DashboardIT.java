@@ -97,6 +97,21 @@ class DashboardIT {
     }
 
     @Test
+    void revokingTheOperatorTokenEndsItsDashboardSessions() {
+        Http.Response issued = fx.http.post("/v1/operator-tokens", ApiFixture.OPERATOR, Map.of("description", "night shift"));
+        assertThat(issued.status()).as(issued.toString()).isEqualTo(201);
+        browser.signIn(issued.json().get("token").asText());
+        browser.open("/dashboard/tenants");
+        assertThat(browser.path()).isEqualTo("/dashboard/tenants");
+
+        Http.Response revoked = fx.http.delete("/v1/tokens/" + issued.json().get("id").asText(), ApiFixture.OPERATOR);
+        assertThat(revoked.status()).as(revoked.toString()).isEqualTo(200);
+        browser.await(10, "the open page sent back to sign in", d -> browser.path().equals("/dashboard/login"));
+        browser.open("/dashboard");
+        assertThat(browser.path()).isEqualTo("/dashboard/login");
+    }
+
+    @Test
     void theFleetShowsEachHostsGpusByStateWithHostsNotReadyFirst() {
         fx.seedHost("fleet-a6000");
         Host a100 = fx.register("fleet-a100");
