@@ -80,30 +80,54 @@ final class KubeletHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
         route(call);
     }
 
+    /** The endpoint a path names, or null. */
+    private enum Endpoint {
+        LOGS(false), EXEC(true), ATTACH(true), PORT_FORWARD(true), STATS_SUMMARY(false), METRICS_RESOURCE(false), PODS(false);
+
+        final boolean postToo;
+
+        Endpoint(boolean postToo) {
+            this.postToo = postToo;
+        }
+
+        static Endpoint of(String path, List<String> s) {
+            String first = s.isEmpty() ? "" : s.get(0);
+            return switch (first) {
+                case "containerLogs" -> s.size() == 4 ? LOGS : null;
+                case "exec" -> s.size() == 4 ? EXEC : null;
+                case "attach" -> s.size() == 4 ? ATTACH : null;
+                case "portForward" -> s.size() == 3 ? PORT_FORWARD : null;
+                case "stats" -> path.equals("/stats/summary") ? STATS_SUMMARY : null;
+                case "metrics" -> path.equals("/metrics/resource") ? METRICS_RESOURCE : null;
+                case "pods" -> s.size() == 1 ? PODS : null;
+                default -> null;
+            };
+        }
+    }
+
     private void route(Call call) throws IOException {
         List<String> s = call.segments();
-        String first = s.isEmpty() ? "" : s.get(0);
-        boolean get = call.method().equals("GET");
-        boolean getOrPost = get || call.method().equals("POST");
-        if (first.equals("containerLogs") && s.size() == 4 && get) {
-            logs(call, parts.pods().resolve(s.get(1), s.get(2), s.get(3)), s.get(3));
-        } else if ((first.equals("exec") || first.equals("attach")) && s.size() == 4 && getOrPost) {
-            remoteCommand(call, first.equals("exec"));
-        } else if (first.equals("portForward") && s.size() == 3 && getOrPost) {
-            portForward(call, parts.pods().resolve(s.get(1), s.get(2)));
-        } else if (call.path().equals("/stats/summary") && get) {
-            reply(call.ctx(), json(Statuses.bytes(StatsSummary.render(parts.nodeName(), parts.startedAt(), parts.backend().stats()))));
-        } else if (call.path().equals("/metrics/resource") && get) {
-            FullHttpResponse r = text(HttpResponseStatus.OK, ResourceMetrics.render(parts.backend()));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-            reply(call.ctx(), r);
-        } else if ((call.path().equals("/pods") || call.path().equals("/pods/")) && get) {
-            reply(call.ctx(), json(Statuses.utf8(parts.pods().toJson(parts.pods().list()))));
-        } else if (List.of("containerLogs", "exec", "attach", "portForward", "stats", "metrics", "pods").contains(first)
-                && (s.size() > 1 || first.equals("pods"))) {
-            reply(call.ctx(), Statuses.response(405, "the server does not allow " + call.method() + " on " + call.path()));
-        } else {
+        Endpoint endpoint = Endpoint.of(call.path(), s);
+        if (endpoint == null) {
             reply(call.ctx(), Statuses.response(404, "the server could not find the requested resource (" + call.path() + ")"));
+            return;
+        }
+        if (!call.method().equals("GET") && !(endpoint.postToo && call.method().equals("POST"))) {
+            reply(call.ctx(), Statuses.response(405, "the server does not allow " + call.method() + " on " + call.path()));
+            return;
+        }
+        switch (endpoint) {
+            case LOGS -> logs(call, parts.pods().resolve(s.get(1), s.get(2), s.get(3)), s.get(3));
+            case EXEC, ATTACH -> remoteCommand(call, endpoint == Endpoint.EXEC);
+            case PORT_FORWARD -> portForward(call, parts.pods().resolve(s.get(1), s.get(2)));
+            case STATS_SUMMARY -> reply(call.ctx(), json(Statuses.bytes(
+                    StatsSummary.render(parts.nodeName(), parts.startedAt(), parts.backend().stats()))));
+            case METRICS_RESOURCE -> {
+                FullHttpResponse r = text(HttpResponseStatus.OK, ResourceMetrics.render(parts.backend()));
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                reply(call.ctx(), r);
+            }
+            case PODS -> reply(call.ctx(), json(Statuses.utf8(parts.pods().toJson(parts.pods().list()))));
         }
     }
 

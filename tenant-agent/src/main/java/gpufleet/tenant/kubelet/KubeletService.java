@@ -57,7 +57,8 @@ public final class KubeletService implements AutoCloseable {
                     new KubeletServer.Tls(cert.key(), cert.chain(), clientCas()), backend, k8s);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Also what Netty's bind throws unchecked: the port taken, an address not on this machine.
             log.error("the kubelet API of node {} is not served (kubectl logs/exec/port-forward/top will fail): {}", nodeName, e.getMessage());
         }
     }

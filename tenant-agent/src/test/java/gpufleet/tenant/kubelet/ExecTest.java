@@ -1,6 +1,7 @@
 package gpufleet.tenant.kubelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -77,6 +78,27 @@ class ExecTest {
         ExecResult r = spdy().run(exec("tr a-z A-Z", "stdin=1&stdout=1&stderr=1"), "hello from stdin\n".getBytes(StandardCharsets.UTF_8), null);
         assertThat(r.stdout()).isEqualTo("HELLO FROM STDIN\n");
         assertThat(r.exitCode()).isZero();
+    }
+
+    @Test
+    void olderSpdyProtocolsGetTheFailureAsPlainText() throws Exception {
+        ExecResult r = spdy().run(exec("exit 3", "stdout=1"), List.of("v3.channel.k8s.io"), null, null);
+        assertThat(r.status()).isEqualTo("command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3");
+        assertThat(spdy().run(exec("true", "stdout=1"), List.of("v2.channel.k8s.io"), null, null).status()).isEmpty();
+    }
+
+    @Test
+    void anUnknownProtocolOrAMissingCommandIsRefused() {
+        assertThatThrownBy(() -> spdy().run(exec("true", "stdout=1"), List.of("v9.channel.k8s.io"), null, null))
+                .isInstanceOfSatisfying(SpdyClientConnection.Refused.class, e -> {
+                    assertThat(e.status).isEqualTo(403);
+                    assertThat(e.body).contains("unable to negotiate protocol: client supports [v9.channel.k8s.io]");
+                });
+        assertThatThrownBy(() -> spdy().run(fx.uri("/exec/default/hello/main?stdout=1"), null, null))
+                .isInstanceOfSatisfying(SpdyClientConnection.Refused.class, e -> assertThat(e.status).isEqualTo(400));
+        assertThatThrownBy(() -> spdy().run(fx.uri("/exec/default/hello/main?command=true"), null, null))
+                .isInstanceOfSatisfying(SpdyClientConnection.Refused.class,
+                        e -> assertThat(e.body).contains("you must specify at least 1 of stdin, stdout, stderr"));
     }
 
     @Test

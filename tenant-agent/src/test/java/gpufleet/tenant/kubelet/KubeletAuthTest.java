@@ -99,6 +99,15 @@ class KubeletAuthTest {
     }
 
     @Test
+    void unknownPathsAre404AndWrongMethods405() throws Exception {
+        assertThat(get(fx.apiServer(), null, "/stats/container").statusCode()).isEqualTo(404);
+        assertThat(get(fx.apiServer(), null, "/nothing/here").statusCode()).isEqualTo(404);
+        HttpResponse<String> post = HttpClient.newBuilder().sslContext(fx.apiServer()).build().send(HttpRequest.newBuilder(
+                fx.uri("/containerLogs/default/hello/main")).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(post.statusCode()).isEqualTo(405);
+    }
+
+    @Test
     void aClientCertificateFromAnotherCaIsRefusedAtTheHandshake() {
         SSLContext foreign = new TestPki().client(KubeletFixture.API_SERVER_USER, "system:masters");
         assertThatThrownBy(() -> get(foreign, null, "/healthz")).isInstanceOf(Exception.class);

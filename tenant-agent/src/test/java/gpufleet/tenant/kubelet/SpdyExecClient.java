@@ -29,10 +29,15 @@ public final class SpdyExecClient {
 
     /** Runs the exec or attach at {@code uri} (…/exec/ns/pod/container?command=…&stdout=1…). */
     public ExecResult run(URI uri, byte[] stdin, List<int[]> sizes) throws Exception {
+        return run(uri, PROTOCOLS, stdin, sizes);
+    }
+
+    /** Like {@link #run(URI, byte[], List)}, offering only {@code protocols} (e.g. v3, whose error stream is plain text). */
+    public ExecResult run(URI uri, List<String> protocols, byte[] stdin, List<int[]> sizes) throws Exception {
         String query = uri.getRawQuery() == null ? "" : "&" + uri.getRawQuery() + "&";
         boolean wantStdin = query.contains("&stdin=1&") || query.contains("&stdin=true&");
         boolean tty = query.contains("&tty=1&") || query.contains("&tty=true&");
-        try (SpdyClientConnection c = SpdyClientConnection.open(uri, ssl, token, PROTOCOLS, "POST", timeout)) {
+        try (SpdyClientConnection c = SpdyClientConnection.open(uri, ssl, token, protocols, "POST", timeout)) {
             int error = c.openStream(Map.of("streamtype", "error"), timeout);
             int in = wantStdin ? c.openStream(Map.of("streamtype", "stdin"), timeout) : 0;
             int out = query.contains("&stdout=1&") || query.contains("&stdout=true&") ? c.openStream(Map.of("streamtype", "stdout"), timeout) : 0;
