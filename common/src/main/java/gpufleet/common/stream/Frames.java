@@ -54,6 +54,25 @@ public final class Frames {
         write(out, channel, b, 0, b.length);
     }
 
+    /**
+     * One line (the request and reply lines before the frames, HTTP heads), without its CR LF or LF.
+     * Reads byte by byte: whatever follows the line stays in {@code in}.
+     */
+    public static String line(java.io.InputStream in, int max) throws IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new EOFException("the connection closed in the middle of a line");
+            }
+            if (b.size() >= max) {
+                throw new IOException("a line longer than " + max + " bytes");
+            }
+            b.write(c);
+        }
+        String line = b.toString(StandardCharsets.UTF_8);
+        return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+    }
+
     /** The next frame, or null at a clean end of stream between frames. */
     public static Frame read(DataInputStream in) throws IOException {
         int channel = in.read();

@@ -8,13 +8,11 @@ import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -51,7 +49,7 @@ final class HostLink implements AutoCloseable {
             link.out.write(Json.mapper().writeValueAsBytes(req));
             link.out.write('\n');
             link.out.flush();
-            StreamRequest.Reply reply = Json.mapper().readValue(link.line(), StreamRequest.Reply.class);
+            StreamRequest.Reply reply = Json.mapper().readValue(Frames.line(link.in, 64 * 1024), StreamRequest.Reply.class);
             if (reply.status() != 200) {
                 s.close();
                 throw new ApiException(kind(reply.status()), reply.message());
@@ -81,20 +79,6 @@ final class HostLink implements AutoCloseable {
     synchronized void send(int channel, byte[] data, int offset, int length) throws IOException {
         Frames.write(out, channel, data, offset, length);
         out.flush();
-    }
-
-    private String line() throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("the host closed the stream before answering");
-            }
-            b.write(c);
-            if (b.size() > 64 * 1024) {
-                throw new IOException("the host's answer is longer than 64 KiB");
-            }
-        }
-        return b.toString(StandardCharsets.UTF_8);
     }
 
     @Override

@@ -2,8 +2,8 @@ package gpufleet.host.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
+import gpufleet.common.stream.Frames;
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -91,7 +91,7 @@ final class DockerSocket {
             out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             InputStream in = new BufferedInputStream(new ChannelInput(ch), 16 * 1024);
-            String status = line(in);
+            String status = Frames.line(in, 16 * 1024);
             String[] parts = status.split(" ", 3);
             if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
                 throw new IOException("Docker answered '" + status + "' to " + method + " " + path);
@@ -99,7 +99,7 @@ final class DockerSocket {
             int code = Integer.parseInt(parts[1]);
             long length = -1;
             boolean chunked = false;
-            for (String h = line(in); !h.isEmpty(); h = line(in)) {
+            for (String h = Frames.line(in, 16 * 1024); !h.isEmpty(); h = Frames.line(in, 16 * 1024)) {
                 String lower = h.toLowerCase(Locale.ROOT);
                 if (lower.startsWith("content-length:")) {
                     length = Long.parseLong(h.substring(15).trim());
@@ -148,34 +148,21 @@ final class DockerSocket {
         throw new IOException("streams need a unix:// or tcp:// Docker host, not " + dockerHost);
     }
 
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("Docker closed the connection in the middle of a response");
-            }
-            if (c != '\r') {
-                b.write(c);
-            }
-            if (b.size() > 16 * 1024) {
-                throw new IOException("Docker sent a header line longer than 16 KiB");
-            }
-        }
-        return b.toString(StandardCharsets.US_ASCII);
-    }
-
-    /** Reads the channel directly (Channels.newInputStream would share a lock with writes). */
-    private static final class ChannelInput extends InputStream {
-        private final SocketChannel ch;
-
-        ChannelInput(SocketChannel ch) {
-            this.ch = ch;
-        }
-
+    /** An input stream that reads in blocks; a single byte is a block of one. */
+    private abstract static class BulkInput extends InputStream {
         @Override
         public int read() throws IOException {
             byte[] one = new byte[1];
             return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+    }
+
+    /** Reads the channel directly (Channels.newInputStream would share a lock with writes). */
+    private static final class ChannelInput extends BulkInput {
+        private final SocketChannel ch;
+
+        ChannelInput(SocketChannel ch) {
+            this.ch = ch;
         }
 
         @Override
@@ -205,19 +192,13 @@ final class DockerSocket {
         }
     }
 
-    private static final class Limited extends InputStream {
+    private static final class Limited extends BulkInput {
         private final InputStream in;
         private long left;
 
         Limited(InputStream in, long left) {
             this.in = in;
             this.left = left;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
@@ -234,7 +215,7 @@ final class DockerSocket {
     }
 
     /** HTTP/1.1 chunked transfer decoding. */
-    private static final class ChunkedInput extends InputStream {
+    private static final class ChunkedInput extends BulkInput {
         private final InputStream in;
         private long left;
         private boolean done;
@@ -244,18 +225,12 @@ final class DockerSocket {
         }
 
         @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
         public int read(byte[] b, int off, int len) throws IOException {
             if (done) {
                 return -1;
             }
             if (left == 0) {
-                String size = line(in);
+                String size = Frames.line(in, 16 * 1024);
                 int semi = size.indexOf(';');
                 left = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
                 if (left == 0) {
@@ -269,7 +244,7 @@ final class DockerSocket {
             }
             left -= n;
             if (left == 0) {
-                line(in);
+                Frames.line(in, 16 * 1024);
             }
             return n;
         }

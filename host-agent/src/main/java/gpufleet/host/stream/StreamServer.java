@@ -1,15 +1,14 @@
 package gpufleet.host.stream;
 
 import gpufleet.common.Json;
+import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
 import gpufleet.common.stream.Tickets;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -86,7 +85,7 @@ public final class StreamServer implements AutoCloseable {
             socket.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 64 * 1024));
-            StreamRequest req = Json.mapper().readValue(line(in), StreamRequest.class);
+            StreamRequest req = Json.mapper().readValue(Frames.line(in, MAX_REQUEST_LINE), StreamRequest.class);
             String scope = StreamRequest.STATS.equals(req.op()) && req.workloads() != null
                     ? String.join(",", req.workloads()) : req.workload();
             String refused = Tickets.check(key, req.ticket(), String.valueOf(req.op()), String.valueOf(scope), Instant.now());
@@ -101,20 +100,6 @@ public final class StreamServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             log.warn("stream failed: {}", e.toString());
         }
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("connection closed before the stream request");
-            }
-            b.write(c);
-            if (b.size() > MAX_REQUEST_LINE) {
-                throw new IOException("stream request longer than " + MAX_REQUEST_LINE + " bytes");
-            }
-        }
-        return b.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Override
