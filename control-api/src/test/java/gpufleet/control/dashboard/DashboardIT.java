@@ -204,6 +204,12 @@ class DashboardIT {
     }
 
     @Test
+    void theRunningControlApiSamplesEachMinuteOnItsOwn() {
+        Instant round = await().atMost(Duration.ofSeconds(25)).until(DashboardIT::roundThisMinute, r -> r != null);
+        assertThat(sampler.sampleAt(round)).as("a minute is sampled once").isFalse();
+    }
+
+    @Test
     void aTenantPageShowsItsGpusInUseByModelOverTime() {
         Host h = fx.register("usage-h200");
         fx.heartbeat(h);
@@ -242,6 +248,18 @@ class DashboardIT {
         assertThat(((Number) gpus.get(gpus.size() - 1)).longValue()).as("now").isEqualTo(2L);
         assertThat(browser.screenshot("tenant")).isNotEmptyFile();
         assertThat(Files.exists(Browser.SCREENSHOTS)).isTrue();
+    }
+
+    /** The round the control-api's own sampler took for the current minute, or null while it has not. */
+    private static Instant roundThisMinute() {
+        return fx.api.database().read(c -> {
+            try (var ps = c.prepareStatement(
+                    "SELECT max(sampled_at) FROM telemetry_rounds WHERE sampled_at >= date_trunc('minute', now())");
+                 var rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getTimestamp(1) == null ? null : rs.getTimestamp(1).toInstant();
+            }
+        });
     }
 
     private static List<String> modelRow(String model) {
