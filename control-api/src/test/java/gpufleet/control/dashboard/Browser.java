@@ -33,7 +33,7 @@ final class Browser implements AutoCloseable {
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     static final Path SCREENSHOTS = Path.of("target", "dashboard-screenshots");
 
-    private final String base;
+    final String base;
     final ChromeDriver driver;
 
     Browser(int port) {

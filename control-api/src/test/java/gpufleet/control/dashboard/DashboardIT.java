@@ -145,6 +145,9 @@ class DashboardIT {
 
         assertThat(modelRow(Inventories.A6000)).containsExactly(Inventories.A6000, "1", "8", "6", "2", "0");
         assertThat(modelRow(Inventories.A100)).containsExactly(Inventories.A100, "2", "3", "2", "0", "1");
+        assertThat((List<?>) browser.script("return performance.getEntriesByType('resource').map(e => e.name)"))
+                .as("everything the page loaded came from the control-api").isNotEmpty()
+                .allSatisfy(url -> assertThat((String) url).startsWith(browser.base + "/dashboard/"));
         Path shot = browser.screenshot("fleet");
         assertThat(shot).isNotEmptyFile();
     }
