@@ -29,6 +29,7 @@ final class KubeletAuth {
     static final Duration TOKEN_TTL = Duration.ofMinutes(2);
     static final Duration ALLOWED_TTL = Duration.ofMinutes(5);
     static final Duration DENIED_TTL = Duration.ofSeconds(30);
+    static final int MAX_CACHED = 1024;
 
     /** An authenticated caller. */
     record User(String name, String uid, List<String> groups, Map<String, List<String>> extra) {}
@@ -74,6 +75,7 @@ final class KubeletAuth {
                     u.getExtra() == null ? Map.of() : Map.copyOf(u.getExtra()));
         }
         tokens.put(token, new Cached<>(user, clock.instant().plus(TOKEN_TTL)));
+        prune(tokens);
         return user;
     }
 
@@ -100,7 +102,16 @@ final class KubeletAuth {
             }
         }
         decisions.put(key, new Cached<>(denial, clock.instant().plus(allowed ? ALLOWED_TTL : DENIED_TTL)));
+        prune(decisions);
         return denial;
+    }
+
+    /** Drops expired answers once a cache grows, so many callers over days do not pile up. */
+    private void prune(Map<String, ? extends Cached<?>> cache) {
+        if (cache.size() > MAX_CACHED) {
+            Instant now = clock.instant();
+            cache.values().removeIf(c -> !c.until().isAfter(now));
+        }
     }
 
     /** The request's attributes as the kubelet derives them from method and path. */

@@ -104,6 +104,9 @@ abstract class SpdyConnection extends SimpleChannelInboundHandler<SpdyFrame> {
 
     /** Says GOAWAY and closes once the client had time to read what was sent; the client usually closes first. */
     void goAway() {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
         ctx.writeAndFlush(new DefaultSpdyGoAwayFrame(lastStream)).addListener((ChannelFutureListener) f ->
                 ctx.executor().schedule(() -> ctx.close(), CLOSE_GRACE_SECONDS, TimeUnit.SECONDS));
     }

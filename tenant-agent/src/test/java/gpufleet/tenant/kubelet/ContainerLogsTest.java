@@ -126,6 +126,20 @@ class ContainerLogsTest {
     }
 
     @Test
+    void aFollowerThatLeavesFailsTheBackendsNextWrite() throws Exception {
+        try (SSLSocket socket = (SSLSocket) fx.apiServer().getSocketFactory().createSocket("127.0.0.1", fx.server.port())) {
+            socket.getOutputStream().write(("GET /containerLogs/default/hello/main?follow=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            assertThat(socket.getInputStream().read(new byte[1024])).isPositive();
+        }
+        Thread.sleep(200);
+        fx.backend.appendLog(pod, "main", Instant.now() + " nobody reads this", false);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> fx.backend.lastLogFailure != null);
+        assertThat(fx.backend.lastLogFailure).hasMessage("the client went away");
+    }
+
+    @Test
     void aPodOnAnotherNodeIsNotFound() throws Exception {
         fx.pod("default", "elsewhere", "worker-1", "main");
         HttpResponse<String> r = get("/containerLogs/default/elsewhere/main");

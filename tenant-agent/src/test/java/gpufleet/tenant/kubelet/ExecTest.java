@@ -137,6 +137,18 @@ class ExecTest {
     }
 
     @Test
+    void aClientThatLeavesEndsTheSession() throws Exception {
+        try (SpdyClientConnection c = SpdyClientConnection.open(exec("sleep 60", "stdout=1"), fx.apiServer(), null,
+                SpdyExecClient.PROTOCOLS, "POST", TIMEOUT)) {
+            c.openStream(java.util.Map.of("streamtype", "error"), TIMEOUT);
+            c.openStream(java.util.Map.of("streamtype", "stdout"), TIMEOUT);
+            org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> !fx.backend.processes.isEmpty());
+        }
+        Process sleeper = fx.backend.processes.get(0);
+        org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> !sleeper.isAlive());
+    }
+
+    @Test
     void attachConnectsToTheContainersProcess() throws Exception {
         URI attach = fx.uri("/attach/default/hello/main?stdin=1&stdout=1&stderr=1");
         assertThat(spdy().run(attach, "over spdy".getBytes(StandardCharsets.UTF_8), null).stdout()).isEqualTo("over spdy");

@@ -79,6 +79,9 @@ class KubeletAuthTest {
         fx.allowed.put("metrics-reader", Set.of("stats", "metrics"));
         assertThat(get(fx.pki.anonymous(), "t0ken", "/stats/summary").statusCode()).isEqualTo(200);
         assertThat(get(fx.pki.anonymous(), "t0ken", "/metrics/resource").statusCode()).isEqualTo(200);
+        assertThat(get(fx.pki.anonymous(), "t0ken", "/metrics/resource").statusCode()).isEqualTo(200);
+        assertThat(fx.tokenReviews).as("TokenReviews asked, the answer being cached").hasValue(1);
+        assertThat(fx.accessReviews).as("SubjectAccessReviews asked, one per subresource").hasValue(2);
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -34,6 +35,8 @@ final class KubeletFixture implements AutoCloseable {
     final Map<String, String> tokens = new ConcurrentHashMap<>();
     /** user → subresources the SubjectAccessReview allows. */
     final Map<String, Set<String>> allowed = new ConcurrentHashMap<>();
+    final AtomicInteger tokenReviews = new AtomicInteger();
+    final AtomicInteger accessReviews = new AtomicInteger();
 
     KubeletFixture(KubernetesMockServer mock, KubernetesClient client, Path tmp) throws Exception {
         this.client = client;
@@ -41,6 +44,7 @@ final class KubeletFixture implements AutoCloseable {
         allowed.put(API_SERVER_USER, Set.of("proxy", "log", "stats", "metrics"));
         ObjectMapper json = new ObjectMapper();
         mock.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews").andReply(201, req -> {
+            tokenReviews.incrementAndGet();
             JsonNode review = read(json, req.getUtf8Body());
             String user = tokens.get(review.path("spec").path("token").asText());
             Map<String, Object> status = user == null ? Map.of("authenticated", false)
@@ -48,6 +52,7 @@ final class KubeletFixture implements AutoCloseable {
             return Map.of("apiVersion", "authentication.k8s.io/v1", "kind", "TokenReview", "status", status);
         }).always();
         mock.expect().post().withPath("/apis/authorization.k8s.io/v1/subjectaccessreviews").andReply(201, req -> {
+            accessReviews.incrementAndGet();
             JsonNode spec = read(json, req.getUtf8Body()).path("spec");
             JsonNode attrs = spec.path("resourceAttributes");
             boolean ok = attrs.path("resource").asText().equals("nodes") && attrs.path("name").asText().equals(NODE)

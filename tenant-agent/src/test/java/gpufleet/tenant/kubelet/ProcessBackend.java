@@ -28,6 +28,10 @@ public final class ProcessBackend implements KubeletBackend {
     public final List<int[]> resizes = new CopyOnWriteArrayList<>();
     public volatile List<PodStats> stats = List.of();
     public volatile boolean statsFail;
+    /** Every process exec and attach started, newest last. */
+    public final List<Process> processes = new CopyOnWriteArrayList<>();
+    /** Why the last log stream ended early, or null. */
+    public volatile IOException lastLogFailure;
 
     public ProcessBackend(Path logs) {
         this.logs = logs;
@@ -55,6 +59,15 @@ public final class ProcessBackend implements KubeletBackend {
     @Override
     public void logs(PodRef pod, String container, LogOptions options, OutputStream out) throws IOException {
         lastLogOptions = options;
+        try {
+            writeLog(pod, container, options, out);
+        } catch (IOException e) {
+            lastLogFailure = e;
+            throw e;
+        }
+    }
+
+    private void writeLog(PodRef pod, String container, LogOptions options, OutputStream out) throws IOException {
         Path file = logFile(pod, container, options.previous());
         if (!Files.exists(file)) {
             throw new KubeletException(400, (options.previous() ? "previous terminated container \"" : "container \"") + container
@@ -128,6 +141,7 @@ public final class ProcessBackend implements KubeletBackend {
 
     private StreamSession run(List<String> command, StreamOptions options, StreamSink sink) throws IOException {
         Process process = new ProcessBuilder(command).start();
+        processes.add(process);
         if (!options.stdin()) {
             process.getOutputStream().close();
         }

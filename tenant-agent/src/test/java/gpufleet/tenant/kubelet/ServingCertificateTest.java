@@ -51,7 +51,7 @@ class ServingCertificateTest {
     void signer() {
         server.expect().post().withPath(CSRS).andReply(201, req -> {
             csr = (ObjectNode) read(req.getUtf8Body());
-            csr.with("metadata").put("name", NAME);
+            csr.withObjectProperty("metadata").put("name", NAME);
             return csr.toString();
         }).always();
         server.expect().get().withPath(CSRS + "/" + NAME).andReply(200, req -> current().toString()).always();
@@ -73,10 +73,10 @@ class ServingCertificateTest {
     private ObjectNode current() {
         ObjectNode now = csr.deepCopy();
         if (verdict.equals("Approved")) {
-            now.with("status").putArray("conditions").addObject().put("type", "Approved").put("status", "True");
-            now.with("status").put("certificate", Base64.getEncoder().encodeToString(sign(now).getBytes(StandardCharsets.US_ASCII)));
+            now.withObjectProperty("status").putArray("conditions").addObject().put("type", "Approved").put("status", "True");
+            now.withObjectProperty("status").put("certificate", Base64.getEncoder().encodeToString(sign(now).getBytes(StandardCharsets.US_ASCII)));
         } else if (verdict.equals("Denied")) {
-            now.with("status").putArray("conditions").addObject().put("type", "Denied").put("status", "True")
+            now.withObjectProperty("status").putArray("conditions").addObject().put("type", "Denied").put("status", "True")
                     .put("reason", "AdminDenied").put("message", "not on this cluster");
         }
         return now;

@@ -27,8 +27,7 @@ import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
 import io.netty.handler.codec.spdy.SpdySynReplyFrame;
 import io.netty.handler.codec.spdy.SpdyVersion;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslHandler;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /**
  * The client side of a Kubernetes SPDY/3.1 connection, as the API server opens one to a kubelet:
@@ -88,11 +88,12 @@ public final class SpdyClientConnection implements AutoCloseable {
     }
 
     private void connect(URI uri, SSLContext ssl, String token, List<String> protocols, String method, Duration timeout) throws Exception {
-        JdkSslContext tls = new JdkSslContext(ssl, true, ClientAuth.NONE);
         channel = new Bootstrap().group(group).channel(NioSocketChannel.class).handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), uri.getHost(), uri.getPort()))
+                SSLEngine engine = ssl.createSSLEngine(uri.getHost(), uri.getPort());
+                engine.setUseClientMode(true);
+                ch.pipeline().addLast("tls", new SslHandler(engine))
                         .addLast("http", new HttpClientCodec()).addLast("aggregator", new HttpObjectAggregator(1 << 20))
                         .addLast("upgrade", new SimpleChannelInboundHandler<FullHttpResponse>() {
                             @Override
