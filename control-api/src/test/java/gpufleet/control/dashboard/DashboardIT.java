@@ -162,6 +162,7 @@ class DashboardIT {
         String cell = ".host[data-host='live-l40s'] .gpu[data-uuid='" + Inventories.uuid("live-l40s", 2) + "']";
         browser.await(10, "GPU 2 shown free", d -> browser.all(cell + ".free").size() == 1);
         browser.script("window.stillTheSamePage = true");
+        WebElement shown = browser.driver.findElement(By.cssSelector(cell));
 
         List<GpuReport> gpus = new ArrayList<>(healthy.gpus());
         gpus.set(2, Inventories.gpu("live-l40s", 2, L40S, false, "Xid 48: double bit ECC error"));
@@ -174,6 +175,7 @@ class DashboardIT {
         assertThat(red.getCssValue("background-color")).isEqualTo(RED);
         assertThat(red.getAttribute("title")).contains("Xid 48: double bit ECC error");
         assertThat(browser.script("return window.stillTheSamePage === true")).as("no reload happened").isEqualTo(true);
+        assertThat(shown.getAttribute("data-state")).as("the cell was updated in place").isEqualTo("unhealthy");
         assertThat(browser.all(".host[data-host='live-l40s'] .gpu.unhealthy")).hasSize(1);
         assertThat(browser.screenshot("gpu-unhealthy")).isNotEmptyFile();
     }
