@@ -121,7 +121,7 @@ class GpuctlCreateIT {
     void completionHelpAndVersion() {
         Cli.Result bash = cli.run("completion", "bash");
         assertThat(bash.code()).isZero();
-        assertThat(bash.out()).contains("complete -F").contains("drain").contains("(\"hosts\" \"gpus\" \"tenants\" \"offerings\" \"workloads\" \"routes\" \"tokens\")");
+        assertThat(bash.out()).contains("complete -F").contains("drain").contains("(\"hosts\" \"gpus\" \"tenants\" \"offerings\" \"workloads\" \"routes\" \"tokens\" \"events\")");
         assertThat(cli.run("completion", "fish").code()).isEqualTo(2);
         Cli.Result help = cli.run("--help");
         assertThat(help.code()).isZero();

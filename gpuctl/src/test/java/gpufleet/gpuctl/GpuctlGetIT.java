@@ -141,6 +141,21 @@ class GpuctlGetIT {
     }
 
     @Test
+    void wideWorkloadsAndTokensAndTheFleetsEvents() {
+        String id = workload.get("id").asText();
+        List<String> wide = lines(cli.run("get", "workloads", "-o", "wide"));
+        assertThat(cell(wide, id, "OFFERING")).isEqualTo(Fleet.OFFERING);
+        assertThat(cell(wide, id, "GPU-UUIDS")).isEqualTo(workload.at("/gpus/nvidia/0").asText());
+        assertThat(lines(cli.run("get", "tokens", "-o", "wide")).get(0)).contains("HOST-ID", "EXPIRES");
+        List<String> events = lines(cli.run("get", "events", "--host", "gpu-02"));
+        assertThat(events.get(0)).matches("LAST-SEEN +TYPE +REASON +OBJECT +MESSAGE");
+        assertThat(events.get(1)).containsPattern("\\d+s +Normal +Registered +host/\\S+ +host gpu-02 registered");
+        assertThat(events).anySatisfy(l -> assertThat(l).containsPattern("Warning +GpuUnhealthy +gpu/"
+                + Inventories.uuid("gpu-02", 1) + " +gpu 1 on host gpu-02 is unhealthy: Xid 79: fell off the bus"));
+        assertThat(lines(cli.run("get", "events"))).anySatisfy(l -> assertThat(l).contains("workload/" + id));
+    }
+
+    @Test
     void anEmptyListSaysSoOnStandardError() {
         Cli.Result r = cli.run("get", "hosts", "--state", "lost");
         assertThat(r.code()).isZero();

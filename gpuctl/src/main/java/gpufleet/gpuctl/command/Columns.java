@@ -91,6 +91,13 @@ final class Columns {
             wide("HOST-ID", t -> text(t, "hostId")),
             wide("EXPIRES", t -> text(t, "expiresAt")));
 
+    static final List<Column> EVENTS = List.of(
+            of("LAST-SEEN", e -> time(e, "at")),
+            of("TYPE", e -> text(e, "type")),
+            of("REASON", e -> text(e, "reason")),
+            of("OBJECT", e -> e.path("kind").asText() + "/" + e.path("object").asText()),
+            of("MESSAGE", e -> text(e, "message")));
+
     /** The pod status kubectl would show: the reason when there is one (Evicted, Unschedulable), else the phase. */
     static String status(JsonNode w) {
         String phase = w.path("phase").asText();

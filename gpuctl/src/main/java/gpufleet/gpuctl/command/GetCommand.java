@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** gpuctl get: one kind of thing as a table, or as the API's JSON or YAML. */
-@Command(name = "get", description = "List hosts, gpus, tenants, offerings, workloads, routes or tokens.")
+@Command(name = "get", description = "List hosts, gpus, tenants, offerings, workloads, routes, tokens or events.")
 public final class GetCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -36,7 +36,7 @@ public final class GetCommand implements Callable<Integer> {
     @Option(names = "--model", description = "GPU model (gpus, offerings)")
     String model;
 
-    @Option(names = "--host", description = "host name or id (gpus, workloads)")
+    @Option(names = "--host", description = "host name or id (gpus, workloads, events)")
     String host;
 
     @Option(names = "--state", description = "gpus: free, allocated, unhealthy; hosts: ready, cordoned, not-ready, lost")

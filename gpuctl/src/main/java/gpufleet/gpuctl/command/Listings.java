@@ -42,6 +42,9 @@ final class Listings {
     static final Set<String> GPU_STATES = Set.of("free", "allocated", "unhealthy");
     static final Set<String> PHASES = Set.of("pending", "placed", "running", "succeeded", "failed", "deleted");
 
+    /** How many of the newest events `get events` shows (oldest first, as kubectl does). */
+    static final int EVENTS = 200;
+
     static final List<Listing> ALL = List.of(
             new Listing("hosts", Set.of("--state"), (api, f) -> {
                 check("--state", f.state(), HOST_STATES);
@@ -67,7 +70,9 @@ final class Listings {
             new Listing("tokens", Set.of("--tenant"), (api, f) -> {
                 ArrayNode all = items(api.get("/v1/tokens"));
                 return f.tenant() == null ? all : keep(all, t -> t.path("tenant").asText().equals(f.tenant()));
-            }, Columns.TOKENS, List.of("AGE")));
+            }, Columns.TOKENS, List.of("AGE")),
+            new Listing("events", Set.of("--host"), (api, f) -> items(api.get("/v1/events" + ApiClient.query(
+                    query("host", f.host(), "limit", Integer.toString(EVENTS))))), Columns.EVENTS, List.of()));
 
     /** The listing a name means: plural, singular, or any case. */
     static Listing find(String name) {
