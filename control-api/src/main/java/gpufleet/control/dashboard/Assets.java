@@ -67,7 +67,7 @@ final class Assets {
                 .header("Referrer-Policy", "same-origin");
     }
 
-    static String escape(String text) {
+    private static String escape(String text) {
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
                 .replace("'", "&#39;");
     }

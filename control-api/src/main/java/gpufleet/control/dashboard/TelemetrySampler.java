@@ -17,7 +17,7 @@ import java.time.Instant;
  * tenant and model, and a scan of gpus. Every replica ticks; the first to claim the minute in
  * telemetry_rounds samples it, under an advisory lock so the others skip at once.
  */
-public final class TelemetrySampler implements AutoCloseable {
+final class TelemetrySampler implements AutoCloseable {
     static final long LOCK_KEY = 0x6770_7566_0005L;
     static final Duration TELEMETRY_KEPT = Duration.ofHours(2);
     static final Duration USAGE_KEPT = Duration.ofDays(2);
@@ -38,16 +38,16 @@ public final class TelemetrySampler implements AutoCloseable {
         }
     }
 
-    /** Samples the current minute unless a replica already did; true when this call sampled. */
-    public boolean sampleThisMinute() {
-        return SingletonJob.underLock(db, LOCK_KEY, c -> sample(c, null) ? 1 : 0) == 1;
+    /** Samples the current minute unless a replica already did (or is doing so now). */
+    private void sampleThisMinute() {
+        SingletonJob.underLock(db, LOCK_KEY, c -> sample(c, null) ? 1 : 0);
     }
 
     /**
      * Samples the fleet as it is now, recorded at {@code at} (null: the database's current
      * minute). Tests pass past minutes to build an hour of history through the same statements.
      */
-    public boolean sampleAt(Instant at) {
+    boolean sampleAt(Instant at) {
         return db.tx(c -> sample(c, at));
     }
 
