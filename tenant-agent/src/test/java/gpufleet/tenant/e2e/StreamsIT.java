@@ -5,12 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gpufleet.control.support.ApiFixture;
-import gpufleet.control.support.Pods;
-import gpufleet.host.agent.Agent;
-import gpufleet.host.agent.AgentConfig;
-import gpufleet.host.agent.ControlApiClient;
-import gpufleet.host.docker.DockerRuntime;
-import gpufleet.host.nvml.NvmlGpuInventory;
 import gpufleet.tenant.kubelet.KubeletBackend;
 import gpufleet.tenant.kubelet.KubeletBackend.LogOptions;
 import gpufleet.tenant.kubelet.KubeletBackend.PodRef;
@@ -20,13 +14,9 @@ import gpufleet.tenant.kubelet.relay.ControlApiBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,66 +31,35 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StreamsIT {
-    static final String OFFERING = "seeweb-nvidia-1xa6000";
+    StreamFleet fleet;
     ApiFixture fx;
-    Agent hostAgent;
     String token;
     KubeletBackend backend;
 
     @BeforeAll
     void start() throws Exception {
-        DockerCleanup.removeManagedContainers();
-        fx = ApiFixture.start();
-        fx.seedOfferings();
-        token = fx.tenant("skg00000", List.of(OFFERING));
-        fx.tenant("other", List.of(OFFERING));
-        String sim = Path.of("../host-agent/target/nvml-sim/libnvidia-ml-sim.so").toAbsolutePath().normalize().toString();
-        Map<String, String> env = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
-                "GPUFLEET_JOIN_TOKEN", fx.joinToken(), "GPUFLEET_STATE_DIR", Files.createTempDirectory("streams").toString(),
-                "GPUFLEET_HEARTBEAT_INTERVAL", "500ms", "GPUFLEET_SWEEP_INTERVAL", "500ms", "GPUFLEET_RESYNC_INTERVAL", "300ms",
-                "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
-        env.put("GPUFLEET_STREAM_PORT", "0");
-        env.put("GPUFLEET_RESTART_BACKOFF", "1s");
-        AgentConfig hc = AgentConfig.fromEnvironment(env, "streams-gpu");
-        hostAgent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
-                new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
-        hostAgent.start();
-        await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/streams-gpu", ApiFixture.OPERATOR).json()
-                .at("/host/gpus/free").asInt() == 8);
-        backend = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), token, "skg00000");
+        fleet = StreamFleet.start();
+        fx = fleet.fx;
+        token = fleet.token;
+        fx.tenant("other", List.of(StreamFleet.OFFERING));
+        backend = new ControlApiBackend(fleet.controlApi(), token, StreamFleet.TENANT);
         run("talker", "sh", "-c", "for i in 1 2 3 4 5; do echo line-$i; done; sleep 0.3; echo oops >&2; exec sleep 3600");
         run("ticker", "sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done");
         run("crasher", "sh", "-c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 2");
         run("web", "sh", "-c", "mkdir -p /www && echo It works! > /www/index.html && exec httpd -f -p 8080 -h /www");
-        Map<String, Object> reader = Pods.container("main", 1, "100m", "128Mi");
-        reader.put("command", List.of("sh", "-c", "while read l; do echo got:$l; done"));
+        Map<String, Object> reader = StreamFleet.container("sh", "-c", "while read l; do echo got:$l; done");
         reader.put("stdin", true);
-        create("reader", reader);
-        await().atMost(Duration.ofSeconds(40)).untilAsserted(() -> {
-            for (String pod : List.of("talker", "ticker", "web", "reader")) {
-                var w = fx.http.get("/v1/tenants/skg00000/workloads/" + pod, token).json();
-                assertThat(w.path("phase").asText()).as(pod + ": " + w).isEqualTo("running");
-            }
-        });
+        fleet.create("reader", "reader", reader);
+        fleet.awaitRunning(List.of("talker", "ticker", "web", "reader"));
     }
 
     @AfterAll
     void stop() throws Exception {
-        hostAgent.close();
-        fx.close();
-        DockerCleanup.removeManagedContainers();
+        fleet.close();
     }
 
     private void run(String name, String... command) {
-        Map<String, Object> c = Pods.container("main", 1, "100m", "128Mi");
-        c.put("command", List.of(command));
-        create(name, c);
-    }
-
-    private void create(String name, Map<String, Object> container) {
-        Map<String, Object> pod = Pods.pod(name, name, OFFERING, List.of(container));
-        pod.put("restartPolicy", "Always");
-        assertThat(fx.http.post("/v1/tenants/skg00000/workloads", token, pod).status()).isEqualTo(201);
+        fleet.create(name, name, StreamFleet.container(command));
     }
 
     private static PodRef pod(String name) {
@@ -268,10 +227,10 @@ class StreamsIT {
     @Test
     void anotherTenantCannotReachThesePods() throws Exception {
         String other = fx.http.post("/v1/tenants/other/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText();
-        KubeletBackend asOther = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), other, "other");
+        KubeletBackend asOther = new ControlApiBackend(fleet.controlApi(), other, "other");
         assertThatThrownBy(() -> asOther.logs(pod("talker"), "main", opts(), new ByteArrayOutputStream()))
                 .isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(404));
-        KubeletBackend intruder = new ControlApiBackend(URI.create("http://127.0.0.1:" + fx.api.port()), other, "skg00000");
+        KubeletBackend intruder = new ControlApiBackend(fleet.controlApi(), other, StreamFleet.TENANT);
         assertThatThrownBy(() -> intruder.exec(pod("talker"), "main", List.of("id"), new StreamOptions(false, true, true, false),
                 new Collected())).isInstanceOfSatisfying(KubeletException.class, e -> assertThat(e.status()).isEqualTo(403));
         assertThat(asOther.stats()).isEmpty();
@@ -282,8 +241,7 @@ class StreamsIT {
     void a100MiBLogIsFollowedThroughTheRelayWithFlatMemory() throws Exception {
         // 1,638,400 lines of 64 bytes: exactly 100 MiB, every line whole (the log driver holds a partial last line).
         run("flood", "sh", "-c", "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -n 1638400; exec sleep 3600");
-        await().atMost(Duration.ofSeconds(40)).until(() ->
-                fx.http.get("/v1/tenants/skg00000/workloads/flood", token).json().path("phase").asText().equals("running"));
+        fleet.awaitRunning(List.of("flood"));
         Runtime rt = Runtime.getRuntime();
         System.gc();
         long before = rt.totalMemory() - rt.freeMemory();

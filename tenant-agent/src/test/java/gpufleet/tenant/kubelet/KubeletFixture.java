@@ -39,8 +39,18 @@ final class KubeletFixture implements AutoCloseable {
     final AtomicInteger accessReviews = new AtomicInteger();
 
     KubeletFixture(KubernetesMockServer mock, KubernetesClient client, Path tmp) throws Exception {
+        this(mock, client, new ProcessBackend(tmp.resolve("logs")), null);
+    }
+
+    /** The kubelet API over another backend (the relay to a real provider); {@link #backend} is then null. */
+    KubeletFixture(KubernetesMockServer mock, KubernetesClient client, KubeletBackend other) throws Exception {
+        this(mock, client, null, other);
+    }
+
+    private KubeletFixture(KubernetesMockServer mock, KubernetesClient client, ProcessBackend processes, KubeletBackend other)
+            throws Exception {
         this.client = client;
-        this.backend = new ProcessBackend(tmp.resolve("logs"));
+        this.backend = processes;
         allowed.put(API_SERVER_USER, Set.of("proxy", "log", "stats", "metrics"));
         ObjectMapper json = new ObjectMapper();
         mock.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews").andReply(201, req -> {
@@ -60,7 +70,8 @@ final class KubeletFixture implements AutoCloseable {
             return Map.of("apiVersion", "authorization.k8s.io/v1", "kind", "SubjectAccessReview",
                     "status", ok ? Map.of("allowed", true) : Map.of("allowed", false, "reason", "no RBAC policy matched"));
         }).always();
-        server = KubeletServer.start(new InetSocketAddress("127.0.0.1", 0), NODE, pki.servingTls(), backend, client);
+        server = KubeletServer.start(new InetSocketAddress("127.0.0.1", 0), NODE, pki.servingTls(),
+                processes != null ? processes : other, client);
     }
 
     private static JsonNode read(ObjectMapper json, String body) {
