@@ -1,6 +1,8 @@
 package gpufleet.tenant.kubelet;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.spdy.DefaultSpdyDataFrame;
 import io.netty.handler.codec.spdy.SpdyHeaders;
 import java.io.IOException;
 import java.util.HashMap;
@@ -30,8 +32,7 @@ final class SpdyPortForward extends SpdyConnection {
         public void end(String failure) {
             ctx.executor().execute(() -> {
                 if (failure != null && errorId != 0) {
-                    ctx.writeAndFlush(new io.netty.handler.codec.spdy.DefaultSpdyDataFrame(errorId,
-                            io.netty.buffer.Unpooled.copiedBuffer(Statuses.utf8(failure))));
+                    ctx.writeAndFlush(new DefaultSpdyDataFrame(errorId, Unpooled.copiedBuffer(Statuses.utf8(failure))));
                 }
                 if (errorId != 0) {
                     endStream(errorId);

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 
 /**
@@ -88,7 +89,7 @@ abstract class WsChannels extends SimpleChannelInboundHandler<WebSocketFrame> {
 
     private WebSocketFrame frame(int channel, byte[] data, int offset, int length) {
         if (base64) {
-            String body = (char) ('0' + channel) + Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(data, offset, offset + length));
+            String body = (char) ('0' + channel) + Base64.getEncoder().encodeToString(Arrays.copyOfRange(data, offset, offset + length));
             return new TextWebSocketFrame(Unpooled.copiedBuffer(body, StandardCharsets.US_ASCII));
         }
         ByteBuf buf = Unpooled.buffer(length + 1);

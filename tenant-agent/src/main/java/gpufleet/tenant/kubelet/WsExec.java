@@ -1,6 +1,7 @@
 package gpufleet.tenant.kubelet;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -22,7 +23,7 @@ final class WsExec extends WsChannels implements RemoteCommand.Output {
     private final RemoteCommand.Target target;
     private final RemoteCommand command;
 
-    WsExec(KubeletBackend backend, Executor pool, io.netty.channel.Channel channel, RemoteCommand.Target target, String protocol) {
+    WsExec(KubeletBackend backend, Executor pool, Channel channel, RemoteCommand.Target target, String protocol) {
         super(protocol);
         this.target = target;
         boolean json = protocol.startsWith("v4.") || protocol.startsWith("v5.");

@@ -1,6 +1,7 @@
 package gpufleet.tenant.kubelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -15,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -135,7 +137,7 @@ class ContainerLogsTest {
         }
         Thread.sleep(200);
         fx.backend.appendLog(pod, "main", Instant.now() + " nobody reads this", false);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> fx.backend.lastLogFailure != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> fx.backend.lastLogFailure != null);
         assertThat(fx.backend.lastLogFailure).hasMessage("the client went away");
     }
 

@@ -2,15 +2,18 @@ package gpufleet.tenant.kubelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,7 +44,7 @@ class ExecTest {
     private URI exec(String command, String flags) {
         StringBuilder q = new StringBuilder();
         for (String part : List.of("sh", "-c", command)) {
-            q.append("command=").append(java.net.URLEncoder.encode(part, StandardCharsets.UTF_8)).append('&');
+            q.append("command=").append(URLEncoder.encode(part, StandardCharsets.UTF_8)).append('&');
         }
         return fx.uri("/exec/default/hello/main?" + q + flags);
     }
@@ -140,12 +143,12 @@ class ExecTest {
     void aClientThatLeavesEndsTheSession() throws Exception {
         try (SpdyClientConnection c = SpdyClientConnection.open(exec("sleep 60", "stdout=1"), fx.apiServer(), null,
                 SpdyExecClient.PROTOCOLS, "POST", TIMEOUT)) {
-            c.openStream(java.util.Map.of("streamtype", "error"), TIMEOUT);
-            c.openStream(java.util.Map.of("streamtype", "stdout"), TIMEOUT);
-            org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> !fx.backend.processes.isEmpty());
+            c.openStream(Map.of("streamtype", "error"), TIMEOUT);
+            c.openStream(Map.of("streamtype", "stdout"), TIMEOUT);
+            await().atMost(TIMEOUT).until(() -> !fx.backend.processes.isEmpty());
         }
         Process sleeper = fx.backend.processes.get(0);
-        org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> !sleeper.isAlive());
+        await().atMost(TIMEOUT).until(() -> !sleeper.isAlive());
     }
 
     @Test

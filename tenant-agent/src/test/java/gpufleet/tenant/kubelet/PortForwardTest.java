@@ -1,6 +1,7 @@
 package gpufleet.tenant.kubelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -79,7 +80,7 @@ class PortForwardTest {
 
     @Test
     void aWebSocketWithoutPortsIsRefused() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new WsPortForwardClient(fx.apiServer(), null, TIMEOUT)
+        assertThatThrownBy(() -> new WsPortForwardClient(fx.apiServer(), null, TIMEOUT)
                         .exchange(fx.uri("/portForward/default/hello"), new byte[0], 0))
                 .isInstanceOfSatisfying(WsClient.Refused.class, e -> assertThat(e.status).isEqualTo(400));
     }

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +47,7 @@ public final class ProcessBackend implements KubeletBackend {
 
     /** Appends to a followed log; {@code end} marks the container as stopped (follow ends). */
     public void appendLog(PodRef pod, String container, String line, boolean end) throws IOException {
-        Files.writeString(logFile(pod, container, false), line + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(logFile(pod, container, false), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         if (end) {
             Files.createFile(logFile(pod, container, false).resolveSibling(container + ".stopped"));
         }
@@ -83,8 +84,9 @@ public final class ProcessBackend implements KubeletBackend {
         }
         int seen = lines.size();
         Path stopped = file.resolveSibling(container + ".stopped");
-        while (options.follow() && !Files.exists(stopped)) {
-            sleep(20);
+        while (options.follow()) {
+            // Looked at before reading, so lines written just before the container stopped still go out.
+            boolean stoppedNow = Files.exists(stopped);
             List<String> now = Files.readAllLines(file, StandardCharsets.UTF_8);
             for (String line : now.subList(seen, now.size())) {
                 if (!writer.line(line)) {
@@ -92,6 +94,10 @@ public final class ProcessBackend implements KubeletBackend {
                 }
             }
             seen = now.size();
+            if (stoppedNow) {
+                return;
+            }
+            sleep(20);
         }
     }
 

@@ -11,10 +11,12 @@ import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.StringReader;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
@@ -109,9 +111,9 @@ class ServingCertificateTest {
         assertThat(csr.at("/spec/usages")).extracting(JsonNode::asText).containsExactly("digital signature", "server auth");
         assertThat(events).isEmpty();
         try (KubeletServer s = KubeletServer.start(new InetSocketAddress("127.0.0.1", 0), "k8s.gpu",
-                new KubeletServer.Tls(m.key(), m.chain(), List.of()), new ProcessBackend(java.nio.file.Path.of("/nonexistent")), client)) {
+                new KubeletServer.Tls(m.key(), m.chain(), List.of()), new ProcessBackend(Path.of("/nonexistent")), client)) {
             HttpResponse<String> r = HttpClient.newBuilder().sslContext(pki.anonymous()).build().send(HttpRequest.newBuilder(
-                    java.net.URI.create("https://127.0.0.1:" + s.port() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+                    URI.create("https://127.0.0.1:" + s.port() + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.body()).isEqualTo("ok");
         }
     }

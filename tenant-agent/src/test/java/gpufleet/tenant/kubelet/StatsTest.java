@@ -11,6 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -78,8 +79,8 @@ class StatsTest {
     void resourceMetricsAreWhatMetricsServerReads() throws Exception {
         HttpResponse<String> r = get("/metrics/resource");
         assertThat(r.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
-        long at = java.time.Instant.parse("2026-11-28T11:00:00Z").toEpochMilli();
-        long started = java.time.Instant.parse("2026-11-28T10:00:01Z").toEpochMilli();
+        long at = Instant.parse("2026-11-28T11:00:00Z").toEpochMilli();
+        long started = Instant.parse("2026-11-28T10:00:01Z").toEpochMilli();
         assertThat(r.body()).contains(
                 "# TYPE container_cpu_usage_seconds_total counter\n",
                 "container_cpu_usage_seconds_total{container=\"main\",namespace=\"default\",pod=\"trainer\"} 12.500000000 " + at + "\n",

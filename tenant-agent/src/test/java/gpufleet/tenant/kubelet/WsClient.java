@@ -8,6 +8,7 @@ import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -107,7 +108,7 @@ public final class WsClient implements AutoCloseable {
             return;
         }
         int channel = message[0] & 0xff;
-        byte[] payload = java.util.Arrays.copyOfRange(message, 1, message.length);
+        byte[] payload = Arrays.copyOfRange(message, 1, message.length);
         synchronized (this) {
             channels.computeIfAbsent(channel, c -> new ByteArrayOutputStream()).write(payload, 0, payload.length);
         }

@@ -3,6 +3,7 @@ package gpufleet.tenant.kubelet;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -57,7 +58,7 @@ public final class WsPortForwardClient {
             byte[] all = ws.received(0);
             byte[] errors = ws.received(1);
             int port = all.length >= 2 ? (all[0] & 0xff) | (all[1] & 0xff) << 8 : -1;
-            return new Result(java.util.Arrays.copyOfRange(all, Math.min(2, all.length), all.length),
+            return new Result(Arrays.copyOfRange(all, Math.min(2, all.length), all.length),
                     errors.length > 2 ? new String(errors, 2, errors.length - 2, StandardCharsets.UTF_8) : "", port);
         }
     }
