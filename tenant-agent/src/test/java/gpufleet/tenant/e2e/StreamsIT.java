@@ -115,6 +115,23 @@ class StreamsIT {
         int first = Integer.parseInt(lines[0].substring(5));
         assertThat(lines[3]).isEqualTo("tick-" + (first + 3)); // three lines written after the follow began
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(400));
+        // The reader went away: the control-api and the host stop following too (the host-agent runs in this JVM).
+        await().atMost(Duration.ofSeconds(10)).until(() -> !threadsIn("gpufleet.host.stream.ContainerStreams.logs")
+                && !threadsIn("gpufleet.control.stream.StreamRoutes.logs"));
+    }
+
+    @Test
+    void anExecKilledByASignalEndsWithTheShellsExitCode() throws Exception {
+        Collected c = Collected.exec(backend, pod("talker"), List.of("sh", "-c", "echo started; kill -9 $$"),
+                new StreamOptions(false, true, true, false), null);
+        assertThat(c.await()).isEqualTo(137);
+        assertThat(c.stdout()).isEqualTo("started\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !threadsIn("gpufleet.host.stream.ContainerStreams.interactive"));
+    }
+
+    private static boolean threadsIn(String method) {
+        return Thread.getAllStackTraces().values().stream().anyMatch(stack -> java.util.Arrays.stream(stack)
+                .anyMatch(f -> (f.getClassName() + "." + f.getMethodName()).equals(method)));
     }
 
     @Test
