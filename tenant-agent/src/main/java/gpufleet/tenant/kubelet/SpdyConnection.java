@@ -61,7 +61,11 @@ abstract class SpdyConnection extends SimpleChannelInboundHandler<SpdyFrame> {
                 return;
             }
             lastStream = Math.max(lastStream, syn.streamId());
-            ctx.writeAndFlush(new DefaultSpdySynReplyFrame(syn.streamId()));
+            // The reply echoes the stream's headers: Netty writes an empty header set as a block with no
+            // bytes at all, which Go's framer cannot read (it expects at least the compressed count).
+            DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(syn.streamId());
+            reply.headers().set(syn.headers());
+            ctx.writeAndFlush(reply);
             opened(syn.streamId(), syn.headers(), syn.isLast());
         } else if (frame instanceof SpdyDataFrame d) {
             data(d.streamId(), d.content(), d.isLast());
