@@ -21,6 +21,8 @@ final class TelemetrySampler implements AutoCloseable {
     static final long LOCK_KEY = 0x6770_7566_0005L;
     static final Duration TELEMETRY_KEPT = Duration.ofHours(2);
     static final Duration USAGE_KEPT = Duration.ofDays(2);
+    /** Operators' recent history (gpuctl describe, GET /v1/events). */
+    static final Duration EVENTS_KEPT = Duration.ofDays(7);
     /** Often enough that a minute is sampled early in it, even after a restart. */
     private static final Duration TICK = Duration.ofSeconds(10);
 
@@ -101,7 +103,8 @@ final class TelemetrySampler implements AutoCloseable {
                 "DELETE FROM tenant_gpu_usage WHERE sampled_at < now() - make_interval(secs => ?)");
              PreparedStatement rounds = c.prepareStatement(
                 "DELETE FROM telemetry_rounds WHERE sampled_at < now() - make_interval(secs => ?)");
-             PreparedStatement sessions = c.prepareStatement("DELETE FROM dashboard_sessions WHERE expires_at < now()")) {
+             PreparedStatement sessions = c.prepareStatement("DELETE FROM dashboard_sessions WHERE expires_at < now()");
+             PreparedStatement events = c.prepareStatement("DELETE FROM events WHERE at < now() - make_interval(secs => ?)")) {
             telemetry.setLong(1, TELEMETRY_KEPT.toSeconds());
             telemetry.executeUpdate();
             usage.setLong(1, USAGE_KEPT.toSeconds());
@@ -109,6 +112,8 @@ final class TelemetrySampler implements AutoCloseable {
             rounds.setLong(1, USAGE_KEPT.toSeconds());
             rounds.executeUpdate();
             sessions.executeUpdate();
+            events.setLong(1, EVENTS_KEPT.toSeconds());
+            events.executeUpdate();
         }
     }
 

@@ -215,6 +215,19 @@ class DashboardIT {
     }
 
     @Test
+    void samplingPrunesEventsOlderThanAWeek() throws Exception {
+        try (var c = fx.api.database().dataSource().getConnection(); var st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO events (at, kind, object, type, reason, message) VALUES "
+                    + "(now() - interval '8 days', 'host', 'old', 'Normal', 'Test', 'old'), (now() - interval '6 days', 'host', 'recent', 'Normal', 'Test', 'recent')");
+            sampler.sampleAt(Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(90)));
+            try (var rs = st.executeQuery("SELECT string_agg(object, ',' ORDER BY object) FROM events WHERE reason = 'Test'")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("recent");
+            }
+        }
+    }
+
+    @Test
     void aTenantPageShowsItsGpusInUseByModelOverTime() {
         Host h = fx.register("usage-h200");
         fx.heartbeat(h);
