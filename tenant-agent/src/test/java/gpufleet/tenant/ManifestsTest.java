@@ -38,10 +38,21 @@ class ManifestsTest {
         assertThat(allowed(role, "coordination.k8s.io", "leases", "update")).isTrue();
         assertThat(allowed(role, "", "events", "create")).isTrue();
         assertThat(allowed(role, "", "services/status", "update")).isTrue();
+        // The kubelet API: authenticating and authorizing its callers, and its serving certificate.
+        assertThat(allowed(role, "authentication.k8s.io", "tokenreviews", "create")).isTrue();
+        assertThat(allowed(role, "authorization.k8s.io", "subjectaccessreviews", "create")).isTrue();
+        assertThat(allowed(role, "certificates.k8s.io", "certificatesigningrequests", "create")).isTrue();
+        assertThat(allowed(role, "certificates.k8s.io", "certificatesigningrequests/approval", "update")).isTrue();
+        assertThat(role.getRules()).anySatisfy(r -> {
+            assertThat(r.getResources()).containsExactly("signers");
+            assertThat(r.getResourceNames()).containsExactly("kubernetes.io/kubelet-serving");
+            assertThat(r.getVerbs()).containsExactly("approve");
+        });
         Deployment d = (Deployment) objects.get(4);
         var c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(c.getArgs()).containsExactly("run");
         assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getPorts()).anySatisfy(p -> assertThat(p.getContainerPort()).isEqualTo(10250));
     }
 
     private static boolean allowed(ClusterRole role, String group, String resource, String verb) {
