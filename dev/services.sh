@@ -14,6 +14,8 @@
 #             (a debootstrapped Debian 12 with systemd) that stands in for a bare-metal
 #             server in the provisioning tests (ansible/)
 #   chromium  headless Chromium and its chromedriver at /usr/bin (the dashboard's browser tests)
+#   kubectl   a kubectl on the PATH (Debian's kubernetes-client unless one is there), which the
+#             kubelet API's tests drive through the whole relay
 #
 # Usage: bash dev/services.sh [SERVICE...]     (default: all, in the order above)
 #
@@ -468,10 +470,18 @@ service_chromium() {
   summary chromium "$(/usr/bin/chromium --version 2>/dev/null | head -n1), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2)"
 }
 
+# The kubelet API is checked with a real kubectl (Go's SPDY and WebSocket clients, not ours). A
+# kubectl already installed (from any source) is used as it is: Debian's package would clash with it.
+service_kubectl() {
+  command -v kubectl >/dev/null || ensure_packages kubernetes-client
+  command -v kubectl >/dev/null || die "kubectl missing after installing kubernetes-client"
+  summary kubectl "$(kubectl version --client 2>/dev/null | head -n1)"
+}
+
 # -------------------------------------------------------------------- main ---
 main() {
   [[ $(id -u) == 0 ]] || die "run as root"
-  local all=(postgres docker images registry caddy nvml ansible chromium) s
+  local all=(postgres docker images registry caddy nvml ansible chromium kubectl) s
   local services=("$@")
   ((${#services[@]})) || services=("${all[@]}")
   for s in "${services[@]}"; do

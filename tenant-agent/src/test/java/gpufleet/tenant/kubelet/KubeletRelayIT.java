@@ -161,6 +161,71 @@ class KubeletRelayIT {
         assertThat(metrics.body()).contains("container_memory_working_set_bytes{container=\"main\",namespace=\"default\",pod=\"talker\"");
     }
 
+    /** A real kubectl (Go's SPDY and WebSocket clients) through an API server's proxying to this kubelet. */
+    @Test
+    void kubectlLogsExecAndPortForwardWork() throws Exception {
+        assertThat(kubectl(Map.of(), null, "version", "--client").exitCode).as("kubectl on the PATH (bash dev/services.sh kubectl)").isZero();
+        for (String name : List.of("talker", "web")) {
+            var pod = client.pods().inNamespace("default").withName(name).get();
+            pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").build());
+            client.pods().inNamespace("default").resource(pod).updateStatus();
+        }
+        try (ApiServerFront front = new ApiServerFront(client, kubelet.apiServer(), kubelet.server.port())) {
+            assertThat(kubectl(Map.of(), null, "--server=" + front.server(), "logs", "talker", "--tail=2").stdout).isEqualTo("line-2\nline-3\n");
+            for (String websockets : List.of("false", "true")) {
+                Map<String, String> env = Map.of("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", websockets);
+                Kubectl three = kubectl(env, null, "--server=" + front.server(), "exec", "talker", "--", "sh", "-c", "echo hi; exit 3");
+                assertThat(three.exitCode).as(three.toString()).isEqualTo(3);
+                assertThat(three.stdout).isEqualTo("hi\n");
+                Kubectl upper = kubectl(env, "from kubectl\n", "--server=" + front.server(), "exec", "-i", "talker", "--", "tr", "a-z", "A-Z");
+                assertThat(upper.stdout).as(upper.toString()).isEqualTo("FROM KUBECTL\n");
+            }
+            int local;
+            try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+                local = free.getLocalPort();
+            }
+            ProcessBuilder forward = new ProcessBuilder("kubectl", "--server=" + front.server(), "port-forward", "pod/web", local + ":8080")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            forward.environment().put("KUBECTL_PORT_FORWARD_WEBSOCKETS", "false");
+            Process pf = forward.start();
+            try {
+                org.awaitility.Awaitility.await().atMost(TIMEOUT).ignoreExceptions().untilAsserted(() -> {
+                    try (java.net.Socket s = new java.net.Socket("127.0.0.1", local)) {
+                        s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+                        assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).endsWith("It works!\n");
+                    }
+                });
+            } finally {
+                pf.destroy();
+            }
+        }
+    }
+
+    private record Kubectl(int exitCode, String stdout, String stderr) {}
+
+    private static Kubectl kubectl(Map<String, String> env, String stdin, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("kubectl"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        pb.environment().put("KUBECTL_PORT_FORWARD_WEBSOCKETS", "false"); // SPDY inside WebSocket is the API server's to unwrap
+        Process p = pb.start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getErrorStream().readAllBytes();
+            } catch (java.io.IOException e) {
+                return new byte[0];
+            }
+        });
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("kubectl " + cmd + " ends").isTrue();
+        return new Kubectl(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.get(), StandardCharsets.UTF_8));
+    }
+
     @Test
     void withoutAClientCertificateTheKubeletAnswers401() throws Exception {
         HttpClient anonymous = HttpClient.newBuilder().sslContext(kubelet.pki.anonymous()).build();
