@@ -169,6 +169,7 @@ final class PlacementBench {
             Map<String, String> env = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", base, "GPUFLEET_JOIN_TOKEN", join,
                     "GPUFLEET_STATE_DIR", state.toString(), "GPUFLEET_NVML_LIBRARY", sim, "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0",
                     "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0"));
+            env.put("GPUFLEET_STREAM_PORT", "0");
             AgentConfig config = AgentConfig.fromEnvironment(env, "bench-docker");
             try (Agent agent = new Agent(config, new ControlApiClient(config.controlApi()), () -> new NvmlGpuInventory(sim),
                     new DockerRuntime(config.dockerHost(), config.runtime()), e -> { })) {

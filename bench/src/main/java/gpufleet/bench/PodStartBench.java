@@ -60,6 +60,7 @@ final class PodStartBench {
             Map<String, String> hostEnv = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", base, "GPUFLEET_JOIN_TOKEN", join,
                     "GPUFLEET_STATE_DIR", Files.createTempDirectory("pod-bench").toString(), "GPUFLEET_NVML_LIBRARY", sim,
                     "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0", "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0"));
+            hostEnv.put("GPUFLEET_STREAM_PORT", "0");
             AgentConfig hc = AgentConfig.fromEnvironment(hostEnv, "bench-pods");
             TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", base,
                     "GPUFLEET_TENANT_TOKEN", tenantToken));

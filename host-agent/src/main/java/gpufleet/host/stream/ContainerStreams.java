@@ -72,9 +72,14 @@ public final class ContainerStreams implements StreamServer.StreamHandler {
                 @Override
                 public boolean accept(int stream, byte[] b, int off, int len) throws IOException {
                     int n = (int) Math.min(len, limit - sent);
-                    c.send(Frames.STDOUT, b, off, n);
+                    c.queue(Frames.STDOUT, b, off, n);
                     sent += n;
                     return sent < limit;
+                }
+
+                @Override
+                public void drained() throws IOException {
+                    c.flush();
                 }
             };
             Demux.pump(r.body, tty, sink);
@@ -117,9 +122,17 @@ public final class ContainerStreams implements StreamServer.StreamHandler {
             c.ok();
             String resizePath = exec ? "/exec/" + execId + "/resize" : "/containers/" + o.id() + "/resize";
             c.threads.execute(() -> upstream(c, r, resizePath));
-            Demux.pump(r.body, tty, (stream, b, off, len) -> {
-                c.send(stream == 2 ? Frames.STDERR : Frames.STDOUT, b, off, len);
-                return true;
+            Demux.pump(r.body, tty, new Demux.Sink() {
+                @Override
+                public boolean accept(int stream, byte[] b, int off, int len) throws IOException {
+                    c.queue(stream == 2 ? Frames.STDERR : Frames.STDOUT, b, off, len);
+                    return true;
+                }
+
+                @Override
+                public void drained() throws IOException {
+                    c.flush();
+                }
             });
             c.end(Map.of("exitCode", exec ? exitCode(execId) : containerExit(o.id())));
         }

@@ -45,6 +45,18 @@ public final class Conversation {
         out.flush();
     }
 
+    /**
+     * Sends data without flushing: a log is many short lines, and a flush each would be a packet
+     * each. {@link #flush} follows whenever the source has nothing more at hand.
+     */
+    synchronized void queue(int channel, byte[] data, int offset, int length) throws IOException {
+        Frames.write(out, channel, data, offset, length);
+    }
+
+    synchronized void flush() throws IOException {
+        out.flush();
+    }
+
     /** The last frame: the outcome as JSON. */
     synchronized void end(Map<String, ?> outcome) throws IOException {
         byte[] b = Json.mapper().writeValueAsBytes(outcome);

@@ -14,6 +14,9 @@ final class Demux {
     interface Sink {
         /** Data from stream 1 (stdout) or 2 (stderr); false to stop reading. */
         boolean accept(int stream, byte[] b, int off, int len) throws IOException;
+
+        /** The next read would wait: pass on what was accepted so far. */
+        default void drained() throws IOException {}
     }
 
     static void pump(InputStream in, boolean raw, Sink sink) throws IOException {
@@ -23,11 +26,20 @@ final class Demux {
                 if (!sink.accept(1, buf, 0, n)) {
                     return;
                 }
+                if (in.available() == 0) {
+                    sink.drained();
+                }
             }
             return;
         }
         byte[] header = new byte[8];
-        while (readFully(in, header, 8)) {
+        while (true) {
+            if (in.available() == 0) {
+                sink.drained();
+            }
+            if (!readFully(in, header, 8)) {
+                return;
+            }
             int stream = header[0] == 2 ? 2 : 1;
             long left = ((header[4] & 0xffL) << 24) | ((header[5] & 0xff) << 16) | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
             while (left > 0) {

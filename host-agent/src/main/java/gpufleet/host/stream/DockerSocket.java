@@ -224,6 +224,18 @@ final class DockerSocket {
             this.in = in;
         }
 
+        /**
+         * Whether reading would wait: what has arrived of this chunk, or, between chunks, 1 when the
+         * next one has begun to arrive. A hint for flushing, as InputStream allows.
+         */
+        @Override
+        public int available() throws IOException {
+            if (done) {
+                return 0;
+            }
+            return left > 0 ? (int) Math.min(left, in.available()) : Math.min(1, in.available());
+        }
+
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
             if (done) {

@@ -53,6 +53,7 @@ class AgentIT {
         env.put("GPUFLEET_SWEEP_INTERVAL", "200ms");
         env.put("GPUFLEET_TELEMETRY_INTERVAL", "1s");
         env.put("GPUFLEET_DOCKER_CHECK_INTERVAL", "1s");
+        env.put("GPUFLEET_STREAM_PORT", "0");
         AgentConfig config = AgentConfig.fromEnvironment(env, name);
         Agent a = new Agent(config, new ControlApiClient(config.controlApi()), () -> new NvmlGpuInventory(library),
                 new DockerRuntime(dockerHost, runtime), e -> { });

@@ -91,6 +91,7 @@ class WorkloadRunIT {
         env.put("GPUFLEET_RESTART_BACKOFF", "1s");
         env.put("GPUFLEET_RESERVED_CPU", "0");
         env.put("GPUFLEET_RESERVED_MEMORY", "0");
+        env.put("GPUFLEET_STREAM_PORT", "0");
         env.putAll(extra);
         AgentConfig config = AgentConfig.fromEnvironment(env, "gpu-run");
         Agent a = new Agent(config, new ControlApiClient(config.controlApi()), () -> new NvmlGpuInventory(SimNvml.library()),

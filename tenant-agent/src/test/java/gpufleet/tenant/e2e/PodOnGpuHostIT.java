@@ -57,6 +57,7 @@ class PodOnGpuHostIT {
                 "GPUFLEET_JOIN_TOKEN", fx.joinToken(), "GPUFLEET_STATE_DIR", Files.createTempDirectory("e2e").toString(),
                 "GPUFLEET_HEARTBEAT_INTERVAL", "500ms", "GPUFLEET_SWEEP_INTERVAL", "500ms", "GPUFLEET_RESYNC_INTERVAL", "300ms",
                 "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
+        env.put("GPUFLEET_STREAM_PORT", "0");
         AgentConfig hc = AgentConfig.fromEnvironment(env, "e2e-gpu");
         hostAgent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
                 new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
@@ -74,15 +75,7 @@ class PodOnGpuHostIT {
     void stop() throws Exception {
         hostAgent.close();
         fx.close();
-        // Leave no labelled containers behind for the next test run's agents to find.
-        var cfg = com.github.dockerjava.core.DefaultDockerClientConfig.createDefaultConfigBuilder()
-                .withDockerHost("unix:///var/run/docker.sock").build();
-        try (var docker = com.github.dockerjava.core.DockerClientImpl.getInstance(cfg,
-                new com.github.dockerjava.zerodep.ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build())) {
-            for (var c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
-                docker.removeContainerCmd(c.getId()).withForce(true).exec();
-            }
-        }
+        DockerCleanup.removeManagedContainers();
     }
 
     private String phase(String name) throws Exception {
