@@ -59,6 +59,9 @@ public final class PodController {
             }
             pods.add(pod.getMetadata().getUid());
             WorkloadView known = workloads.get(pod.getMetadata().getUid());
+            if (known == null && finished(pod) && pod.getMetadata().getDeletionTimestamp() == null) {
+                continue; // Like a kubelet: a pod that failed or succeeded never runs again (an evicted one, say).
+            }
             moving |= pod.getMetadata().getDeletionTimestamp() != null || known == null
                     || known.phase().equals("placed") || known.deletionRequested();
             try {
@@ -74,6 +77,11 @@ public final class PodController {
             }
         }
         return moving;
+    }
+
+    private static boolean finished(Pod pod) {
+        String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+        return "Failed".equals(phase) || "Succeeded".equals(phase);
     }
 
     private void sync(String tenant, Pod pod, WorkloadView w, Map<String, OfferingView> classes)

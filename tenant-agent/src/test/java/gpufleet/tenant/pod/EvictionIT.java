@@ -84,6 +84,9 @@ class EvictionIT {
         report(id, Map.of("generation", 2, "gone", true));
         sync();
         assertThat(get().getStatus().getReason()).as("its GPUs are free; the pod stays Failed/Evicted").isEqualTo("Evicted");
+        NodeController.Provider provider = node.syncOnce();
+        assertThat(pods.syncOnce(provider.tenant(), provider.offerings())).as("a finished pod is not sent again, nothing is moving").isFalse();
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads/" + uid, token).json().get("phase").asText()).isEqualTo("failed");
         assertThat(fx.http.get("/v1/gpus?host=a6000-pool&state=allocated", ApiFixture.OPERATOR).json().get("items")).isEmpty();
 
         client.pods().inNamespace("default").withName("trainer").delete();
