@@ -67,7 +67,7 @@ final class HostLink implements AutoCloseable {
             case 400 -> ErrorKind.INVALID;
             case 404 -> ErrorKind.NOT_FOUND;
             case 409 -> ErrorKind.CONFLICT;
-            case 401, 403 -> ErrorKind.UNAVAILABLE; // The host refused our ticket: a key mismatch, not the caller's fault.
+            // 401 included: the host refused our ticket (a key mismatch), not the caller's fault.
             default -> ErrorKind.UNAVAILABLE;
         };
     }

@@ -127,7 +127,7 @@ public final class StreamRoutes {
         ctx.json(all);
     }
 
-    private static boolean flag(Context ctx, String name) {
+    static boolean flag(Context ctx, String name) {
         String v = ctx.queryParam(name);
         if (v == null || v.equals("false") || v.equals("0")) {
             return false;
@@ -153,9 +153,5 @@ public final class StreamRoutes {
         } catch (NumberFormatException e) {
             throw ApiException.invalid(name, name + " '" + v + "' is not a whole number");
         }
-    }
-
-    static boolean flagOf(String v) {
-        return v != null && (v.equals("true") || v.equals("1"));
     }
 }

@@ -93,14 +93,14 @@ final class WsRelay {
             if (op.equals(StreamRequest.EXEC) && command.isEmpty()) {
                 throw ApiException.invalid("command", "exec needs a command (one command parameter per argument)");
             }
-            boolean stdin = StreamRoutes.flagOf(ctx.queryParam("stdin"));
-            boolean stdout = StreamRoutes.flagOf(ctx.queryParam("stdout"));
-            boolean stderr = StreamRoutes.flagOf(ctx.queryParam("stderr"));
+            boolean stdin = StreamRoutes.flag(ctx, "stdin");
+            boolean stdout = StreamRoutes.flag(ctx, "stdout");
+            boolean stderr = StreamRoutes.flag(ctx, "stderr");
             if (!stdin && !stdout && !stderr) {
                 throw ApiException.invalid("stdin", "at least one of stdin, stdout or stderr must be true");
             }
             req = new StreamRequest(op, null, null, null, null, container, op.equals(StreamRequest.EXEC) ? command : null,
-                    stdin, stdout, stderr, StreamRoutes.flagOf(ctx.queryParam("tty")), false, null, null, null, false, false,
+                    stdin, stdout, stderr, StreamRoutes.flag(ctx, "tty"), false, null, null, null, false, false,
                     null, null, null);
         }
         HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));

@@ -43,9 +43,17 @@ public final class PodStatsReader {
     void serve(List<String> workloads, Conversation c) throws IOException, RuntimeFailure {
         long stale = System.nanoTime() - java.util.concurrent.TimeUnit.HOURS.toNanos(1);
         lastCpu.values().removeIf(sample -> sample[1] < stale); // Containers long gone.
+        // One listing for the whole request, grouped by workload (a scrape asks for every pod at once).
+        Map<String, List<Observed>> byWorkload = new java.util.HashMap<>();
+        for (Observed o : runtime.list(Labels.MANAGED, "true")) {
+            String w = Labels.workload(o);
+            if (w != null) {
+                byWorkload.computeIfAbsent(w, k -> new ArrayList<>()).add(o);
+            }
+        }
         List<PodUsage> usage = new ArrayList<>();
         for (String w : workloads == null ? List.<String>of() : workloads) {
-            usage.add(read(w));
+            usage.add(read(w, byWorkload.getOrDefault(w, List.of())));
         }
         c.ok();
         byte[] json = Json.mapper().writeValueAsBytes(usage);
@@ -53,13 +61,10 @@ public final class PodStatsReader {
         c.end(Map.of());
     }
 
-    private PodUsage read(String workload) throws IOException, RuntimeFailure {
+    private PodUsage read(String workload, List<Observed> mine) throws IOException {
         List<PodUsage.ContainerUsage> containers = new ArrayList<>();
         Instant podStart = null;
-        for (Observed o : runtime.list(Labels.MANAGED, "true")) {
-            if (!workload.equals(Labels.workload(o))) {
-                continue;
-            }
+        for (Observed o : mine) {
             if (Labels.PAUSE.equals(o.label(Labels.CONTAINER))) {
                 podStart = o.startedAt();
                 continue;
