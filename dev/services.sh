@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs (from Debian 12 packages only) and starts the real parts that GPU Fleet
-# and its tests use on a development machine; see DESIGN.md, "Real parts on a
-# development machine":
+# and its tests use on a development machine (README.md, "Test it", says what each is for):
 #
 #   postgres  PostgreSQL 15 on 127.0.0.1:5432, role/db gpufleet (password gpufleet)
 #   docker    Docker Engine (dockerd) with a runtime "nvidia"

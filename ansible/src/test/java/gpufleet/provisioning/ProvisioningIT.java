@@ -83,7 +83,7 @@ class ProvisioningIT {
                             nvidia_driver_enabled: false
                             nvidia_container_toolkit_enabled: false
                             docker_nvidia_runtime_stand_in: /usr/sbin/runc
-                    """.formatted(name, server.container, StandInHost.bridgeGateway(), fx.api.port(), ApiFixture.OPERATOR,
+                    """.formatted(name, server.container, StandInHost.GATEWAY, fx.api.port(), ApiFixture.OPERATOR,
                     HOST_AGENT_JAR));
 
             Ansible.Run first = ansible.playbook("gpu-hosts.yml", inventory, "gpu-hosts-first");
@@ -102,8 +102,9 @@ class ProvisioningIT {
             assertThat(detail.path("gpus")).as(detail.toString()).hasSize(8);
             assertThat(condition(detail, "NvmlReady")).isEqualTo("True");
             assertThat(condition(detail, "ContainerRuntimeReady")).as(detail.toString()).isEqualTo("True");
-            // Routes' pod ports are published on the host's default IPv4 address (here its bridge address).
-            String address = Commands.check("docker", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", server.container);
+            // Routes' pod ports are published on the host's default IPv4 address (here its address on
+            // the stand-ins' network).
+            String address = server.address();
             assertThat(server.exec("cat", "/etc/gpufleet/host-agent.env").lines()).contains("GPUFLEET_PUBLISH_ADDRESS=" + address);
 
             assertThat(server.exec("systemctl", "is-enabled", "gpufleet-host-agent")).isEqualTo("enabled");

@@ -19,6 +19,15 @@ final class StandInHost implements AutoCloseable {
      * kind of stand-in, as stand-ins of different kinds run at the same time.
      */
     static final String APT_CACHE_VOLUME = "gpufleet-ansible-apt-cache-";
+    /**
+     * The stand-ins' own network, made by the tests with an explicit subnet and gateway, so the
+     * address at which they reach this machine is known rather than read from Docker's default
+     * bridge (whose IPAM record has no gateway on a dockerd that was just started).
+     */
+    static final String NETWORK = "gpufleet-provisioning";
+    static final String SUBNET = "10.213.57.0/24";
+    /** This machine's address on {@link #NETWORK}: the bridge's own address. */
+    static final String GATEWAY = "10.213.57.1";
 
     final String container;
 
@@ -30,7 +39,7 @@ final class StandInHost implements AutoCloseable {
     static StandInHost start(String role, String hostName, List<String> extraArgs) {
         String name = "gpufleet-ansible-" + role + "-" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
         List<String> cmd = new ArrayList<>(List.of("docker", "run", "--detach", "--name", name, "--hostname", hostName,
-                "--label", LABEL,
+                "--label", LABEL, "--network", network(),
                 // systemd and a nested dockerd need most of what --privileged gives. Capabilities are
                 // listed rather than --privileged because some machines (this project's sandboxes)
                 // lack CAP_SYS_RESOURCE, which --privileged would ask for; neither needs it.
@@ -94,9 +103,29 @@ final class StandInHost implements AutoCloseable {
         Commands.check("docker", "cp", source, container + ":" + target);
     }
 
-    /** The address of the machine running the tests, as containers on Docker's default bridge see it. */
-    static String bridgeGateway() {
-        return Commands.check("docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}");
+    /**
+     * The stand-ins' network, created if missing; one left by an earlier run is reused only if it
+     * still has the subnet and gateway asked for.
+     */
+    static synchronized String network() {
+        String format = "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}";
+        Commands.Result found = Commands.run(null, java.util.Map.of(), java.time.Duration.ofSeconds(30),
+                List.of("docker", "network", "inspect", NETWORK, "--format", format));
+        if (found.ok() && found.output().trim().equals(SUBNET + " " + GATEWAY)) {
+            return NETWORK;
+        }
+        if (found.ok()) {
+            Commands.check("docker", "network", "rm", NETWORK);
+        }
+        Commands.check("docker", "network", "create", "--driver", "bridge", "--label", LABEL,
+                "--subnet", SUBNET, "--gateway", GATEWAY, NETWORK);
+        return NETWORK;
+    }
+
+    /** The stand-in's address on {@link #NETWORK} (its default IPv4 address, as Ansible sees it). */
+    String address() {
+        return Commands.check("docker", "inspect", "--format",
+                "{{(index .NetworkSettings.Networks \"" + NETWORK + "\").IPAddress}}", container);
     }
 
     /** Removes stand-ins left by an earlier run that was killed. */

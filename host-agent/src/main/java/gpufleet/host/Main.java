@@ -7,8 +7,11 @@ import gpufleet.host.docker.DockerRuntime;
 import gpufleet.host.metrics.DcgmMetrics;
 import gpufleet.host.metrics.MetricsServer;
 import gpufleet.host.nvml.NvmlGpuInventory;
-import java.net.InetAddress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 
 /** The host-agent's entry point: runs on every GPU server. */
@@ -71,11 +74,18 @@ public final class Main {
         stopped.await();
     }
 
+    /**
+     * The kernel's host name, as {@code hostname} prints it. Not {@code InetAddress.getLocalHost()}:
+     * that resolves the name through DNS or /etc/hosts, which fails on a fresh machine whose name
+     * is in neither, and every such host would then register under one fallback name. Null when
+     * the name cannot be read (the configuration then asks for GPUFLEET_HOST_NAME).
+     */
     static String defaultHostName() {
         try {
-            return InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT);
-        } catch (java.net.UnknownHostException e) {
-            return "localhost";
+            String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).trim().toLowerCase(Locale.ROOT);
+            return name.isEmpty() || name.equals("(none)") ? null : name;
+        } catch (IOException e) {
+            return null;
         }
     }
 

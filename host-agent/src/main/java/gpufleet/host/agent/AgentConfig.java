@@ -83,7 +83,9 @@ public record AgentConfig(
             }
         }
         String name = v.get("GPUFLEET_HOST_NAME");
-        if (name == null || !name.matches("^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")) {
+        if (name == null) {
+            problems.add("GPUFLEET_HOST_NAME: is required (this machine's host name could not be read)");
+        } else if (!name.matches("^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")) {
             problems.add("GPUFLEET_HOST_NAME: '" + name + "' must be a DNS label (lowercase letters, digits, '-', '.')");
         }
         String docker = v.get("GPUFLEET_DOCKER_HOST");

@@ -46,4 +46,12 @@ class AgentConfigTest {
                 .hasMessageContaining("GPUFLEET_HEARTBEAT_INTERVAL: 'often' is not a duration")
                 .hasMessageContaining("GPUFLEET_RESERVED_MEMORY: 'lots' is not a quantity");
     }
+
+    @Test
+    void aMachineWhoseNameCannotBeReadNeedsTheNameGiven() {
+        assertThatThrownBy(() -> AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example"), null))
+                .hasMessageContaining("GPUFLEET_HOST_NAME: is required (this machine's host name could not be read)");
+        assertThat(AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example",
+                "GPUFLEET_HOST_NAME", "gpu-07"), null).hostName()).isEqualTo("gpu-07");
+    }
 }
