@@ -132,6 +132,7 @@ public final class ClassTimeLimit
                 System.err.printf("[class time limit] %s has not finished %s after its limit: halting the test JVM%n", className, grace);
                 System.err.println(threadDump());
                 System.err.flush();
+                pause(2000); // Surefire forwards a fork's output asynchronously: let the message out first
                 Runtime.getRuntime().halt(3);
             }, grace.toMillis(), TimeUnit.MILLISECONDS);
         }
@@ -148,6 +149,14 @@ public final class ClassTimeLimit
             if (h != null) {
                 h.cancel(false);
             }
+        }
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
