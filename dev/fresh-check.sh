@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs the test suite as a newcomer would: a clean clone of this repository's HEAD, on a machine
+# reset to what it looks like before the project ever ran, then README.md's test command
+# (`bash dev/services.sh && mvn -B -ntp verify`). "Passes on a fresh machine" is what this checks;
+# run it before calling an issue resolved.
+#
+#   bash dev/fresh-check.sh            # reset, clone, test; prints the wall time and the test counts
+#   bash dev/fresh-check.sh --images   # also remove the test images, so dev/services.sh builds them again
+#   bash dev/fresh-check.sh --keep     # keep the clone (its path is printed) to read reports afterwards
+#
+# What it resets (everything the project's tests and dev/run.sh leave behind, nothing else):
+#   - Docker: containers, networks and volumes of the project (labels org.gpufleet.*, names gf-*,
+#     gpufleet-*), then dockerd itself is stopped, so that dev/services.sh starts a new one (a
+#     dockerd that was just started differs from a long-running one: its default bridge has no
+#     gateway in its IPAM record, for one);
+#   - PostgreSQL: every database owned by the project's role (the test databases and gpufleet
+#     itself; dev/services.sh makes gpufleet again);
+#   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes);
+#   - the project's artifacts in the local Maven repository (a stale snapshot there can hide a
+#     module that no longer builds), and this checkout's .dev/ (dev/run.sh's state: operator
+#     token, agent credentials, logs).
+# Uncommitted changes are not in the clone: commit first.
+# Needs root, like dev/services.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+KEEP=0
+IMAGES=0
+for arg in "$@"; do
+  case $arg in
+    --keep) KEEP=1 ;;
+    --images) IMAGES=1 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "fresh-check: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[fresh-check %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if pgrep -f 'control-api-.*-all\.jar|host-agent-.*-all\.jar|tenant-agent-.*-all\.jar' >/dev/null; then
+  log "GPU Fleet programs are running here (dev/run.sh?): stop them first"; pgrep -af -- '-all\.jar' >&2; exit 1
+fi
+if ! git diff --quiet HEAD || [[ -n "$(git ls-files --others --exclude-standard)" ]]; then
+  log "note: uncommitted changes in $REPO are not part of the check (it tests $(git rev-parse --short HEAD))"
+fi
+
+# ----------------------------------------------------------------- reset ---
+if docker info >/dev/null 2>&1; then
+  containers=$(docker ps -aq --no-trunc --format '{{.ID}} {{.Names}} {{.Labels}}' \
+    | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
+  if [[ -n $containers ]]; then
+    log "removing $(wc -w <<<"$containers") container(s) of the project"
+    docker rm -f -v $containers >/dev/null
+  fi
+  networks=$(docker network ls --format '{{.ID}} {{.Name}} {{.Labels}}' \
+    | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
+  if [[ -n $networks ]]; then
+    log "removing $(wc -w <<<"$networks") network(s) of the project"
+    docker network rm $networks >/dev/null
+  fi
+  volumes=$(docker volume ls -q | grep -E '^(gf-|gpufleet-)' || true)
+  if [[ -n $volumes ]]; then
+    log "removing $(wc -w <<<"$volumes") volume(s) of the project"
+    docker volume rm $volumes >/dev/null
+  fi
+  if ((IMAGES)); then
+    images=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)gpufleet/' || true)
+    if [[ -n $images ]]; then
+      log "removing the test images: $(tr '\n' ' ' <<<"$images")"
+      docker rmi -f $images >/dev/null
+    fi
+  fi
+fi
+if [[ -s /var/run/docker.pid ]]; then
+  pid=$(cat /var/run/docker.pid)
+  log "stopping dockerd ($pid); dev/services.sh starts a new one"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && { log "dockerd $pid did not stop"; exit 1; }
+fi
+if pgrep -x caddy >/dev/null; then
+  log "stopping caddy; dev/services.sh starts it with the bare configuration"
+  pkill -x caddy || true
+  for _ in $(seq 1 20); do pgrep -x caddy >/dev/null || break; sleep 0.5; done
+fi
+if (cd / && runuser -u postgres -- psql -X -q -tAc 'select 1' >/dev/null 2>&1); then
+  dbs=$(cd / && runuser -u postgres -- psql -X -q -tAc \
+    "select datname from pg_database d join pg_roles r on r.oid = d.datdba where r.rolname = 'gpufleet'")
+  for db in $dbs; do
+    (cd / && runuser -u postgres -- psql -X -q -c "drop database \"$db\" with (force)")
+  done
+  [[ -z $dbs ]] || log "dropped $(wc -w <<<"$dbs") database(s) of the project"
+fi
+rm -rf "$HOME/.m2/repository/gpufleet" "$REPO/.dev"
+
+# ----------------------------------------------------------------- clone ---
+WORK=$(mktemp -d /tmp/gpufleet-fresh.XXXXXX)
+cleanup() { if ((KEEP)); then log "the clone stays at $WORK"; else rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+git clone --quiet --no-local "$REPO" "$WORK/gpufleet"
+cd "$WORK/gpufleet"
+log "testing $(git log -1 --format='%h %s' | cut -c1-100) in $WORK/gpufleet"
+
+# ------------------------------------------------------------------ test ---
+start=$SECONDS
+status=0
+bash dev/services.sh >"$WORK/services.log" 2>&1 || status=$?
+if ((status == 0)); then
+  log "dev/services.sh done in $((SECONDS - start))s; mvn -B -ntp verify (log: $WORK/verify.log)"
+  mvn -B -ntp verify >"$WORK/verify.log" 2>&1 || status=$?
+else
+  log "dev/services.sh failed ($status); its log:"; tail -30 "$WORK/services.log" >&2
+fi
+elapsed=$((SECONDS - start))
+
+# Totals over every module's Surefire reports.
+read -r tests failures errors skipped < <(cat */target/surefire-reports/TEST-*.xml 2>/dev/null | grep -o '<testsuite [^>]*' \
+  | awk '{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) { gsub(/"/, "", kv[2]); n[kv[1]] += kv[2] } }
+         END { print n["tests"] + 0, n["failures"] + 0, n["errors"] + 0, n["skipped"] + 0 }')
+grep -E '^\[INFO\] (gpufleet|testkit|common|control-api|host-agent|tenant-agent|gpuctl|bench|ansible).*(SUCCESS|FAILURE|SKIPPED)' \
+  "$WORK/verify.log" 2>/dev/null | sed 's/^\[INFO\] /  /' >&2 || true
+((status == 0)) || grep -E '^\[ERROR\] (Tests run|  [A-Za-z]+.*:[0-9]+|Failures|Errors)' "$WORK/verify.log" 2>/dev/null | head -30 >&2 || true
+log "$( ((status == 0)) && echo PASSED || echo FAILED ) in $((elapsed / 60))m$((elapsed % 60))s (services and tests): $tests tests, $failures failures, $errors errors, $skipped skipped"
+((status == 0)) || KEEP=1
+exit "$status"
