@@ -55,7 +55,7 @@ GF.lineChart = (() => {
     const y = (v) => H - BOTTOM - (v / top) * (H - TOP - BOTTOM);
 
     const root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart-svg', role: 'img',
-      'aria-label': chart.title, 'data-points': String(times.length) });
+      'aria-label': chart.title, 'data-points': String(times.length), 'data-times': times.join(',') });
     for (let i = 0; i <= 4; i++) {
       const v = (top * i) / 4;
       root.append(svg('line', { class: 'grid', x1: LEFT, x2: W - RIGHT, y1: y(v), y2: y(v) }),
@@ -68,7 +68,9 @@ GF.lineChart = (() => {
     }
     series.forEach((s, n) => {
       const colour = s.colour || PALETTE[n % PALETTE.length];
-      const group = svg('g', { class: 'series', 'data-label': s.label, stroke: colour, fill: colour });
+      // The values drawn, as data: what a reader of the page (or a test) can check the lines against.
+      const group = svg('g', { class: 'series', 'data-label': s.label, stroke: colour, fill: colour,
+        'data-values': s.values.map((v) => (v === null || v === undefined ? '' : v)).join(',') });
       for (const seg of segments(times, s.values, x, y)) {
         if (seg.length === 1) {
           group.append(svg('circle', { cx: seg[0][0], cy: seg[0][1], r: 2.5 }));

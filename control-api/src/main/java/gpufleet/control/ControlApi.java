@@ -126,6 +126,11 @@ public final class ControlApi implements AutoCloseable {
         return edge;
     }
 
+    /** Long polls parked on this replica, by host. */
+    public Wakeups wakeups() {
+        return wakeups;
+    }
+
     public PendingPlacer placer() {
         return placer;
     }

@@ -10,6 +10,7 @@ import gpufleet.control.support.Http;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,8 +44,8 @@ class GpuctlDrainIT {
         fleet.running(host, b, 1);
 
         CompletableFuture<Cli.Result> drain = CompletableFuture.supplyAsync(
-                () -> cli.run("drain", "gpu-07", "--timeout", "30s", "--poll-interval", "100ms"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> fleet.workload("uid-a").path("deletionRequested").asBoolean()
+                () -> cli.run("drain", "gpu-07", "--timeout", "5m", "--poll-interval", "100ms"));
+        await().atMost(Duration.ofSeconds(60)).until(() -> fleet.workload("uid-a").path("deletionRequested").asBoolean()
                 && fleet.workload("uid-b").path("deletionRequested").asBoolean());
         JsonNode evicted = fleet.workload("uid-a");
         assertThat(evicted.get("phase").asText()).isEqualTo("failed");
@@ -56,7 +57,7 @@ class GpuctlDrainIT {
 
         fleet.gone(host, a, 3);
         fleet.gone(host, b, 2);
-        Cli.Result r = drain.get();
+        Cli.Result r = drain.get(2, TimeUnit.MINUTES);
         assertThat(r.code()).as(r.toString()).isZero();
         String idA = a.get("id").asText();
         String idB = b.get("id").asText();

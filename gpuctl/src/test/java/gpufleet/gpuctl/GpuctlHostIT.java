@@ -72,13 +72,13 @@ class GpuctlHostIT {
                 .containsPattern("(?m)^  3 +" + sickGpu + " +NVIDIA RTX A6000 +unhealthy +<none> +Xid 79$")
                 .containsPattern("(?m)^  " + id + " +skg00000 +default/nvidia-smi +Running +1 +")
                 .contains("Events:\n  TYPE ")
-                .containsPattern("Normal +Registered +\\d+s +host gpu-01 registered")
-                .containsPattern("Normal +HostReady +\\d+s +host gpu-01 is ready \\(was not-ready\\)")
-                .containsPattern("Normal +GpuAdded +\\d+s +gpu 0 \\(NVIDIA RTX A6000\\) appeared on host gpu-01 \\(and 7 more like it\\)")
-                .containsPattern("Normal +Scheduled +\\d+s +pod skg00000 default/nvidia-smi placed on host gpu-01")
-                .containsPattern("Normal +Started +\\d+s +pod skg00000 default/nvidia-smi is running \\(was placed\\)")
-                .containsPattern("Warning +GpuUnhealthy +\\d+s +gpu 3 on host gpu-01 is unhealthy: Xid 79")
-                .containsPattern("Normal +Cordoned +\\d+s +host gpu-01 cordoned: no new workloads are placed on it")
+                .containsPattern("Normal +Registered +" + Cli.AGE + " +host gpu-01 registered")
+                .containsPattern("Normal +HostReady +" + Cli.AGE + " +host gpu-01 is ready \\(was not-ready\\)")
+                .containsPattern("Normal +GpuAdded +" + Cli.AGE + " +gpu 0 \\(NVIDIA RTX A6000\\) appeared on host gpu-01 \\(and 7 more like it\\)")
+                .containsPattern("Normal +Scheduled +" + Cli.AGE + " +pod skg00000 default/nvidia-smi placed on host gpu-01")
+                .containsPattern("Normal +Started +" + Cli.AGE + " +pod skg00000 default/nvidia-smi is running \\(was placed\\)")
+                .containsPattern("Warning +GpuUnhealthy +" + Cli.AGE + " +gpu 3 on host gpu-01 is unhealthy: Xid 79")
+                .containsPattern("Normal +Cordoned +" + Cli.AGE + " +host gpu-01 cordoned: no new workloads are placed on it")
                 .containsPattern("Normal +Uncordoned +");
     }
 
@@ -89,8 +89,8 @@ class GpuctlHostIT {
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(r.out()).containsPattern("(?m)^UUID: +" + allocated + "$").containsPattern("(?m)^State: +allocated$")
                 .containsPattern("(?m)^Tenant: +skg00000$").containsPattern("(?m)^Memory: +1Gi/48Gi$")
-                .contains("Allocations:\n  TENANT ").containsPattern("skg00000 +" + workload.get("id").asText() + " +nvidia +\\d+s +<none>")
-                .containsPattern("Normal +GpuAdded +\\d+s +gpu \\d \\(NVIDIA RTX A6000\\) appeared on host gpu-01");
+                .contains("Allocations:\n  TENANT ").containsPattern("skg00000 +" + workload.get("id").asText() + " +nvidia +" + Cli.AGE + " +<none>")
+                .containsPattern("Normal +GpuAdded +" + Cli.AGE + " +gpu \\d \\(NVIDIA RTX A6000\\) appeared on host gpu-01");
         Cli.Result sick = cli.run("describe", "gpu", sickGpu);
         assertThat(sick.out()).containsPattern("(?m)^Health reason: +Xid 79$").contains("Allocations:  <none>")
                 .containsPattern("Warning +GpuUnhealthy +");

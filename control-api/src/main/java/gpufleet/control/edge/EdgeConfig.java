@@ -85,6 +85,9 @@ public final class EdgeConfig {
                     subjects.add(edge.apiName());
                 }
                 policy.putArray("issuers").addObject().put("module", "internal");
+                // Clients of the edge are elsewhere; adding the CA to this machine's trust store only
+                // changes the machine, and costs seconds of update-ca-certificates on every load.
+                apps.putObject("pki").putObject("certificate_authorities").putObject("local").put("install_trust", false);
             }
         }
         return root;

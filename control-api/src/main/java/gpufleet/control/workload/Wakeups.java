@@ -99,6 +99,12 @@ public final class Wakeups implements AutoCloseable {
         return f;
     }
 
+    /** How many long polls wait for {@code host}'s next change here (what a test waits for before changing it). */
+    public int waiting(UUID host) {
+        List<CompletableFuture<Void>> list = waiters.get(host);
+        return list == null ? 0 : list.size();
+    }
+
     private void wake(UUID host) {
         List<CompletableFuture<Void>> list = waiters.remove(host);
         if (list != null) {

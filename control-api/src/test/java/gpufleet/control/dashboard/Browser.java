@@ -75,7 +75,7 @@ final class Browser implements AutoCloseable {
     void submit(By button) {
         WebElement before = driver.findElement(By.tagName("html"));
         driver.findElement(button).click();
-        await(10, "the page after " + button, d -> {
+        await(30, "the page after " + button, d -> {
             try {
                 before.isEnabled();
                 return false;

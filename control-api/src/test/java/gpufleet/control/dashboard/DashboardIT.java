@@ -10,8 +10,7 @@ import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
 import gpufleet.control.support.Pods;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -34,11 +33,17 @@ class DashboardIT {
     static final String L40S = "NVIDIA L40S";
     static final String H100 = "NVIDIA H100 80GB HBM3";
     static final String H200 = "NVIDIA H200";
+    static final String A40 = "NVIDIA A40";
     static final String RED = "rgba(211, 47, 47, 1)";
 
     static ApiFixture fx;
     static Browser browser;
     static TelemetrySampler sampler;
+    /**
+     * The database's minute when the class started. Tests sample past minutes relative to it, each
+     * test its own minutes, so no two tests claim one minute whenever they run.
+     */
+    static Instant base;
 
     @BeforeAll
     static void start() {
@@ -46,6 +51,7 @@ class DashboardIT {
         fx = ApiFixture.start(Map.of("GPUFLEET_HEARTBEAT_GRACE", "10m", "GPUFLEET_LOST_AFTER", "20m"));
         browser = new Browser(fx.api.port());
         sampler = new TelemetrySampler(fx.api.database());
+        base = databaseMinute();
     }
 
     @AfterAll
@@ -106,7 +112,7 @@ class DashboardIT {
 
         Http.Response revoked = fx.http.delete("/v1/tokens/" + issued.json().get("id").asText(), ApiFixture.OPERATOR);
         assertThat(revoked.status()).as(revoked.toString()).isEqualTo(200);
-        browser.await(10, "the open page sent back to sign in", d -> browser.path().equals("/dashboard/login"));
+        browser.await(30, "the open page sent back to sign in", d -> browser.path().equals("/dashboard/login"));
         browser.open("/dashboard");
         assertThat(browser.path()).isEqualTo("/dashboard/login");
     }
@@ -126,7 +132,7 @@ class DashboardIT {
         placeOne("globex", "fleet-1xa6000", "globex-1");
 
         browser.signIn(ApiFixture.OPERATOR);
-        browser.await(10, "both tenants' GPUs shown", d -> browser.all(".host[data-host='fleet-a6000'] .gpu.allocated").size() == 2);
+        browser.await(30, "both tenants' GPUs shown", d -> browser.all(".host[data-host='fleet-a6000'] .gpu.allocated").size() == 2);
 
         assertThat(browser.all(".host").get(0).getAttribute("data-host")).as("not-ready hosts come first").isEqualTo("zz-silent");
         assertThat(browser.all(".host[data-host='zz-silent'] .badge").get(0).getText()).isEqualTo("not-ready");
@@ -148,8 +154,15 @@ class DashboardIT {
         assertThat((List<?>) browser.script("return performance.getEntriesByType('resource').map(e => e.name)"))
                 .as("everything the page loaded came from the control-api").isNotEmpty()
                 .allSatisfy(url -> assertThat((String) url).startsWith(browser.base + "/dashboard/"));
-        Path shot = browser.screenshot("fleet");
-        assertThat(shot).isNotEmptyFile();
+        assertThat(browser.all(".host[data-host='fleet-a6000'] .gpu.free")).hasSize(6);
+        assertThat(browser.all(".host[data-host='fleet-a6000'] .badge").get(0).getText()).isEqualTo("ready");
+        assertThat(browser.all(".host[data-host='fleet-a100'] .badge").get(0).getText()).isEqualTo("ready");
+        assertThat(browser.all(".host[data-host='fleet-a100'] .gpu")).hasSize(2);
+        assertThat(browser.all(".host[data-host='zz-silent'] .gpu")).hasSize(1);
+        assertThat(bad.findElement(By.className("who")).getText()).as("an unhealthy cell's mark").isEqualTo("!");
+        assertThat(browser.all("#legend .key")).extracting(WebElement::getText).contains("free", "unhealthy", "acme", "globex");
+        assertThat(browser.driver.findElement(By.id("updated")).getText()).startsWith("updated ");
+        browser.screenshot("fleet");
     }
 
     @Test
@@ -160,7 +173,7 @@ class DashboardIT {
         fx.report(h, healthy);
         browser.signIn(ApiFixture.OPERATOR);
         String cell = ".host[data-host='live-l40s'] .gpu[data-uuid='" + Inventories.uuid("live-l40s", 2) + "']";
-        browser.await(10, "GPU 2 shown free", d -> browser.all(cell + ".free").size() == 1);
+        browser.await(30, "GPU 2 shown free", d -> browser.all(cell + ".free").size() == 1);
         browser.script("window.stillTheSamePage = true");
         WebElement shown = browser.driver.findElement(By.cssSelector(cell));
 
@@ -168,7 +181,7 @@ class DashboardIT {
         gpus.set(2, Inventories.gpu("live-l40s", 2, L40S, false, "Xid 48: double bit ECC error"));
         fx.report(h, Inventories.withGpus(healthy, 2, gpus));
 
-        WebElement red = browser.await(10, "GPU 2 turned unhealthy", d -> {
+        WebElement red = browser.await(30, "GPU 2 turned unhealthy", d -> {
             List<WebElement> found = browser.all(cell + ".unhealthy");
             return found.isEmpty() ? null : found.get(0);
         });
@@ -177,24 +190,28 @@ class DashboardIT {
         assertThat(browser.script("return window.stillTheSamePage === true")).as("no reload happened").isEqualTo(true);
         assertThat(shown.getAttribute("data-state")).as("the cell was updated in place").isEqualTo("unhealthy");
         assertThat(browser.all(".host[data-host='live-l40s'] .gpu.unhealthy")).hasSize(1);
-        assertThat(browser.screenshot("gpu-unhealthy")).isNotEmptyFile();
+        assertThat(browser.all(".host[data-host='live-l40s'] .gpu.free")).hasSize(3);
+        browser.await(30, "the model totals count it", d -> modelRow(L40S).equals(List.of(L40S, "1", "4", "3", "0", "1")));
+        assertThat(browser.all("#models tr[data-model='" + L40S + "'] td.bad")).extracting(WebElement::getText).containsExactly("1");
+        browser.screenshot("gpu-unhealthy");
     }
 
     @Test
     void aHostPageChartsTheLastHourOfTelemetryAndListsItsWorkloads() {
         Host h = fx.register("tele-h100");
         fx.heartbeat(h);
-        Instant minute = Instant.now().truncatedTo(ChronoUnit.MINUTES);
+        List<Instant> sampled = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            fx.report(h, telemetryReport("tele-h100", i + 1, 15 * i));
-            assertThat(sampler.sampleAt(minute.minus(Duration.ofMinutes(55 - 10L * i)))).isTrue();
+            fx.report(h, telemetryReport("tele-h100", H100, i + 1, 15 * i));
+            sampled.add(base.minus(Duration.ofMinutes(50 - 7L * i)));
+            assertThat(sampler.sampleAt(sampled.get(i))).isTrue();
         }
         fx.offering("tele-1xh100", H100, 1, "2000m", "4Gi");
         placeOne("initech", "tele-1xh100", "initech-train");
 
         browser.signIn(ApiFixture.OPERATOR);
         browser.open("/dashboard/hosts/tele-h100");
-        browser.await(10, "the workload is listed", d -> browser.all("#workloads tr[data-pod='initech-train']").size() == 1);
+        browser.await(30, "the workload is listed", d -> browser.all("#workloads tr[data-pod='initech-train']").size() == 1);
         for (String chart : List.of("utilization", "memory", "temperature", "power")) {
             WebElement svg = browser.driver.findElement(By.cssSelector("#chart-" + chart + " svg"));
             assertThat(Integer.parseInt(svg.getAttribute("data-points"))).as(chart).isGreaterThanOrEqualTo(7);
@@ -202,16 +219,47 @@ class DashboardIT {
             assertThat(series).as(chart).extracting(s -> s.getAttribute("data-label")).containsExactly("GPU 0", "GPU 1");
             assertThat(browser.all("#chart-" + chart + " g.series path")).as(chart + " lines").hasSize(2);
         }
-        assertThat(browser.all("#gpus tbody tr")).hasSize(2);
+        // The reports' telemetry (load 0, 15, .. 75 %) at the minutes it was sampled, then now.
+        ChartOnPage utilization = ChartOnPage.read(browser, "chart-utilization");
+        assertThat(sampled).extracting(t -> utilization.at("GPU 0", t)).containsExactly(0.0, 15.0, 30.0, 45.0, 60.0, 75.0);
+        assertThat(sampled).extracting(t -> utilization.at("GPU 1", t)).containsExactly(10.0, 25.0, 40.0, 55.0, 70.0, 85.0);
+        assertThat(utilization.latest("GPU 1")).as("now").isEqualTo(85.0);
+        utilization.assertDrawnAsItsValues("GPU 0");
+        utilization.assertDrawnAsItsValues("GPU 1");
+        ChartOnPage temperature = ChartOnPage.read(browser, "chart-temperature");
+        assertThat(sampled).extracting(t -> temperature.at("GPU 0", t)).containsExactly(45.0, 48.0, 51.0, 54.0, 57.0, 60.0);
+        ChartOnPage power = ChartOnPage.read(browser, "chart-power");
+        assertThat(sampled).extracting(t -> power.at("GPU 0", t)).containsExactly(100.0, 160.0, 220.0, 280.0, 340.0, 400.0);
+        power.assertDrawnAsItsValues("GPU 0");
+        ChartOnPage memory = ChartOnPage.read(browser, "chart-memory");
+        assertThat(sampled).extracting(t -> memory.at("GPU 1", t)).as("GiB").containsExactly(11.0, 18.0, 26.0, 33.0, 41.0, 48.0);
+
+        assertThat(browser.driver.findElement(By.cssSelector("#host-facts dd[data-fact='State']")).getText()).isEqualTo("ready");
+        assertThat(browser.driver.findElement(By.cssSelector("#host-facts dd[data-fact='GPUs']")).getText())
+                .isEqualTo("2 (1 free, 1 allocated, 0 unhealthy)");
+        List<WebElement> rows = browser.all("#gpus tbody tr");
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0).getText()).contains(Inventories.uuid("tele-h100", 0), "75 %", "47.0 GiB / 80.0 GiB", "60 °C", "400 W");
+        assertThat(rows).extracting(r -> r.getAttribute("data-state")).containsExactlyInAnyOrder("free", "allocated");
         assertThat(browser.driver.findElement(By.cssSelector("#workloads tr[data-pod='initech-train']")).getText())
                 .contains("initech").contains("GPU-");
-        assertThat(browser.screenshot("host")).isNotEmptyFile();
+        browser.screenshot("host");
     }
 
     @Test
     void theRunningControlApiSamplesEachMinuteOnItsOwn() {
-        Instant round = await().atMost(Duration.ofSeconds(25)).until(DashboardIT::roundThisMinute, r -> r != null);
-        assertThat(sampler.sampleAt(round)).as("a minute is sampled once").isFalse();
+        Host h = fx.register("tick-a40");
+        fx.heartbeat(h);
+        fx.report(h, telemetryReport("tick-a40", A40, 1, 40));
+        // Whatever was sampled since this minute began may predate the host: forget it, so the
+        // control-api's own sampler takes a round with the host in it, in this minute or the next.
+        Instant from = databaseMinute();
+        forgetRoundsSince(from);
+        Round round = await("the control-api's own sampler takes a round with host tick-a40").atMost(Duration.ofSeconds(150))
+                .until(() -> roundWith(h, from), r -> r != null);
+        assertThat(round.at()).as("rounds are whole minutes").isEqualTo(round.at().truncatedTo(ChronoUnit.MINUTES));
+        assertThat(round.utilization()).as("what the host last reported").containsExactly(40, 50);
+        assertThat(sampler.sampleAt(round.at())).as("a minute is sampled once").isFalse();
     }
 
     @Test
@@ -219,7 +267,7 @@ class DashboardIT {
         try (var c = fx.api.database().dataSource().getConnection(); var st = c.createStatement()) {
             st.executeUpdate("INSERT INTO events (at, kind, object, type, reason, message) VALUES "
                     + "(now() - interval '8 days', 'host', 'old', 'Normal', 'Test', 'old'), (now() - interval '6 days', 'host', 'recent', 'Normal', 'Test', 'recent')");
-            sampler.sampleAt(Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(90)));
+            sampler.sampleAt(base.minus(Duration.ofMinutes(90)));
             try (var rs = st.executeQuery("SELECT string_agg(object, ',' ORDER BY object) FROM events WHERE reason = 'Test'")) {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("recent");
@@ -233,9 +281,8 @@ class DashboardIT {
         fx.heartbeat(h);
         fx.report(h, Inventories.report("usage-h200", 1, H200, 4, 32_000, 128L << 30));
         fx.offering("usage-1xh200", H200, 1, "2000m", "4Gi");
-        Instant minute = Instant.now().truncatedTo(ChronoUnit.MINUTES);
-        List<Instant> at = List.of(minute.minus(Duration.ofMinutes(40)), minute.minus(Duration.ofMinutes(30)),
-                minute.minus(Duration.ofMinutes(20)));
+        List<Instant> at = List.of(base.minus(Duration.ofMinutes(47)), base.minus(Duration.ofMinutes(40)),
+                base.minus(Duration.ofMinutes(33)));
         String token = fx.tenant("umbrella", List.of("usage-1xh200"));
         assertThat(sampler.sampleAt(at.get(0))).isTrue();
         place(token, "umbrella", "usage-1xh200", "umbrella-1", 1);
@@ -245,37 +292,66 @@ class DashboardIT {
 
         browser.signIn(ApiFixture.OPERATOR);
         browser.open("/dashboard/tenants");
-        WebElement row = browser.await(10, "umbrella listed", d -> {
+        WebElement row = browser.await(30, "umbrella listed", d -> {
             List<WebElement> rows = browser.all("#tenants tr[data-tenant='umbrella']");
             return rows.isEmpty() ? null : rows.get(0);
         });
         assertThat(row.getText()).contains("2 × " + H200);
         row.findElement(By.linkText("umbrella")).click();
-        browser.await(10, "the usage chart", d -> browser.all("#chart-usage g.series").size() == 1);
+        browser.await(30, "the usage chart", d -> browser.all("#chart-usage g.series").size() == 1);
         assertThat(browser.path()).isEqualTo("/dashboard/tenants/umbrella");
         assertThat(browser.all("#chart-usage g.series").get(0).getAttribute("data-label")).isEqualTo(H200);
         assertThat(browser.driver.findElement(By.cssSelector("#now tr[data-model='" + H200 + "']")).getText()).endsWith("2");
 
-        @SuppressWarnings("unchecked")
-        Map<String, Object> usage = (Map<String, Object>) browser.driver.executeAsyncScript(
-                "fetch('/dashboard/data/tenants/umbrella?hours=1').then(r => r.json()).then(arguments[0])");
-        List<Long> times = ((List<?>) usage.get("times")).stream().map(t -> ((Number) t).longValue()).toList();
-        List<?> gpus = (List<?>) ((Map<?, ?>) ((List<?>) usage.get("models")).get(0)).get("gpus");
-        List<Long> sampled = at.stream().map(t -> ((Number) gpus.get(times.indexOf(t.toEpochMilli()))).longValue()).toList();
-        assertThat(sampled).as("GPUs in use at the three sampled minutes").containsExactly(0L, 1L, 2L);
-        assertThat(((Number) gpus.get(gpus.size() - 1)).longValue()).as("now").isEqualTo(2L);
-        assertThat(browser.screenshot("tenant")).isNotEmptyFile();
-        assertThat(Files.exists(Browser.SCREENSHOTS)).isTrue();
+        ChartOnPage usage = ChartOnPage.read(browser, "chart-usage");
+        assertThat(at).extracting(t -> usage.at(H200, t)).as("GPUs in use at the three sampled minutes").containsExactly(0.0, 1.0, 2.0);
+        assertThat(usage.latest(H200)).as("now").isEqualTo(2.0);
+        usage.assertDrawnAsItsValues(H200);
+        browser.screenshot("tenant");
     }
 
-    /** The round the control-api's own sampler took for the current minute, or null while it has not. */
-    private static Instant roundThisMinute() {
+    /** A round of the telemetry sampler: when, and the GPUs' utilization it recorded for one host. */
+    record Round(Instant at, List<Integer> utilization) {}
+
+    /** The first round at or after {@code from} that sampled host {@code h}, or null while there is none. */
+    private static Round roundWith(Host h, Instant from) {
         return fx.api.database().read(c -> {
-            try (var ps = c.prepareStatement(
-                    "SELECT max(sampled_at) FROM telemetry_rounds WHERE sampled_at >= date_trunc('minute', now())");
-                 var rs = ps.executeQuery()) {
+            try (var ps = c.prepareStatement("SELECT sampled_at, utilization_gpu FROM gpu_telemetry"
+                    + " WHERE host_id = ?::uuid AND sampled_at >= ? ORDER BY sampled_at LIMIT 1")) {
+                ps.setString(1, h.id());
+                ps.setTimestamp(2, Timestamp.from(from));
+                try (var rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    List<Integer> utilization = new ArrayList<>();
+                    for (Object v : (Object[]) rs.getArray(2).getArray()) {
+                        utilization.add(((Number) v).intValue());
+                    }
+                    return new Round(rs.getTimestamp(1).toInstant(), utilization);
+                }
+            }
+        });
+    }
+
+    private static void forgetRoundsSince(Instant from) {
+        fx.api.database().tx(c -> {
+            for (String table : List.of("gpu_telemetry", "tenant_gpu_usage", "telemetry_rounds")) {
+                try (var ps = c.prepareStatement("DELETE FROM " + table + " WHERE sampled_at >= ?")) {
+                    ps.setTimestamp(1, Timestamp.from(from));
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** The minute by the database's clock, which the sampler's rounds and the charts' windows use. */
+    private static Instant databaseMinute() {
+        return fx.api.database().read(c -> {
+            try (var ps = c.prepareStatement("SELECT date_trunc('minute', now())"); var rs = ps.executeQuery()) {
                 rs.next();
-                return rs.getTimestamp(1) == null ? null : rs.getTimestamp(1).toInstant();
+                return rs.getTimestamp(1).toInstant();
             }
         });
     }
@@ -284,14 +360,14 @@ class DashboardIT {
         return browser.all("#models tr[data-model='" + model + "'] td").stream().map(WebElement::getText).toList();
     }
 
-    private static InventoryReport telemetryReport(String host, long generation, int load) {
+    private static InventoryReport telemetryReport(String host, String model, long generation, int load) {
         List<GpuReport> gpus = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            gpus.add(new GpuReport(Inventories.uuid(host, i), i, H100, 80L << 30, (long) (10 + load / 2 + i) << 30,
+            gpus.add(new GpuReport(Inventories.uuid(host, i), i, model, 80L << 30, (long) (10 + load / 2 + i) << 30,
                     "00000000:1" + i + ":00.0", 0, false, true, null, Math.min(100, load + 10 * i), 5,
                     45 + load / 5 + i, 100_000L + 4_000L * load, Map.of()));
         }
-        return Inventories.withGpus(Inventories.report(host, generation, H100, 2, 32_000, 128L << 30), generation, gpus);
+        return Inventories.withGpus(Inventories.report(host, generation, model, 2, 32_000, 128L << 30), generation, gpus);
     }
 
     /** A new tenant with one offering and one placed one-GPU workload. */
@@ -303,7 +379,7 @@ class DashboardIT {
         Http.Response r = fx.http.post("/v1/tenants/" + tenant + "/workloads", token,
                 Pods.pod(podUid, podUid, offering, List.of(Pods.container("main", 1, "1", "1Gi"))));
         assertThat(r.status()).as(r.toString()).isEqualTo(201);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
                 fx.http.get("/v1/gpus?tenant=" + tenant, ApiFixture.OPERATOR).json().get("items")).hasSize(expectInUse));
     }
 }

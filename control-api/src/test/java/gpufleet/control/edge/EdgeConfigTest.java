@@ -39,6 +39,8 @@ class EdgeConfigTest {
         assertThat(c.at("/apps/http/servers/gpufleet/listen/0").asText()).isEqualTo(":443");
         assertThat(c.at("/apps/tls/certificates/automate/0").asText()).isEqualTo("*.gpu.provider.example");
         assertThat(c.at("/apps/tls/automation/policies/0/issuers/0/module").asText()).isEqualTo("internal");
+        assertThat(c.at("/apps/pki/certificate_authorities/local/install_trust").asBoolean(true))
+                .as("the edge leaves the machine's trust store alone").isFalse();
         assertThat(EdgeConfig.of(settings(Map.of()), "127.0.0.1:2019", ROUTES)).isEqualTo(c);
     }
 

@@ -3,15 +3,20 @@ package gpufleet.control.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Json;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
+import gpufleet.control.support.Pods;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,11 +25,17 @@ import org.junit.jupiter.api.Test;
 
 /** Every kind of bad input gets a 4xx with the one error shape and a reason, and changes nothing. */
 class BadInputIT {
+    /**
+     * Tables no request writes, left out of the fingerprint: the migrations' own record, and what
+     * the dashboard's minute sampler writes in the background. Every other table is in it.
+     */
+    static final Set<String> BACKGROUND_ONLY = Set.of("flyway_schema_history", "telemetry_rounds", "gpu_telemetry", "tenant_gpu_usage");
+
     static ApiFixture fx;
     static Host host;
     static Host other;
     static String tenantA;
-    String fingerprint;
+    Map<String, String> fingerprint;
 
     @BeforeAll
     static void start() {
@@ -34,6 +45,12 @@ class BadInputIT {
         fx.seedOfferings();
         tenantA = fx.tenant("tenant-a", List.of("seeweb-nvidia-1xa6000"));
         fx.tenant("tenant-b", List.of("seeweb-nvidia-1xa100"));
+        // A placed workload, its events and a route, so that a refused request touching them shows.
+        Http.Response pod = fx.http.post("/v1/tenants/tenant-a/workloads", tenantA, Pods.seedPod("uid-seed"));
+        assertThat(pod.status()).as(pod.toString()).isEqualTo(201);
+        Http.Response route = fx.http.put("/v1/tenants/tenant-a/routes/svc-1", tenantA, Map.of("namespace", "default",
+                "name", "web", "port", 80, "targets", List.of(Map.of("podUid", "uid-seed", "port", 8080))));
+        assertThat(route.status()).as(route.toString()).isIn(200, 201);
     }
 
     @AfterAll
@@ -51,17 +68,30 @@ class BadInputIT {
         assertThat(fingerprint()).as("database changed by a refused request").isEqualTo(fingerprint);
     }
 
-    /** Everything a refused request could have touched, except heartbeat times and token use. */
-    private static String fingerprint() throws Exception {
-        try (Connection c = fx.database.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("""
-                SELECT (SELECT count(*) FROM hosts) || '/' || (SELECT string_agg(generation::text, ',' ORDER BY host_id) FROM host_inventory)
-                    || '/' || (SELECT md5(string_agg(uuid || healthy || coalesce(temperature_c, 0), ',' ORDER BY uuid)) FROM gpus)
-                    || '/' || (SELECT count(*) FROM tenants) || '/' || (SELECT count(*) FROM offerings)
-                    || '/' || (SELECT count(*) FROM tokens) || '/' || (SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL)
-                    || '/' || (SELECT count(*) FROM tenant_offerings) || '/' || (SELECT string_agg(cordoned::text, ',' ORDER BY id) FROM hosts)""")) {
-            rs.next();
-            return rs.getString(1);
+    /** Each table's row count and a digest of its rows, except heartbeat times (they move with every beat). */
+    private static Map<String, String> fingerprint() throws Exception {
+        Map<String, String> digests = new TreeMap<>();
+        try (Connection c = fx.database.connect(); Statement s = c.createStatement()) {
+            List<String> tables = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")) {
+                while (rs.next()) {
+                    tables.add(rs.getString(1));
+                }
+            }
+            tables.removeAll(BACKGROUND_ONLY);
+            for (String table : tables) {
+                String rows = table.equals("host_heartbeats") ? "(SELECT host_id FROM host_heartbeats)" : table;
+                try (ResultSet rs = s.executeQuery("SELECT count(*) || ' rows, ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')"
+                        + " FROM " + rows + " r")) {
+                    rs.next();
+                    digests.put(table, rs.getString(1));
+                }
+            }
         }
+        assertThat(digests).as("the fingerprint covers every table a request writes")
+                .containsKeys("hosts", "host_heartbeats", "host_inventory", "gpus", "gpu_allocations", "tenants", "offerings",
+                        "tenant_offerings", "tokens", "workloads", "routes", "events", "dashboard_sessions");
+        return digests;
     }
 
     private static void refused(Http.Response r, int status, String kind, String reasonContains, String field) {
@@ -79,11 +109,14 @@ class BadInputIT {
     }
 
     @Test
-    void malformedJson() {
+    void malformedJson() throws Exception {
         refused(putInventory("{\"generation\": 9, "), 400, "invalid", "malformed JSON", null);
         refused(putInventory("not json"), 400, "invalid", "malformed JSON", null);
         refused(putInventory(""), 400, "invalid", "empty", null);
-        refused(putInventory("{\"generation\": 9} {}"), 400, "invalid", "", null);
+        // A complete, valid report with more after it: refused whole, neither stored nor cut short at the first object.
+        Http.Response trailing = putInventory(Json.mapper().writeValueAsString(Inventories.seedPool("bad-input", 9)) + " {}");
+        refused(trailing, 400, "invalid", "Trailing token (of type START_OBJECT) found after value", null);
+        assertThat(trailing.message()).startsWith("malformed JSON at line 1, column ");
     }
 
     @Test
@@ -130,6 +163,22 @@ class BadInputIT {
         refused(putInventory("""
                 {"generation": 9, "resources": {"cpuMillis": 1, "memoryBytes": 1, "allocatableCpuMillis": 2, "allocatableMemoryBytes": 1}}"""),
                 400, "invalid", "exceeds cpuMillis", "resources.allocatableCpuMillis");
+    }
+
+    @Test
+    void workloadsAndRoutesThatBreakTheRulesChangeNothing() throws Exception {
+        String tenantC = fx.tenant("tenant-c", List.of());
+        fingerprint = fingerprint();
+        refused(fx.http.post("/v1/tenants/tenant-a/workloads", tenantA, Pods.pod("uid-big", "big", "seeweb-nvidia-1xa6000",
+                        List.of(Pods.container("main", 2, "1", "1Gi")))),
+                400, "invalid", "asks for 2 GPU(s), 1 cpu and 1Gi memory; offering seeweb-nvidia-1xa6000 allows 1 to 1 GPU(s)", null);
+        refused(fx.http.post("/v1/tenants/tenant-a/workloads", tenantA, Pods.pod("uid-other", "nvidia-smi", "seeweb-nvidia-1xa100",
+                        List.of(Pods.container("nvidia", 1, "2", "16Gi")))),
+                400, "invalid", "offering seeweb-nvidia-1xa100 is not available to tenant tenant-a", null);
+        refused(fx.http.put("/v1/tenants/tenant-a/routes/svc-1", tenantA, Map.of("namespace", "default", "name", "web", "port", 0)),
+                400, "invalid", "port must be 1..65535", "port");
+        refused(fx.http.delete("/v1/tenants/tenant-a/workloads/uid-seed", tenantC), 403, "forbidden", "cannot", null);
+        refused(fx.http.delete("/v1/tenants/tenant-a/routes/svc-1", host.token()), 403, "forbidden", "this is a host token", null);
     }
 
     @Test

@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +51,10 @@ public final class ApiFixture implements AutoCloseable {
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
         values.put("GPUFLEET_OPERATOR_TOKEN", OPERATOR);
         values.put("GPUFLEET_LIVENESS_INTERVAL", "200ms");
+        // Seeded hosts heartbeat once. A grace no test class outlasts, even on a loaded machine, keeps
+        // them ready; tests about liveness backdate heartbeats (backdateHeartbeat) or set their own.
+        values.put("GPUFLEET_HEARTBEAT_GRACE", "10m");
+        values.put("GPUFLEET_LOST_AFTER", "20m");
         values.put("GPUFLEET_PLACEMENT_RETRY", "200ms");
         values.putAll(overrides);
         return ControlApiConfig.from(values);
@@ -71,6 +79,22 @@ public final class ApiFixture implements AutoCloseable {
     public void heartbeat(Host h) {
         Http.Response r = http.post("/v1/hosts/" + h.id() + "/heartbeat", h.token(), null);
         assertThat(r.status()).as(r.toString()).isEqualTo(204);
+    }
+
+    /**
+     * Moves the host's last recorded heartbeat {@code by} into the past, as if that much time had
+     * passed without one: liveness tests drive time this way instead of sleeping through a grace.
+     */
+    public void backdateHeartbeat(Host h, Duration by) {
+        try (Connection c = database.connect();
+             PreparedStatement ps = c.prepareStatement(
+                     "UPDATE host_heartbeats SET seen_at = seen_at - make_interval(secs => ?) WHERE host_id = ?::uuid")) {
+            ps.setDouble(1, by.toMillis() / 1000.0);
+            ps.setString(2, h.id());
+            assertThat(ps.executeUpdate()).as("heartbeat row of host " + h.name()).isEqualTo(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot backdate the heartbeat of host " + h.name(), e);
+        }
     }
 
     public JsonNode report(Host h, InventoryReport report) {

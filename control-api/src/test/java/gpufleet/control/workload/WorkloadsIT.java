@@ -11,6 +11,7 @@ import gpufleet.control.support.Pods;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -135,13 +136,14 @@ class WorkloadsIT {
         long version = before.get("version").asLong();
         assertThat(before.get("workloads")).isEmpty();
         CompletableFuture<Http.Response> poll = CompletableFuture.supplyAsync(() ->
-                fx.http.get("/v1/hosts/" + host.id() + "/workloads?version=" + version + "&waitSeconds=20", host.token()));
-        sleep(500);
-        assertThat(poll).isNotDone();
-        long t0 = System.nanoTime();
+                fx.http.get("/v1/hosts/" + host.id() + "/workloads?version=" + version + "&waitSeconds=60", host.token()));
+        UUID hostId = UUID.fromString(host.id());
+        await("the poll parked on the server").atMost(Duration.ofSeconds(30)).until(() -> fx.api.wakeups().waiting(hostId) == 1);
+        assertThat(poll).as("a poll at the current version waits").isNotDone();
         create(Pods.seedPod("uid-poll"));
+        // The poll would answer by itself only after 60 s; well before that, only the placement can have woken it.
+        assertThat(poll).as("woken by the placement, not the timeout").succeedsWithin(Duration.ofSeconds(30));
         JsonNode woke = poll.join().json();
-        assertThat((System.nanoTime() - t0) / 1e9).as("woken by the placement, not the timeout").isLessThan(5);
         assertThat(woke.get("version").asLong()).isGreaterThan(version);
         JsonNode w = woke.get("workloads").get(0);
         assertThat(w.at("/spec/containers/0/image").asText()).isEqualTo("gpufleet/busybox:test");
@@ -181,13 +183,5 @@ class WorkloadsIT {
         Http.Response notOffered = fx.http.post("/v1/tenants/other/workloads", other, Pods.seedPod("uid-x"));
         assertThat(notOffered.status()).isEqualTo(400);
         assertThat(notOffered.message()).isEqualTo("offering seeweb-nvidia-1xa6000 is not available to tenant other");
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
