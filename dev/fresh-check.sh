@@ -15,7 +15,8 @@
 #     gateway in its IPAM record, for one);
 #   - PostgreSQL: every database owned by the project's role (the test databases and gpufleet
 #     itself; dev/services.sh makes gpufleet again);
-#   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes);
+#   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes), and
+#     its local CA removed from the machine's trust store;
 #   - the project's artifacts in the local Maven repository (a stale snapshot there can hide a
 #     module that no longer builds), and this checkout's .dev/ (dev/run.sh's state: operator
 #     token, agent credentials, logs).
@@ -90,6 +91,13 @@ if (cd / && runuser -u postgres -- psql -X -q -tAc 'select 1' >/dev/null 2>&1); 
     (cd / && runuser -u postgres -- psql -X -q -c "drop database \"$db\" with (force)")
   done
   [[ -z $dbs ]] || log "dropped $(wc -w <<<"$dbs") database(s) of the project"
+fi
+# Caddy's local CA root, put into the machine's trust store by Caddy versions or configurations
+# that install trust (ours no longer asks for it).
+if compgen -G '/usr/local/share/ca-certificates/Caddy_Local_Authority*' >/dev/null; then
+  log "removing Caddy's local CA from the machine's trust store"
+  rm -f /usr/local/share/ca-certificates/Caddy_Local_Authority*
+  update-ca-certificates >/dev/null 2>&1 || true
 fi
 rm -rf "$HOME/.m2/repository/gpufleet" "$REPO/.dev"
 
