@@ -15,6 +15,7 @@ import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.stream.ContainerStreams;
 import gpufleet.host.stream.PodStatsReader;
 import gpufleet.host.stream.StreamServer;
+import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.time.Duration;
@@ -41,6 +42,10 @@ public final class Agent implements AutoCloseable {
     private final CredentialStore credentials;
     private final Supplier<GpuInventory> gpuFactory;
     private final ContainerRuntime runtime;
+    /** This host's containers: every agent on a shared Docker Engine sees only its own. */
+    private final HostContainers containers;
+    private final AtomicLong heartbeatsAccepted = new AtomicLong();
+    private final AtomicLong heartbeatsFailed = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
     private final java.util.function.Consumer<HealthEvent> onHealthEvent;
     /** Generations start at the clock so they keep growing across restarts without being stored. */
@@ -65,6 +70,19 @@ public final class Agent implements AutoCloseable {
         this.credentials = new CredentialStore(config.stateDir());
         this.gpuFactory = gpuFactory;
         this.runtime = runtime;
+        this.containers = new HostContainers(runtime, config.hostName());
+    }
+
+    /**
+     * What the agent has done so far, for whoever needs to know that something happened rather
+     * than guess it from the clock: heartbeats the control-api accepted and ones that failed, and
+     * completed reconcile passes (0 before the workload loop starts).
+     */
+    public record Progress(long heartbeatsAccepted, long heartbeatsFailed, long reconcilePasses) {}
+
+    public Progress progress() {
+        WorkloadLoop w = workloads;
+        return new Progress(heartbeatsAccepted.get(), heartbeatsFailed.get(), w == null ? 0 : w.passes());
     }
 
     public void start() {
@@ -81,7 +99,7 @@ public final class Agent implements AutoCloseable {
         spawn("inventory", this::inventoryLoop);
         spawn("gpu-health", this::healthLoop);
         spawn("runtime-check", this::runtimeLoop);
-        WorkloadLoop workloads = new WorkloadLoop(api, this::host, runtime, config.stateDir(), config.runtime(),
+        WorkloadLoop workloads = new WorkloadLoop(api, this::host, containers, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
                 config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress());
         this.workloads = workloads;
@@ -142,18 +160,21 @@ public final class Agent implements AutoCloseable {
                 }
                 api.heartbeat(h);
                 lastContactNanos = System.nanoTime();
+                heartbeatsAccepted.incrementAndGet();
                 if (backoff.failures() > 0) {
                     log.info("control-api reachable again after {} failed heartbeat(s)", backoff.failures());
                     wake.release();
                 }
                 backoff.reset();
             } catch (JsonClient.Refused e) {
+                heartbeatsFailed.incrementAndGet();
                 if (e.status() == 401 || e.status() == 403) {
                     credentialRejected(host, e);
                 }
                 next = backoff.next();
                 log.warn("heartbeat refused: {}", e.getMessage());
             } catch (IOException e) {
+                heartbeatsFailed.incrementAndGet();
                 next = backoff.next();
                 if (backoff.failures() == 1 || backoff.failures() % 10 == 0) {
                     log.warn("control-api unreachable ({} failed heartbeat(s)): {}", backoff.failures(), e.toString());
@@ -258,7 +279,7 @@ public final class Agent implements AutoCloseable {
         StreamServer server;
         try {
             server = new StreamServer(config.publishAddress(), config.streamPort(), key,
-                    new ContainerStreams(runtime, config.dockerHost(), gpuLookup));
+                    new ContainerStreams(containers, config.dockerHost(), gpuLookup));
         } catch (java.io.UncheckedIOException e) {
             log.error("kubectl logs/exec/attach/port-forward will not reach this host: {}", e.getMessage());
             return;

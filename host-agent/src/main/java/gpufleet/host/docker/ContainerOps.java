@@ -30,10 +30,14 @@ import java.util.concurrent.TimeUnit;
 final class ContainerOps {
     private ContainerOps() {}
 
-    static List<Observed> list(DockerClient client, String label, String value) throws RuntimeFailure {
+    static List<Observed> list(DockerClient client, Map<String, String> labels) throws RuntimeFailure {
+        if (labels.isEmpty()) {
+            throw new IllegalArgumentException("a listing names the labels it wants: the agent never lists every container");
+        }
         try {
             List<Observed> out = new ArrayList<>();
-            for (Container c : client.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(label, value)).exec()) {
+            // One label=key=value filter per entry: the engine keeps the containers that carry all of them.
+            for (Container c : client.listContainersCmd().withShowAll(true).withLabelFilter(labels).exec()) {
                 try {
                     out.add(observed(client.inspectContainerCmd(c.getId()).exec()));
                 } catch (NotFoundException gone) {

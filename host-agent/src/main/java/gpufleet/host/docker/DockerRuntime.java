@@ -63,13 +63,13 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public List<Observed> list(String label, String value) throws RuntimeFailure {
-        return ContainerOps.list(client, label, value);
+    public List<Observed> list(Map<String, String> labels) throws RuntimeFailure {
+        return ContainerOps.list(client, labels);
     }
 
     @Override
-    public java.util.Optional<Observed> inspect(String id) throws RuntimeFailure {
-        return ContainerOps.inspect(client, id);
+    public java.util.Optional<Observed> inspect(String idOrName) throws RuntimeFailure {
+        return ContainerOps.inspect(client, idOrName);
     }
 
     @Override
@@ -96,15 +96,6 @@ public final class DockerRuntime implements ContainerRuntime {
     @Override
     public void stop(String id, int graceSeconds) throws RuntimeFailure {
         ContainerOps.stop(client, id, graceSeconds);
-    }
-
-    @Override
-    public void rename(String id, String name) throws RuntimeFailure {
-        try {
-            client.renameContainerCmd(id).withName(name).exec();
-        } catch (RuntimeException e) {
-            throw new RuntimeFailure("CreateContainerError", rootMessage(e));
-        }
     }
 
     @Override

@@ -21,11 +21,14 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     HostCondition check();
 
-    /** Every container carrying {@code label=value}, in any state. */
-    List<Observed> list(String label, String value) throws RuntimeFailure;
+    /**
+     * Every container carrying all of these labels (key → value), in any state; the engine does
+     * the filtering, so nothing else is ever read.
+     */
+    List<Observed> list(Map<String, String> labels) throws RuntimeFailure;
 
-    /** One container as it is now (its network addresses included); empty when it does not exist. */
-    java.util.Optional<Observed> inspect(String id) throws RuntimeFailure;
+    /** One container, by id or exact name, as it is now (its network addresses included); empty when it does not exist. */
+    java.util.Optional<Observed> inspect(String idOrName) throws RuntimeFailure;
 
     /**
      * Makes the image present per the pull policy (Always, IfNotPresent, Never). Runs
@@ -45,9 +48,6 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /** Stops with SIGTERM, then SIGKILL after {@code graceSeconds}. Stopping a stopped container is fine. */
     void stop(String id, int graceSeconds) throws RuntimeFailure;
-
-    /** Gives a container a new name. */
-    void rename(String id, String name) throws RuntimeFailure;
 
     /** Removes a container (forcefully); removing one already gone is fine. */
     void remove(String id) throws RuntimeFailure;

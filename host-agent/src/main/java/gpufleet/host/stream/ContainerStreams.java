@@ -3,9 +3,9 @@ package gpufleet.host.stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
-import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.RuntimeFailure;
+import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.Labels;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,14 +19,14 @@ import java.util.Map;
 
 /** Serves logs, exec, attach and port-forward for the containers of one workload on this host. */
 public final class ContainerStreams implements StreamServer.StreamHandler {
-    private final ContainerRuntime runtime;
+    private final HostContainers containers;
     private final DockerSocket docker;
     private final PodStatsReader stats;
 
-    public ContainerStreams(ContainerRuntime runtime, String dockerHost, PodStatsReader.GpuLookup gpus) {
-        this.runtime = runtime;
+    public ContainerStreams(HostContainers containers, String dockerHost, PodStatsReader.GpuLookup gpus) {
+        this.containers = containers;
         this.docker = new DockerSocket(dockerHost);
-        this.stats = new PodStatsReader(runtime, docker, gpus);
+        this.stats = new PodStatsReader(containers, docker, gpus);
     }
 
     @Override
@@ -215,10 +215,9 @@ public final class ContainerStreams implements StreamServer.StreamHandler {
         }
     }
 
-    /** The workload's containers, its sandbox included (a claimed spare sandbox is known by its name). */
+    /** The workload's containers on this host, its sandbox included. */
     private List<Observed> containers(StreamRequest req) throws RuntimeFailure {
-        return runtime.list(Labels.MANAGED, "true").stream()
-                .filter(o -> String.valueOf(req.workload()).equals(Labels.workload(o))).toList();
+        return containers.of(String.valueOf(req.workload()));
     }
 
     private List<Observed> attempts(StreamRequest req) throws RuntimeFailure {

@@ -3,10 +3,10 @@ package gpufleet.host.stream;
 import gpufleet.common.Json;
 import gpufleet.common.stream.PodUsage;
 import gpufleet.host.gpu.Gpu;
-import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.RuntimeFailure;
 import gpufleet.common.stream.Frames;
+import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.Labels;
 import java.io.IOException;
 import java.time.Instant;
@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * and the pod's GPUs from the last NVML sweep.
  */
 public final class PodStatsReader {
-    private final ContainerRuntime runtime;
+    private final HostContainers containers;
     private final DockerSocket docker;
     private final GpuLookup gpus;
     /** Last sample per container id: cumulative CPU nanoseconds and when, for the rate. */
@@ -34,8 +34,8 @@ public final class PodStatsReader {
         Map<String, Gpu> telemetry();
     }
 
-    PodStatsReader(ContainerRuntime runtime, DockerSocket docker, GpuLookup gpus) {
-        this.runtime = runtime;
+    PodStatsReader(HostContainers containers, DockerSocket docker, GpuLookup gpus) {
+        this.containers = containers;
         this.docker = docker;
         this.gpus = gpus;
     }
@@ -45,7 +45,7 @@ public final class PodStatsReader {
         lastCpu.values().removeIf(sample -> sample[1] < stale); // Containers long gone.
         // One listing for the whole request, grouped by workload (a scrape asks for every pod at once).
         Map<String, List<Observed>> byWorkload = new java.util.HashMap<>();
-        for (Observed o : runtime.list(Labels.MANAGED, "true")) {
+        for (Observed o : containers.list()) {
             String w = Labels.workload(o);
             if (w != null) {
                 byWorkload.computeIfAbsent(w, k -> new ArrayList<>()).add(o);

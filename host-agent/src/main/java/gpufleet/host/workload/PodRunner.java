@@ -41,6 +41,7 @@ final class PodRunner {
     }
 
     private final ContainerRuntime runtime;
+    private final String host;
     private final PodFiles files;
     private final RestartBackoff backoff;
     private final String gpuRuntime;
@@ -51,9 +52,10 @@ final class PodRunner {
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
     private final Map<String, Long> pulls = new java.util.concurrent.ConcurrentHashMap<>();
 
-    PodRunner(ContainerRuntime runtime, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
+    PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
               Progress progress, PortRelay relay) {
-        this.runtime = runtime;
+        this.runtime = containers.runtime();
+        this.host = containers.host();
         this.files = files;
         this.backoff = backoff;
         this.gpuRuntime = gpuRuntime;
@@ -63,19 +65,15 @@ final class PodRunner {
         this.relay = relay;
     }
 
+    /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
     Outcome run(HostWorkload w, List<Observed> mine) {
-        return run(w, mine, new ArrayList<>());
-    }
-
-    /** {@code spares}: running spare pause containers; one of the tenant's is claimed (and removed from the list) if needed. */
-    Outcome run(HostWorkload w, List<Observed> mine, List<Observed> spares) {
         if (w.stop()) {
             relay.unpublish(w.id().toString());
             return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
         }
         Sandbox sandbox;
         try {
-            sandbox = pause(w, mine, spares);
+            sandbox = pause(w, mine);
         } catch (RuntimeFailure f) {
             relay.publish(w.id().toString(), null, w.publish()); // keeps the ports for when the sandbox is back
             return new Outcome(w.spec().containers().stream()
@@ -96,7 +94,7 @@ final class PodRunner {
     }
 
     /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
-    private Sandbox pause(HostWorkload w, List<Observed> mine, List<Observed> spares) throws RuntimeFailure {
+    private Sandbox pause(HostWorkload w, List<Observed> mine) throws RuntimeFailure {
         Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
         if (pause != null && pause.state().equals("running")) {
             return new Sandbox(pause.id(), pause.addresses());
@@ -105,15 +103,10 @@ final class PodRunner {
             runtime.remove(o.id());
         }
         mine.clear();
-        // A pause container started ahead of need saves the pod most of its start-up time.
-        for (Observed spare : List.copyOf(spares)) {
-            if (w.tenant().equals(spare.label(Labels.SPARE_FOR)) && spare.state().equals("running")) {
-                spares.remove(spare);
-                runtime.rename(spare.id(), "gf-" + w.id() + "-pod");
-                return new Sandbox(spare.id(), spare.addresses());
-            }
-        }
-        String id = startPause("gf-" + w.id() + "-pod", w.tenant(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), Labels.PAUSE, 0));
+        // Made for this pod, never ahead of it: Docker cannot label a container after its creation,
+        // and every container of a pod carries the pod's labels.
+        String workload = w.id().toString();
+        String id = startPause(Labels.sandboxName(workload), w.tenant(), Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
         return new Sandbox(id, w.publish().isEmpty() ? Map.of() : addresses(id));
     }
 
@@ -126,16 +119,12 @@ final class PodRunner {
         }
     }
 
-    /** The bridge network of a tenant's pods on this host. */
+    /**
+     * The bridge network of a tenant's pods. It carries no host label: agents that share an engine
+     * share it, and none ever removes it, so whose it is never matters.
+     */
     static String network(String tenant) {
         return "gf-tenant-" + tenant;
-    }
-
-    /** A spare pause container for {@code tenant}, ready for its next pod on this host. */
-    void startSpare(String tenant) throws RuntimeFailure {
-        startPause("gf-spare-" + tenant + "-" + java.util.UUID.randomUUID().toString().substring(0, 8), tenant,
-                Map.of(Labels.MANAGED, "true", Labels.SPARE_FOR, tenant, Labels.TENANT, tenant, Labels.CONTAINER, Labels.PAUSE,
-                        Labels.ATTEMPT, "0"));
     }
 
     private String startPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
@@ -232,7 +221,7 @@ final class PodRunner {
         if (!capabilities) {
             env.add("NVIDIA_DRIVER_CAPABILITIES=compute,utility");
         }
-        return new Plan(name, c.image(), Labels.of(w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
+        return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
                 c.command(), c.args(), env, gpuRuntime, c.resources().cpuMillis() * 1_000_000L, c.resources().memoryBytes(),
                 pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
                 Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()));

@@ -6,7 +6,6 @@ import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.host.agent.Backoff;
 import gpufleet.host.agent.ControlApiClient;
-import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.RuntimeFailure;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,12 +44,14 @@ public final class WorkloadLoop implements AutoCloseable {
     private final Map<UUID, Object> reported = new ConcurrentHashMap<>();
     /** Status generations start at the clock so they keep growing across agent restarts. */
     private final AtomicLong generation = new AtomicLong(System.currentTimeMillis());
+    private final AtomicLong passes = new AtomicLong();
     private final Duration cutoffAfter;
     private final java.util.function.Supplier<Duration> sinceContact;
     private volatile HostDesired desired;
     private boolean cutOff;
 
-    public WorkloadLoop(ControlApiClient api, HostSupplier host, ContainerRuntime runtime, Path stateDir, String gpuRuntime,
+    /** {@code containers}: this host's containers, the only ones the loop ever touches. */
+    public WorkloadLoop(ControlApiClient api, HostSupplier host, HostContainers containers, Path stateDir, String gpuRuntime,
                         String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync, Duration cutoffAfter,
                         java.util.function.Supplier<Duration> sinceContact, java.net.InetAddress publishAddress) {
         this.api = api;
@@ -59,8 +60,16 @@ public final class WorkloadLoop implements AutoCloseable {
         this.host = host;
         this.resync = resync;
         this.relay = new PortRelay(publishAddress);
-        this.reconciler = new Reconciler(runtime, new PodRunner(runtime, new PodFiles(stateDir),
+        this.reconciler = new Reconciler(containers, new PodRunner(containers, new PodFiles(stateDir),
                 new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay), relay);
+    }
+
+    /**
+     * How many reconcile passes have run to the end against a desired list: one more means the
+     * containers were compared with what the control-api wants at least once since.
+     */
+    public long passes() {
+        return passes.get();
     }
 
     /** The UUIDs of the GPUs a workload on this host holds, as last desired (empty if unknown). */
@@ -119,10 +128,10 @@ public final class WorkloadLoop implements AutoCloseable {
                                 sinceContact.get().toSeconds());
                         cutOff = true;
                     }
-                    // Version -1: cut off, keep no spares either.
+                    // Version -1: cut off (not a list from the control-api).
                     HostDesired none = new HostDesired(-1, List.of());
                     reconciler.reconcile(none);
-                    reconciler.replenishSpares(none);
+                    passes.incrementAndGet();
                     continue;
                 }
                 if (cutOff) {
@@ -130,7 +139,7 @@ public final class WorkloadLoop implements AutoCloseable {
                     cutOff = false;
                 }
                 reconciler.reconcile(d).forEach(this::report);
-                reconciler.replenishSpares(d);
+                passes.incrementAndGet();
             } catch (RuntimeFailure e) {
                 log.warn("cannot reconcile workloads: {}", e.getMessage());
             } catch (RuntimeException e) {

@@ -65,9 +65,10 @@ class PortRelayIT {
         removeAll();
         runtime = new DockerRuntime("unix:///var/run/docker.sock", "nvidia");
         relay = new PortRelay(InetAddress.getLoopbackAddress());
-        PodRunner pods = new PodRunner(runtime, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
+        HostContainers containers = new HostContainers(runtime, "relay-host");
+        PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
                 "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
-        reconciler = new Reconciler(runtime, pods, relay);
+        reconciler = new Reconciler(containers, pods, relay);
     }
 
     @AfterEach

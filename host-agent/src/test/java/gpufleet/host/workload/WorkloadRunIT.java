@@ -35,6 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Pods sent to a real control-api run as real Docker containers through a real host-agent on the simulated NVML. */
 class WorkloadRunIT {
+    /** The private registry from dev/services.sh: basic auth, holding gpufleet/busybox:test. */
+    private static final String REGISTRY = "127.0.0.1:5000";
+    private static final Map<String, String> REGISTRY_SECRET = Map.of("registry", REGISTRY, "username", "gpufleet",
+            "password", "gpufleet-pull");
+    private static final String PRIVATE_IMAGE = REGISTRY + "/gpufleet/busybox:test";
     static DockerClient docker;
 
     @TempDir
@@ -194,15 +199,21 @@ class WorkloadRunIT {
     }
 
     @Test
-    void anImageThatDoesNotExistWaitsWithErrImagePullThenBacksOff() {
+    void anImageTheRegistryDoesNotHaveWaitsWithErrImagePullThenBacksOff() {
+        // The local registry answers (with the right credentials) that it has no such image:
+        // the failure is the image's, never the network's.
+        String missing = REGISTRY + "/gpufleet/does-not-exist:1.0";
         Map<String, Object> c = Pods.container("nvidia", 1, "1", "1Gi");
-        c.put("image", "gpufleet/does-not-exist:1.0");
-        fx.http.post("/v1/tenants/skg00000/workloads", tenant, Pods.pod("uid-noimage", "noimage", "seeweb-nvidia-1xa6000", List.of(c)));
-        await().atMost(Duration.ofSeconds(60)).until(() -> "ErrImagePull".equals(workload("uid-noimage").at("/containers/0/reason").asText())
-                || "ImagePullBackOff".equals(workload("uid-noimage").at("/containers/0/reason").asText()));
+        c.put("image", missing);
+        Map<String, Object> pod = Pods.pod("uid-noimage", "noimage", "seeweb-nvidia-1xa6000", List.of(c));
+        pod.put("imagePullSecrets", List.of(REGISTRY_SECRET));
+        fx.http.post("/v1/tenants/skg00000/workloads", tenant, pod);
+        await().atMost(Duration.ofSeconds(60)).until(() -> "ErrImagePull".equals(workload("uid-noimage").at("/containers/0/reason").asText()));
         JsonNode s = workload("uid-noimage").at("/containers/0");
         assertThat(s.get("state").asText()).isEqualTo("waiting");
-        assertThat(s.get("message").asText()).contains("gpufleet/does-not-exist:1.0");
+        assertThat(s.get("message").asText()).as("the registry's own answer").contains(missing)
+                .containsIgnoringCase("manifest unknown");
+        await().atMost(Duration.ofSeconds(60)).until(() -> "ImagePullBackOff".equals(workload("uid-noimage").at("/containers/0/reason").asText()));
     }
 
     @Test
@@ -214,7 +225,8 @@ class WorkloadRunIT {
         String id = container("uid-adopt", "nvidia").orElseThrow().getId();
         agent.close();
         agent = startAgent();
-        sleep(3000);
+        // Three passes against the control-api's list: the new agent has compared and kept what it found.
+        await().atMost(Duration.ofSeconds(60)).until(() -> agent.progress().reconcilePasses() >= 3);
         assertThat(container("uid-adopt", "nvidia").orElseThrow().getId()).as("adopted, not recreated").isEqualTo(id);
         assertThat(docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.pod-uid", "uid-adopt")).exec())
                 .as("the app container and its pause container, no duplicates").hasSize(2);
@@ -268,42 +280,24 @@ class WorkloadRunIT {
     }
 
     @Test
-    void aSparePauseContainerWaitsForTheTenantsNextPod() {
-        // Small pods: this test machine has 2 cores.
-        fx.http.post("/v1/tenants/skg00000/workloads", tenant, Pods.pod("uid-first", "first", "seeweb-nvidia-1xa6000",
+    void everyContainerOfAPodCarriesItsWorkloadAndItsHostsLabels() {
+        // Two pods of one tenant, one after the other: the second starts as quickly, in its own sandbox.
+        JsonNode first = workloadRunning("uid-first", Pods.pod("uid-first", "first", "seeweb-nvidia-1xa6000",
                 List.of(Pods.container("nvidia", 1, "100m", "256Mi"))));
-        await().atMost(Duration.ofSeconds(20)).until(() -> workload("uid-first").get("phase").asText().equals("running"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> !docker.listContainersCmd()
-                .withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().isEmpty());
-        String spare = docker.listContainersCmd().withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().get(0).getId();
-        Map<String, Object> second = Pods.pod("uid-second", "second", "seeweb-nvidia-1xa6000",
-                List.of(Pods.container("nvidia", 1, "100m", "256Mi")));
-        second.put("terminationGracePeriodSeconds", 1);
-        fx.http.post("/v1/tenants/skg00000/workloads", tenant, second);
-        await().atMost(Duration.ofSeconds(20)).until(() -> workload("uid-second").get("phase").asText().equals("running"));
-        String id = workload("uid-second").get("id").asText();
-        InspectContainerResponse app = container("uid-second", "nvidia").orElseThrow();
-        assertThat(app.getHostConfig().getNetworkMode()).as("the pod joined the spare").isEqualTo("container:" + spare);
-        assertThat(docker.inspectContainerCmd(spare).exec().getName()).isEqualTo("/gf-" + id + "-pod");
-        // A new spare is made for the next pod, and deleting the pod removes the claimed one with it.
-        await().atMost(Duration.ofSeconds(20)).until(() -> docker.listContainersCmd()
-                .withLabelFilter(Map.of("org.gpufleet.spare-for", "skg00000")).exec().size() == 2);
-        fx.http.delete("/v1/tenants/skg00000/workloads/uid-second", tenant);
-        await().atMost(Duration.ofSeconds(60)).until(() -> workload("uid-second").get("phase").asText().equals("deleted"));
-        assertThat(docker.listContainersCmd().withShowAll(true).withNameFilter(List.of("gf-" + id + "-pod")).exec()).isEmpty();
+        JsonNode second = workloadRunning("uid-second", Pods.pod("uid-second", "second", "seeweb-nvidia-1xa6000",
+                List.of(Pods.container("nvidia", 1, "100m", "256Mi"))));
+        for (JsonNode w : List.of(first, second)) {
+            String id = w.get("id").asText();
+            List<Container> pod = docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.WORKLOAD, id,
+                    Labels.HOST, "gpu-run")).exec();
+            assertThat(pod).as("docker ps --filter label=%s=%s", Labels.WORKLOAD, id)
+                    .extracting(c -> c.getNames()[0]).containsExactlyInAnyOrder("/gf-" + id + "-pod", "/gf-" + id + "-nvidia-0");
+            assertThat(container(w.get("podUid").asText(), "nvidia").orElseThrow().getHostConfig().getNetworkMode())
+                    .isEqualTo("container:" + pod.stream().filter(c -> c.getNames()[0].endsWith("-pod")).findFirst().orElseThrow().getId());
+        }
+        assertThat(docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec())
+                .as("nothing started ahead of a pod").hasSize(4);
     }
-
-    @Test
-    void containersNobodyOwnsAreRemoved() {
-        docker.createContainerCmd("gpufleet/busybox:test").withName("gf-stray").withCmd("sleep", "3600")
-                .withLabels(Map.of("org.gpufleet.managed", "true", "org.gpufleet.workload", "00000000-0000-0000-0000-000000000000",
-                        "org.gpufleet.container", "x", "org.gpufleet.attempt", "0")).exec();
-        await().atMost(Duration.ofSeconds(20)).until(() -> docker.listContainersCmd().withShowAll(true)
-                .withNameFilter(List.of("gf-stray")).exec().isEmpty());
-    }
-
-    /** The private registry from dev/services.sh: basic auth, holding gpufleet/busybox:test. */
-    private static final String PRIVATE_IMAGE = "127.0.0.1:5000/gpufleet/busybox:test";
 
     @Test
     void aPrivateImageIsPulledWithItsPullSecretAndAWrongOneIsRefused() {
@@ -321,7 +315,7 @@ class WorkloadRunIT {
         assertThat(workload("uid-badsecret").at("/containers/0/message").asText()).contains(PRIVATE_IMAGE).containsIgnoringCase("auth");
 
         Map<String, Object> right = Pods.pod("uid-secret", "secret", "seeweb-nvidia-1xa6000", List.of(c));
-        right.put("imagePullSecrets", List.of(Map.of("registry", "127.0.0.1:5000", "username", "gpufleet", "password", "gpufleet-pull")));
+        right.put("imagePullSecrets", List.of(REGISTRY_SECRET));
         fx.http.post("/v1/tenants/skg00000/workloads", tenant, right);
         await().atMost(Duration.ofSeconds(60)).until(() -> workload("uid-secret").get("phase").asText().equals("running"));
         JsonNode s = workload("uid-secret").at("/containers/0");
@@ -341,13 +335,5 @@ class WorkloadRunIT {
             throw new AssertionError("workload " + uid + " is not running: " + workload(uid), e);
         }
         return workload(uid);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
