@@ -53,7 +53,7 @@ final class EdgeBench {
                             "resources", Map.of("gpus", 1, "cpu", "1", "memory", "1Gi"))))).get("id").asText();
             put(base + "/v1/hosts/" + host.id() + "/workloads/" + id + "/status", host.token(), "{\"generation\":1,\"containers\":"
                     + "[{\"name\":\"web\",\"state\":\"running\",\"ready\":true}],\"ports\":{\"8080\":\"" + ip + ":8080\"}}");
-            String name = put(base + "/v1/tenants/bench/routes/bench-svc", tenant,
+            String name = put(base + "/v1/tenants/bench/routes/be9c0000-0000-4000-8000-0000000be9c0", tenant,
                     "{\"namespace\":\"bench\",\"name\":\"web\",\"port\":80,\"targets\":[{\"podUid\":\"web\",\"port\":8080}]}")
                     .replaceAll(".*\"hostname\":\"([^\"]+)\".*", "$1");
             waitFor(name);

@@ -41,12 +41,19 @@ public final class Quantity {
     }
 
     public static long cpuMillis(String text, String field) {
-        BigDecimal millis = parse(text, field).multiply(BigDecimal.valueOf(1000));
-        return millis.setScale(0, RoundingMode.CEILING).longValueExact();
+        return exact(parse(text, field).multiply(BigDecimal.valueOf(1000)), text, field);
     }
 
     public static long bytes(String text, String field) {
-        return parse(text, field).setScale(0, RoundingMode.CEILING).longValueExact();
+        return exact(parse(text, field), text, field);
+    }
+
+    private static long exact(BigDecimal value, String text, String field) {
+        try {
+            return value.setScale(0, RoundingMode.CEILING).longValueExact();
+        } catch (ArithmeticException e) {
+            throw new Invalid(field, field + ": '" + text + "' is too large");
+        }
     }
 
     /** Canonical cpu: whole cores when exact ("63"), millicores otherwise ("8500m"). */

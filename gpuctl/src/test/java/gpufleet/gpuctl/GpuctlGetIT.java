@@ -39,7 +39,7 @@ class GpuctlGetIT {
         fx.heartbeat(small);
         fx.report(small, Inventories.report("gpu-small", 1, Inventories.A100, 2, 16_000, 64L << 30));
         workload = fleet.pod("uid-1");
-        Http.Response route = fx.http.put("/v1/tenants/" + Fleet.TENANT + "/routes/svc-1", fleet.tenantToken, Map.of(
+        Http.Response route = fx.http.put("/v1/tenants/" + Fleet.TENANT + "/routes/3b1f2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", fleet.tenantToken, Map.of(
                 "namespace", "default", "name", "web", "port", 80, "targets", List.of(Map.of("podUid", "uid-1", "port", 8080))));
         assertThat(route.status()).as(route.toString()).isIn(200, 201);
         cli = Cli.against(fx, home);
@@ -134,7 +134,7 @@ class GpuctlGetIT {
         assertThat(cell(workloads, id, "GPUS")).isEqualTo("1");
         List<String> routes = lines(cli.run("get", "routes"));
         assertThat(routes.get(0)).matches("HOSTNAME +TENANT +SERVICE +PORT +READY +AGE");
-        assertThat(routes.get(1)).startsWith("svc-1-" + Fleet.TENANT + ".").contains("default/web");
+        assertThat(routes.get(1)).startsWith("3b1f2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f-" + Fleet.TENANT + ".").contains("default/web");
         List<String> tokens = lines(cli.run("get", "tokens", "--tenant", Fleet.TENANT));
         assertThat(tokens).hasSize(2);
         assertThat(cell(tokens, tokens.get(1).split(" ")[0], "STATUS")).isEqualTo("Active");

@@ -1,6 +1,7 @@
 package gpufleet.common.api;
 
 import gpufleet.common.Invalid;
+import gpufleet.common.Names;
 import java.util.List;
 
 /**
@@ -9,8 +10,8 @@ import java.util.List;
  */
 public record RouteSpec(String namespace, String name, Integer port, List<Target> targets) {
     public RouteSpec {
-        Invalid.requiredText(namespace, "namespace", 63);
-        Invalid.requiredText(name, "name", 253);
+        Names.label(namespace, "namespace", 63);
+        Names.label1035(name, "name");
         Invalid.required(port, "port");
         Invalid.check(port >= 1 && port <= 65535, "port", "port must be 1..65535, got " + port);
         targets = targets == null ? List.of() : List.copyOf(targets);
@@ -20,7 +21,7 @@ public record RouteSpec(String namespace, String name, Integer port, List<Target
     /** One pod behind the Service and the container port the Service sends to. */
     public record Target(String podUid, Integer port) {
         public Target {
-            Invalid.requiredText(podUid, "podUid", 64);
+            Names.podUid(podUid, "podUid");
             Invalid.required(port, "port");
             Invalid.check(port >= 1 && port <= 65535, "port", "target port must be 1..65535, got " + port);
         }

@@ -1,11 +1,11 @@
 package gpufleet.common.api;
 
 import gpufleet.common.Invalid;
+import gpufleet.common.Names;
 import gpufleet.common.Quantity;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * A tenant pod as the provider runs it. Idempotent by {@code podUid}: sending the same pod again
@@ -22,16 +22,12 @@ public record WorkloadSpec(
         Long terminationGracePeriodSeconds,
         List<PullSecret> imagePullSecrets) {
 
-    private static final Pattern DNS_LABEL = Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
-    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$");
     public static final Set<String> RESTART_POLICIES = Set.of("Always", "OnFailure", "Never");
 
     public WorkloadSpec {
-        Invalid.requiredText(podUid, "podUid", 64);
-        Invalid.requiredText(namespace, "namespace", 63);
-        Invalid.check(DNS_LABEL.matcher(namespace).matches(), "namespace", "namespace '" + namespace + "' is not a DNS label");
-        Invalid.requiredText(name, "name", 253);
-        Invalid.check(DNS_SUBDOMAIN.matcher(name).matches(), "name", "name '" + name + "' is not a DNS subdomain");
+        Names.podUid(podUid, "podUid");
+        Names.label(namespace, "namespace", 63);
+        Names.subdomain(name, "name");
         Invalid.requiredText(offering, "offering", 63);
         Invalid.required(containers, "containers");
         Invalid.check(!containers.isEmpty(), "containers", "a pod needs at least one container");
@@ -67,11 +63,8 @@ public record WorkloadSpec(
     public record Container(String name, String image, String imagePullPolicy, List<String> command, List<String> args,
                             List<EnvVar> env, List<Port> ports, Resources resources, List<FileMount> files,
                             String workingDir, Boolean tty, Boolean stdin) {
-        private static final Pattern NAME = Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
-
         public Container {
-            Invalid.requiredText(name, "name", 63);
-            Invalid.check(NAME.matcher(name).matches(), "name", "container name '" + name + "' is not a DNS label");
+            Names.label(name, "name", 63);
             Invalid.requiredText(image, "image", 512);
             imagePullPolicy = imagePullPolicy == null ? (image.endsWith(":latest") || !image.contains(":") ? "Always" : "IfNotPresent") : imagePullPolicy;
             Invalid.check(Set.of("Always", "IfNotPresent", "Never").contains(imagePullPolicy), "imagePullPolicy",

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import gpufleet.control.config.EdgeSettings;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Caddy's whole configuration for a set of routes, as JSON for its admin API: one HTTPS server;
@@ -12,8 +13,30 @@ import java.util.List;
  * none; 404 for any other name. Pure: the same routes always give the same document.
  */
 public final class EdgeConfig {
-    /** A route with the upstreams ("address:port") that can take requests now. */
-    public record Route(String hostname, String tenant, String namespace, String name, List<String> upstreams) {}
+    /**
+     * A route with the upstreams ("address:port") that can take requests now. Caddy reads
+     * {@code {...}} in its configuration as placeholders (environment variables, files), so
+     * nothing reaches it that is not plainly a name or an address: the last of the checks the API
+     * makes when the route is stored.
+     */
+    public record Route(String hostname, String tenant, String namespace, String name, List<String> upstreams) {
+        private static final Pattern NAME = Pattern.compile("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
+        private static final Pattern UPSTREAM = Pattern.compile("^([0-9]{1,3}(\\.[0-9]{1,3}){3}|\\[[0-9a-fA-F:.]+\\]):[0-9]{1,5}$");
+
+        public Route {
+            for (String s : List.of(hostname, tenant, namespace, name)) {
+                if (s == null || !NAME.matcher(s).matches()) {
+                    throw new IllegalArgumentException("not a name: '" + s + "'");
+                }
+            }
+            upstreams = List.copyOf(upstreams);
+            for (String u : upstreams) {
+                if (!UPSTREAM.matcher(u).matches()) {
+                    throw new IllegalArgumentException("not an address:port: '" + u + "'");
+                }
+            }
+        }
+    }
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 

@@ -3,8 +3,10 @@ package gpufleet.control.edge;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import gpufleet.common.Json;
+import gpufleet.common.Names;
 import gpufleet.common.api.RouteSpec;
 import gpufleet.common.api.RouteView;
+import gpufleet.common.api.TenantSpec;
 import gpufleet.control.config.EdgeSettings;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
@@ -52,8 +54,12 @@ public final class RouteStore {
 
     /** Creates or replaces the route of one Service; idempotent. */
     public RouteView put(String tenant, String serviceUid, RouteSpec spec) {
-        if (!serviceUid.matches("^[a-z0-9-]{1,64}$")) {
-            throw ApiException.invalid("serviceUid", "service uid '" + serviceUid + "' must be lowercase letters, digits and '-' (a Kubernetes UID)");
+        // A UUID has a fixed length, so <uid>-<tenant> cannot be read two ways: no two tenants' names collide.
+        Names.uid(serviceUid, "serviceUid");
+        String hostname = edge.hostname(serviceUid, tenant);
+        if (hostname.indexOf('.') > 63) {
+            throw ApiException.invalid(null, "tenant " + tenant + " has a name too long for public names: " + hostname.substring(0, hostname.indexOf('.'))
+                    + " is longer than a DNS label's 63 characters (tenant names have at most " + TenantSpec.MAX_NAME + ")");
         }
         Set<UUID> hosts = new HashSet<>();
         RouteView v = db.tx(c -> {
@@ -78,7 +84,7 @@ public final class RouteStore {
                 ps.setString(2, serviceUid);
                 ps.setString(3, spec.namespace());
                 ps.setString(4, spec.name());
-                ps.setString(5, edge.hostname(serviceUid, tenant));
+                ps.setString(5, hostname);
                 ps.setInt(6, spec.port());
                 ps.setString(7, json(spec.targets()));
                 ps.executeUpdate();

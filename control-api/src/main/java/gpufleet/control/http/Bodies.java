@@ -12,6 +12,7 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Reads request bodies: JSON only, bounded in size, strictly typed. Every way a body can be wrong
@@ -72,6 +73,15 @@ public final class Bodies {
             String field = join(path(vie), invalid.field());
             return new ApiException(ErrorKind.INVALID, prefixed(path(vie), invalid.getMessage()), field);
         }
+        if (e instanceof ValueInstantiationException vie) {
+            // A constructor failed for another reason than a rule (a number too large to hold, say):
+            // name the field and the problem, never the class behind it.
+            String field = path(vie);
+            String problem = vie.getCause() instanceof ArithmeticException ? "value out of range"
+                    : vie.getCause() != null && vie.getCause().getMessage() != null ? withoutClassNames(vie.getCause().getMessage())
+                    : "invalid value";
+            return new ApiException(ErrorKind.INVALID, prefixed(field, problem), field.isEmpty() ? null : field);
+        }
         if (e instanceof UnrecognizedPropertyException upe) {
             String field = path(upe);
             return new ApiException(ErrorKind.INVALID, "unknown field '" + field + "'", field);
@@ -88,9 +98,9 @@ public final class Bodies {
         }
         if (e instanceof JsonMappingException jme && !jme.getPath().isEmpty()) {
             String field = path(jme);
-            return new ApiException(ErrorKind.INVALID, field + ": " + jme.getOriginalMessage(), field);
+            return new ApiException(ErrorKind.INVALID, field + ": " + withoutClassNames(jme.getOriginalMessage()), field);
         }
-        String detail = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+        String detail = withoutClassNames(e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage());
         String where = e instanceof JsonProcessingException jpe && jpe.getLocation() != null
                 ? " at line " + jpe.getLocation().getLineNr() + ", column " + jpe.getLocation().getColumnNr() : "";
         return new ApiException(ErrorKind.INVALID, "malformed JSON" + where + ": " + firstLine(detail));
@@ -138,7 +148,14 @@ public final class Bodies {
         if (java.util.Collection.class.isAssignableFrom(type)) {
             return "a list";
         }
-        return "an object (" + type.getSimpleName() + ")";
+        return "an object";
+    }
+
+    private static final Pattern CLASS_NAME = Pattern.compile("`?\\b(?:[a-z][a-z0-9_]*\\.)+([A-Z][A-Za-z0-9_]*\\$)*[A-Z][A-Za-z0-9_]*`?");
+
+    /** Jackson's messages name Java classes ("`gpufleet.common.api.WorkloadSpec$Resources`"); callers need none. */
+    static String withoutClassNames(String message) {
+        return message == null ? null : CLASS_NAME.matcher(message).replaceAll("value");
     }
 
     private static String firstLine(String s) {

@@ -19,8 +19,19 @@ public final class ErrorMapper {
         config.routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.kind(), e.getMessage(), e.field()));
         config.routes.exception(Invalid.class, (e, ctx) -> write(ctx, ErrorKind.INVALID, e.getMessage(), e.field()));
         config.routes.exception(Database.DatabaseException.class, (e, ctx) -> {
-            log.warn("{} {} failed: {}", ctx.method(), ctx.path(), e.getMessage());
-            write(ctx, ErrorKind.UNAVAILABLE, "the fleet database is unavailable; nothing was changed, retry later", null);
+            ErrorKind kind = kindOf(e.sqlState());
+            switch (kind) {
+                case UNAVAILABLE -> {
+                    log.warn("{} {} failed: {}", ctx.method(), ctx.path(), e.getMessage());
+                    write(ctx, kind, "the fleet database is unavailable; nothing was changed, retry later", null);
+                }
+                case CONFLICT -> write(ctx, kind, "the request conflicts with an existing object; nothing was changed", null);
+                case INVALID -> write(ctx, kind, "the request holds a value the fleet cannot store; nothing was changed", null);
+                default -> {
+                    log.error("{} {} failed", ctx.method(), ctx.path(), e);
+                    write(ctx, ErrorKind.INTERNAL, "internal error; it has been logged", null);
+                }
+            }
         });
         config.routes.exception(HttpResponseException.class, (e, ctx) -> {
             ErrorKind kind = switch (e.getStatus()) {
@@ -37,6 +48,26 @@ public final class ErrorMapper {
             log.error("{} {} failed", ctx.method(), ctx.path(), e);
             write(ctx, ErrorKind.INTERNAL, "internal error; it has been logged", null);
         });
+    }
+
+    /**
+     * What a failed statement means for the caller, by its SQLSTATE class: the database out of
+     * reach or refusing for now (connections, resources, shutdown, a lost serialization race) is a
+     * 503 worth retrying; a uniqueness or reference clash a 409; data PostgreSQL cannot hold a 400;
+     * anything else is this program's fault. Handlers check their input first: these are the
+     * database's last word, not the usual path.
+     */
+    static ErrorKind kindOf(String sqlState) {
+        if (sqlState == null || sqlState.length() != 5) {
+            return ErrorKind.UNAVAILABLE; // no answer from the server: a pool timeout, a broken connection
+        }
+        return switch (sqlState.substring(0, 2)) {
+            case "08", "53", "57", "58", "40", "55" -> ErrorKind.UNAVAILABLE;
+            case "23" -> sqlState.equals("23505") || sqlState.equals("23503") || sqlState.equals("23P01")
+                    ? ErrorKind.CONFLICT : ErrorKind.INVALID;
+            case "22" -> ErrorKind.INVALID;
+            default -> ErrorKind.INTERNAL;
+        };
     }
 
     private static void write(Context ctx, ErrorKind kind, String message, String field) {

@@ -114,28 +114,28 @@ class EdgeIT {
     @Test
     void aNameLeadsOnlyToItsTenantsPodsAndTenantsCannotTouchEachOthersRoutes() {
         runningPod("pod-a");
-        fx.http.put("/v1/tenants/skg00000/routes/svc-a", tokenA, route("pod-a"));
+        fx.http.put("/v1/tenants/skg00000/routes/0a0a0a0a-0000-4000-8000-00000000000a", tokenA, route("pod-a"));
         // Tenant "other" names tenant skg00000's pod: the pod is not theirs, so nothing answers behind it.
-        var theirs = fx.http.put("/v1/tenants/other/routes/svc-b", tokenB, route("pod-a"));
+        var theirs = fx.http.put("/v1/tenants/other/routes/0b0b0b0b-0000-4000-8000-00000000000b", tokenB, route("pod-a"));
         assertThat(theirs.json().get("readyTargets").asInt()).isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("svc-a-skg00000.fleet.test").equals("200 It works!"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0a0a0a0a-0000-4000-8000-00000000000a-skg00000.fleet.test").equals("200 It works!"));
         // The two routes may reach Caddy in two loads: wait for the second one's answer, whatever it is.
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("svc-b-other.fleet.test"), r -> !r.startsWith("404 ") && !r.startsWith("000"));
-        assertThat(curl("svc-b-other.fleet.test")).startsWith("503 no ready pod behind service default/inference of tenant other");
-        assertThat(fx.http.put("/v1/tenants/skg00000/routes/svc-x", tokenB, route("pod-a")).status()).isEqualTo(403);
-        assertThat(fx.http.delete("/v1/tenants/skg00000/routes/svc-a", tokenB).status()).isEqualTo(403);
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0b0b0b0b-0000-4000-8000-00000000000b-other.fleet.test"), r -> !r.startsWith("404 ") && !r.startsWith("000"));
+        assertThat(curl("0b0b0b0b-0000-4000-8000-00000000000b-other.fleet.test")).startsWith("503 no ready pod behind service default/inference of tenant other");
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/0e0e0e0e-0000-4000-8000-00000000000e", tokenB, route("pod-a")).status()).isEqualTo(403);
+        assertThat(fx.http.delete("/v1/tenants/skg00000/routes/0a0a0a0a-0000-4000-8000-00000000000a", tokenB).status()).isEqualTo(403);
         assertThat(fx.http.get("/v1/tenants/other/routes", tokenB).json().get("items")).hasSize(1);
         assertThat(fx.http.get("/v1/routes", ApiFixture.OPERATOR).json().get("items")).hasSize(2);
         assertThat(fx.http.put("/v1/tenants/skg00000/routes/Not_A_Uid", tokenA, route("pod-a")).error()).isEqualTo("invalid");
-        assertThat(fx.http.put("/v1/tenants/skg00000/routes/svc-c", tokenA, Map.of("namespace", "default", "name", "x", "port", 0))
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/0c0c0c0c-0000-4000-8000-00000000000c", tokenA, Map.of("namespace", "default", "name", "x", "port", 0))
                 .message()).contains("port must be 1..65535");
     }
 
     @Test
     void aRestartedCaddyGetsEveryRouteBackWithoutAnyCall() throws Exception {
         runningPod("pod-r");
-        fx.http.put("/v1/tenants/skg00000/routes/svc-r", tokenA, route("pod-r"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("svc-r-skg00000.fleet.test").equals("200 It works!"));
+        fx.http.put("/v1/tenants/skg00000/routes/0f0f0f0f-0000-4000-8000-00000000000f", tokenA, route("pod-r"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").equals("200 It works!"));
         HttpClient http = HttpClient.newHttpClient();
         try {
             http.send(HttpRequest.newBuilder(URI.create(ADMIN + "/stop")).POST(HttpRequest.BodyPublishers.noBody()).build(),
@@ -143,10 +143,10 @@ class EdgeIT {
         } catch (IOException e) {
             // Caddy may close the connection as it stops.
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("svc-r-skg00000.fleet.test").startsWith("000"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").startsWith("000"));
         // Started again as dev/services.sh starts it: with its bare start-up configuration.
         Process p = new ProcessBuilder("bash", Path.of("../dev/services.sh").toString(), "caddy").inheritIO().start();
         assertThat(p.waitFor()).isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("svc-r-skg00000.fleet.test").equals("200 It works!"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").equals("200 It works!"));
     }
 }

@@ -6,17 +6,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.ApiFixture.Host;
+import gpufleet.control.support.Fingerprint;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
 import gpufleet.control.support.Pods;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,12 +22,6 @@ import org.junit.jupiter.api.Test;
 
 /** Every kind of bad input gets a 4xx with the one error shape and a reason, and changes nothing. */
 class BadInputIT {
-    /**
-     * Tables no request writes, left out of the fingerprint: the migrations' own record, and what
-     * the dashboard's minute sampler writes in the background. Every other table is in it.
-     */
-    static final Set<String> BACKGROUND_ONLY = Set.of("flyway_schema_history", "telemetry_rounds", "gpu_telemetry", "tenant_gpu_usage");
-
     static ApiFixture fx;
     static Host host;
     static Host other;
@@ -48,7 +39,7 @@ class BadInputIT {
         // A placed workload, its events and a route, so that a refused request touching them shows.
         Http.Response pod = fx.http.post("/v1/tenants/tenant-a/workloads", tenantA, Pods.seedPod("uid-seed"));
         assertThat(pod.status()).as(pod.toString()).isEqualTo(201);
-        Http.Response route = fx.http.put("/v1/tenants/tenant-a/routes/svc-1", tenantA, Map.of("namespace", "default",
+        Http.Response route = fx.http.put("/v1/tenants/tenant-a/routes/3b1f2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", tenantA, Map.of("namespace", "default",
                 "name", "web", "port", 80, "targets", List.of(Map.of("podUid", "uid-seed", "port", 8080))));
         assertThat(route.status()).as(route.toString()).isIn(200, 201);
     }
@@ -68,30 +59,8 @@ class BadInputIT {
         assertThat(fingerprint()).as("database changed by a refused request").isEqualTo(fingerprint);
     }
 
-    /** Each table's row count and a digest of its rows, except heartbeat times (they move with every beat). */
     private static Map<String, String> fingerprint() throws Exception {
-        Map<String, String> digests = new TreeMap<>();
-        try (Connection c = fx.database.connect(); Statement s = c.createStatement()) {
-            List<String> tables = new ArrayList<>();
-            try (ResultSet rs = s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")) {
-                while (rs.next()) {
-                    tables.add(rs.getString(1));
-                }
-            }
-            tables.removeAll(BACKGROUND_ONLY);
-            for (String table : tables) {
-                String rows = table.equals("host_heartbeats") ? "(SELECT host_id FROM host_heartbeats)" : table;
-                try (ResultSet rs = s.executeQuery("SELECT count(*) || ' rows, ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')"
-                        + " FROM " + rows + " r")) {
-                    rs.next();
-                    digests.put(table, rs.getString(1));
-                }
-            }
-        }
-        assertThat(digests).as("the fingerprint covers every table a request writes")
-                .containsKeys("hosts", "host_heartbeats", "host_inventory", "gpus", "gpu_allocations", "tenants", "offerings",
-                        "tenant_offerings", "tokens", "workloads", "routes", "events", "dashboard_sessions");
-        return digests;
+        return Fingerprint.of(fx);
     }
 
     private static void refused(Http.Response r, int status, String kind, String reasonContains, String field) {
@@ -175,10 +144,10 @@ class BadInputIT {
         refused(fx.http.post("/v1/tenants/tenant-a/workloads", tenantA, Pods.pod("uid-other", "nvidia-smi", "seeweb-nvidia-1xa100",
                         List.of(Pods.container("nvidia", 1, "2", "16Gi")))),
                 400, "invalid", "offering seeweb-nvidia-1xa100 is not available to tenant tenant-a", null);
-        refused(fx.http.put("/v1/tenants/tenant-a/routes/svc-1", tenantA, Map.of("namespace", "default", "name", "web", "port", 0)),
+        refused(fx.http.put("/v1/tenants/tenant-a/routes/3b1f2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", tenantA, Map.of("namespace", "default", "name", "web", "port", 0)),
                 400, "invalid", "port must be 1..65535", "port");
         refused(fx.http.delete("/v1/tenants/tenant-a/workloads/uid-seed", tenantC), 403, "forbidden", "cannot", null);
-        refused(fx.http.delete("/v1/tenants/tenant-a/routes/svc-1", host.token()), 403, "forbidden", "this is a host token", null);
+        refused(fx.http.delete("/v1/tenants/tenant-a/routes/3b1f2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", host.token()), 403, "forbidden", "this is a host token", null);
     }
 
     @Test

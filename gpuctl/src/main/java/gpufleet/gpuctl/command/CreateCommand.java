@@ -51,7 +51,7 @@ public final class CreateCommand {
 
     @Command(name = "tenant", description = "Create a tenant with the offerings it may use.")
     static final class Tenant extends Creation {
-        @Parameters(paramLabel = "NAME", description = "1-40 lowercase letters, digits or '-'")
+        @Parameters(paramLabel = "NAME", description = "1-26 lowercase letters, digits or '-', starting and ending with a letter or digit")
         String name;
 
         @Option(names = "--offering", split = ",", paramLabel = "OFFERING", description = "an offering it may use (repeat, or comma-separate)")

@@ -1,0 +1,31 @@
+package gpufleet.control.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class ErrorMapperTest {
+    @Test
+    void onlyADatabaseOutOfReachIsA503() {
+        assertThat(ErrorMapper.kindOf(null)).as("no answer (pool timeout)").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("08006")).as("connection failure").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("57P01")).as("admin shutdown").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("53300")).as("too many connections").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("40001")).as("serialization failure").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("23505")).as("unique violation").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.kindOf("23503")).as("foreign key violation").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.kindOf("23514")).as("check violation").isEqualTo(ErrorKind.INVALID);
+        assertThat(ErrorMapper.kindOf("22021")).as("invalid byte sequence").isEqualTo(ErrorKind.INVALID);
+        assertThat(ErrorMapper.kindOf("22003")).as("numeric value out of range").isEqualTo(ErrorKind.INVALID);
+        assertThat(ErrorMapper.kindOf("42601")).as("syntax error: ours").isEqualTo(ErrorKind.INTERNAL);
+    }
+
+    @Test
+    void jacksonsMessagesLoseTheirClassNames() {
+        assertThat(Bodies.withoutClassNames("Cannot construct instance of `gpufleet.common.api.WorkloadSpec$Resources`, problem: Overflow"))
+                .isEqualTo("Cannot construct instance of value, problem: Overflow");
+        assertThat(Bodies.withoutClassNames("Cannot deserialize value of type `java.lang.Integer` from String"))
+                .doesNotContain("java.").doesNotContain("`");
+        assertThat(Bodies.withoutClassNames("name 'web.v2' is fine")).isEqualTo("name 'web.v2' is fine");
+    }
+}
