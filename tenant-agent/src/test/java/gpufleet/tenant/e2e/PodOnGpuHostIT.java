@@ -39,6 +39,8 @@ import org.junit.jupiter.api.Test;
  */
 @EnableKubernetesMockClient(crud = true)
 class PodOnGpuHostIT {
+    /** The host-agent's name, which labels its containers. */
+    static final String HOST = "e2e-gpu";
     KubernetesClient client;
     ApiFixture fx;
     Agent hostAgent;
@@ -47,6 +49,7 @@ class PodOnGpuHostIT {
 
     @BeforeEach
     void start() throws Exception {
+        DockerCleanup.removeContainersOf(HOST);
         fx = ApiFixture.start(Map.of("GPUFLEET_EDGE_ADMIN_URL", "http://127.0.0.1:2019", "GPUFLEET_EDGE_HTTPS_PORT", "8443",
                 "GPUFLEET_EDGE_DOMAIN", "cloud.provider.tld", "GPUFLEET_EDGE_SYNC_INTERVAL", "300ms"));
         fx.seedOfferings();
@@ -58,7 +61,7 @@ class PodOnGpuHostIT {
                 "GPUFLEET_HEARTBEAT_INTERVAL", "500ms", "GPUFLEET_SWEEP_INTERVAL", "500ms", "GPUFLEET_RESYNC_INTERVAL", "300ms",
                 "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
         env.put("GPUFLEET_STREAM_PORT", "0");
-        AgentConfig hc = AgentConfig.fromEnvironment(env, "e2e-gpu");
+        AgentConfig hc = AgentConfig.fromEnvironment(env, HOST);
         hostAgent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
                 new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
         hostAgent.start();
@@ -67,7 +70,7 @@ class PodOnGpuHostIT {
         ProviderClient provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
         node = new NodeController(client, provider, tc);
         pods = new PodController(client, provider, tc.nodeName(), tc.nodeAddress());
-        await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/e2e-gpu", ApiFixture.OPERATOR).json()
+        await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get("/v1/hosts/" + HOST, ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);
     }
 
@@ -75,7 +78,7 @@ class PodOnGpuHostIT {
     void stop() throws Exception {
         hostAgent.close();
         fx.close();
-        DockerCleanup.removeManagedContainers();
+        DockerCleanup.removeContainersOf(HOST);
     }
 
     private String phase(String name) throws Exception {
@@ -91,7 +94,7 @@ class PodOnGpuHostIT {
                 "GPUFLEET_TENANT_TOKEN", fx.http.post("/v1/tenants/skg00000/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText(),
                 "GPUFLEET_SYNC_INTERVAL", "1s", "GPUFLEET_POD_SYNC_INTERVAL", "300ms"));
         try (gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(tc, client)) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
             client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("sleeper").withNamespace("default")
                     .endMetadata().withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000")
                     .withTerminationGracePeriodSeconds(1L)
@@ -164,7 +167,7 @@ class PodOnGpuHostIT {
                 "GPUFLEET_TENANT_TOKEN", fx.http.post("/v1/tenants/skg00000/tokens", ApiFixture.OPERATOR, Map.of()).json().get("token").asText(),
                 "GPUFLEET_SYNC_INTERVAL", "1s", "GPUFLEET_POD_SYNC_INTERVAL", "300ms"));
         try (gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(tc, client)) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.runtimeClasses().withName("seeweb-nvidia-1xa6000").get() != null);
             inference();
             var svc = client.services().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
                     .withNewMetadata().withName("inference").endMetadata().withNewSpec().withType("LoadBalancer")
@@ -172,7 +175,7 @@ class PodOnGpuHostIT {
                     .addNewPort().withName("http").withPort(80).withProtocol("TCP")
                     .withTargetPort(new io.fabric8.kubernetes.api.model.IntOrString(8080)).endPort().endSpec().build()).create();
             String name = svc.getMetadata().getUid() + "-skg00000.cloud.provider.tld";
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
                 var s = client.services().inNamespace("default").withName("inference").get().getStatus();
                 return s != null && s.getLoadBalancer() != null && s.getLoadBalancer().getIngress() != null
                         && s.getLoadBalancer().getIngress().size() == 1 && name.equals(s.getLoadBalancer().getIngress().get(0).getHostname());
@@ -186,7 +189,7 @@ class PodOnGpuHostIT {
             await().atMost(Duration.ofSeconds(60)).until(() -> EdgeCurl.get(name, 8443).equals("200 It works!"));
 
             client.services().inNamespace("default").withName("inference").delete();
-            await().atMost(Duration.ofSeconds(20)).until(() -> EdgeCurl.get(name, 8443).startsWith("404 "));
+            await().atMost(Duration.ofSeconds(30)).until(() -> EdgeCurl.get(name, 8443).startsWith("404 "));
         }
     }
 

@@ -26,6 +26,8 @@ import java.util.Map;
 public final class StreamFleet implements AutoCloseable {
     public static final String TENANT = "skg00000";
     public static final String OFFERING = "seeweb-nvidia-1xa6000";
+    /** The host-agent's name, which labels its containers. */
+    static final String HOST = "streams-gpu";
     public final ApiFixture fx;
     public final Agent hostAgent;
     public final String token;
@@ -37,7 +39,7 @@ public final class StreamFleet implements AutoCloseable {
     }
 
     public static StreamFleet start() throws Exception {
-        DockerCleanup.removeManagedContainers();
+        DockerCleanup.removeContainersOf(HOST);
         ApiFixture fx = ApiFixture.start();
         fx.seedOfferings();
         String token = fx.tenant(TENANT, List.of(OFFERING));
@@ -49,11 +51,11 @@ public final class StreamFleet implements AutoCloseable {
                 "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
         env.put("GPUFLEET_STREAM_PORT", "0");
         env.put("GPUFLEET_RESTART_BACKOFF", "1s");
-        AgentConfig hc = AgentConfig.fromEnvironment(env, "streams-gpu");
+        AgentConfig hc = AgentConfig.fromEnvironment(env, HOST);
         Agent agent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
                 new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
         agent.start();
-        await().atMost(Duration.ofSeconds(20)).until(() -> fx.http.get("/v1/hosts/streams-gpu", ApiFixture.OPERATOR).json()
+        await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get("/v1/hosts/" + HOST, ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);
         return new StreamFleet(fx, agent, token);
     }
@@ -77,7 +79,7 @@ public final class StreamFleet implements AutoCloseable {
     }
 
     public void awaitRunning(List<String> podUids) {
-        await().atMost(Duration.ofSeconds(40)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
             for (String uid : podUids) {
                 var w = fx.http.get("/v1/tenants/" + TENANT + "/workloads/" + uid, token).json();
                 assertThat(w.path("phase").asText()).as(uid + ": " + w).isEqualTo("running");
@@ -89,6 +91,6 @@ public final class StreamFleet implements AutoCloseable {
     public void close() throws Exception {
         hostAgent.close();
         fx.close();
-        DockerCleanup.removeManagedContainers();
+        DockerCleanup.removeContainersOf(HOST);
     }
 }

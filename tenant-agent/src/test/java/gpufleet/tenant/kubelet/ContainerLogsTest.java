@@ -6,7 +6,12 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -19,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
@@ -101,30 +107,83 @@ class ContainerLogsTest {
     void aClientThatDoesNotReadHoldsTheBackendBack() throws Exception {
         String line = Instant.parse("2026-11-28T10:00:00Z") + " " + "x".repeat(1000);
         Path file = tmp.resolve("logs").resolve(pod.uid()).resolve("main.log");
-        try (OutputStream out = Files.newOutputStream(file)) {
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file))) {
             byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < 40_000; i++) {
                 out.write(bytes);
             }
         }
-        long body = Files.size(file) - 40_000L * 21; // without the timestamps
+        long body = 40_000L * 1001; // each line without its timestamp: 1,000 x and a newline
         try (SSLSocket socket = (SSLSocket) fx.apiServer().getSocketFactory().createSocket("127.0.0.1", fx.server.port())) {
             socket.setReceiveBufferSize(64 * 1024);
             socket.getOutputStream().write(("GET /containerLogs/default/hello/main HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
-            Thread.sleep(1500);
-            long sent = fx.backend.logBytesWritten;
-            assertThat(sent).as("bytes the backend could write while the client read nothing").isLessThan(body / 4);
-            // Read to the chunked body's end ("0\r\n\r\n"); the connection stays open for the next request.
-            byte[] buf = new byte[64 * 1024];
-            String tail = "";
-            InputStream in = socket.getInputStream();
-            for (int n; !tail.endsWith("\r\n0\r\n\r\n") && (n = in.read(buf)) > 0; ) {
-                tail = (tail + new String(buf, 0, n, StandardCharsets.ISO_8859_1));
-                tail = tail.substring(Math.max(0, tail.length() - 16));
-            }
+            awaitTheWriterHeldBack(body);
+            assertThat(fx.backend.logBytesWritten).as("bytes the backend could write while the client read nothing").isLessThan(body / 4);
+            assertThat(readChunkedBody(socket.getInputStream(), line.substring(21) + "\n")).as("log bytes the client received").isEqualTo(body);
         }
         assertThat(fx.backend.logBytesWritten).isEqualTo(body);
+        assertThat(fx.backend.lastLogFailure).isNull();
+    }
+
+    /**
+     * Waits until the backend's writer is parked inside a write that does not return (its thread
+     * waiting, not running) and the bytes written stay the same on three looks in a row: the
+     * server holds it back. A backend that writes the whole log meanwhile fails at once.
+     */
+    private void awaitTheWriterHeldBack(long body) {
+        long[] last = {-1};
+        int[] stillLooks = {0};
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            long now = fx.backend.logBytesWritten;
+            if (now == body || fx.backend.lastLogError != null) {
+                throw new AssertionError("the backend wrote " + now + " of " + body + " bytes while the client read nothing"
+                        + (fx.backend.lastLogError == null ? ": nothing held it back" : ": " + fx.backend.lastLogError));
+            }
+            Thread writer = fx.backend.logWriteInProgress;
+            boolean parked = writer != null && EnumSet.of(Thread.State.WAITING, Thread.State.TIMED_WAITING).contains(writer.getState());
+            stillLooks[0] = parked && now == last[0] ? stillLooks[0] + 1 : 0;
+            last[0] = now;
+            return stillLooks[0] >= 3;
+        });
+    }
+
+    /**
+     * Reads one chunked response to its last chunk, checking that the body is {@code line} over and
+     * over (split anywhere by the chunks); returns the body's length. The connection stays open.
+     */
+    private static long readChunkedBody(InputStream raw, String line) throws IOException {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 64 * 1024));
+        assertThat(crlfLine(in)).isEqualTo("HTTP/1.1 200 OK");
+        while (!crlfLine(in).isEmpty()) {
+            // headers
+        }
+        byte[] expected = line.getBytes(StandardCharsets.US_ASCII);
+        long length = 0;
+        for (int size; (size = Integer.parseInt(crlfLine(in), 16)) > 0; ) {
+            byte[] chunk = new byte[size];
+            in.readFully(chunk);
+            for (byte b : chunk) {
+                if (b != expected[(int) (length++ % expected.length)]) {
+                    throw new AssertionError("the body differs from the log at byte " + (length - 1));
+                }
+            }
+            assertThat(crlfLine(in)).isEmpty();
+        }
+        assertThat(crlfLine(in)).as("the end of the last chunk").isEmpty();
+        return length;
+    }
+
+    private static String crlfLine(DataInputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                throw new EOFException("the connection closed after " + b);
+            }
+            b.append((char) c);
+        }
+        assertThat(b).endsWith("\r");
+        return b.substring(0, b.length() - 1);
     }
 
     @Test
@@ -136,7 +195,8 @@ class ContainerLogsTest {
             assertThat(socket.getInputStream().read(new byte[1024])).isPositive();
         }
         // A line written before the server saw the close may still go out; the next ones must fail.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            assertThat(fx.backend.lastLogError).as("the follow broke for another reason").isNull();
             fx.backend.appendLog(pod, "main", Instant.now() + " nobody reads this", false);
             return fx.backend.lastLogFailure != null;
         });

@@ -1,15 +1,21 @@
 package gpufleet.tenant.kubelet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
 import gpufleet.tenant.e2e.StreamFleet;
 import gpufleet.tenant.kubelet.relay.ControlApiBackend;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -17,8 +23,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -107,10 +118,17 @@ class KubeletRelayIT {
         assertThat(v4.exitCode()).isEqualTo(3);
     }
 
+    /**
+     * The size travels apart from the command's start (kubectl sends it once the streams are open),
+     * so the shell looks until it arrives, giving up after 15 s (within the client's wait) with whatever size it has.
+     */
+    static final String WAIT_FOR_SIZE = "end=$(($(date +%s) + 15)); while [ \"$(stty size)\" != '43 132' ] && [ $(date +%s) -lt $end ]; "
+            + "do sleep 0.1; done; ";
+
     @Test
     void aTerminalOverSpdySeesTheSizeKubectlSent() throws Exception {
         ExecResult r = new SpdyExecClient(kubelet.apiServer(), null, TIMEOUT).run(
-                exec(kubelet, "talker", "stdout=1&tty=1", "sh", "-c", "sleep 1; stty size; exit 7"), null, List.of(new int[] {132, 43}));
+                exec(kubelet, "talker", "stdout=1&tty=1", "sh", "-c", WAIT_FOR_SIZE + "stty size; exit 7"), null, List.of(new int[] {132, 43}));
         assertThat(r.stdout()).contains("43 132");
         assertThat(r.exitCode()).isEqualTo(7);
     }
@@ -121,7 +139,7 @@ class KubeletRelayIT {
         try (WsClient ws = WsClient.open(kubelet.apiServer(), null, kubelet.uri("/attach/default/reader/main?stdin=1&stdout=1&stderr=1"),
                 List.of("v4.channel.k8s.io"), TIMEOUT)) {
             ws.send(0, "x\n".getBytes(StandardCharsets.UTF_8));
-            org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> ws.receivedText(1).equals("got:x\n"));
+            await().atMost(TIMEOUT).until(() -> ws.receivedText(1).equals("got:x\n"));
         }
     }
 
@@ -139,23 +157,24 @@ class KubeletRelayIT {
 
     @Test
     void statsSummaryHasEachPodsUsageFromItsHost() throws Exception {
-        https.send(HttpRequest.newBuilder(kubelet.uri("/stats/summary")).build(), HttpResponse.BodyHandlers.ofString());
-        Thread.sleep(1000);
-        HttpResponse<String> r = https.send(HttpRequest.newBuilder(kubelet.uri("/stats/summary")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).isEqualTo(200);
-        JsonNode summary = Json.mapper().readTree(r.body());
-        JsonNode talker = null;
-        for (JsonNode p : summary.path("pods")) {
-            if (p.at("/podRef/name").asText().equals("talker")) {
-                talker = p;
+        // Usage comes from the host's samples: asked until the talker's are there, however busy the machine.
+        await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            HttpResponse<String> r = https.send(HttpRequest.newBuilder(kubelet.uri("/stats/summary")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            JsonNode talker = null;
+            for (JsonNode p : Json.mapper().readTree(r.body()).path("pods")) {
+                if (p.at("/podRef/name").asText().equals("talker")) {
+                    talker = p;
+                }
             }
-        }
-        assertThat(talker).as(r.body()).isNotNull();
-        assertThat(talker.at("/podRef/uid").asText()).isEqualTo(uid("talker"));
-        JsonNode main = talker.path("containers").get(0);
-        assertThat(main.path("name").asText()).isEqualTo("main");
-        assertThat(main.at("/memory/workingSetBytes").asLong()).isBetween(1L, 128L << 20);
-        assertThat(main.at("/cpu/usageCoreNanoSeconds").asLong()).isPositive();
+            assertThat(talker).as(r.body()).isNotNull();
+            assertThat(talker.at("/podRef/uid").asText()).isEqualTo(uid("talker"));
+            JsonNode main = talker.path("containers").path(0);
+            assertThat(main.path("name").asText()).isEqualTo("main");
+            assertThat(main.at("/memory/workingSetBytes").asLong()).isBetween(1L, 128L << 20);
+            assertThat(main.at("/cpu/usageCoreNanoSeconds").asLong()).isPositive();
+        });
         HttpResponse<String> metrics = https.send(HttpRequest.newBuilder(kubelet.uri("/metrics/resource")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(metrics.body()).contains("container_memory_working_set_bytes{container=\"main\",namespace=\"default\",pod=\"talker\"");
@@ -167,7 +186,7 @@ class KubeletRelayIT {
         assertThat(kubectl(Map.of(), null, "version", "--client").exitCode).as("kubectl on the PATH (bash dev/services.sh kubectl)").isZero();
         for (String name : List.of("talker", "web")) {
             var pod = client.pods().inNamespace("default").withName(name).get();
-            pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").build());
+            pod.setStatus(new PodStatusBuilder().withPhase("Running").build());
             client.pods().inNamespace("default").resource(pod).updateStatus();
         }
         try (ApiServerFront front = new ApiServerFront(client, kubelet.apiServer(), kubelet.server.port())) {
@@ -180,17 +199,15 @@ class KubeletRelayIT {
                 Kubectl upper = kubectl(env, "from kubectl\n", "--server=" + front.server(), "exec", "-i", "talker", "--", "tr", "a-z", "A-Z");
                 assertThat(upper.stdout).as(upper.toString()).isEqualTo("FROM KUBECTL\n");
             }
-            int local;
-            try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-                local = free.getLocalPort();
-            }
-            ProcessBuilder forward = new ProcessBuilder("kubectl", "--server=" + front.server(), "port-forward", "pod/web", local + ":8080")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            // Port 0 lets kubectl take a free local port (none is picked beforehand for another process to grab); it prints which.
+            ProcessBuilder forward = new ProcessBuilder("kubectl", "--server=" + front.server(), "port-forward", "pod/web", "0:8080")
+                    .redirectErrorStream(true);
             forward.environment().put("KUBECTL_PORT_FORWARD_WEBSOCKETS", "false");
             Process pf = forward.start();
             try {
-                org.awaitility.Awaitility.await().atMost(TIMEOUT).ignoreExceptions().untilAsserted(() -> {
-                    try (java.net.Socket s = new java.net.Socket("127.0.0.1", local)) {
+                int local = forwardedPort(pf);
+                await().atMost(TIMEOUT).ignoreExceptions().untilAsserted(() -> {
+                    try (Socket s = new Socket("127.0.0.1", local)) {
                         s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.UTF_8));
                         assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).endsWith("It works!\n");
                     }
@@ -201,10 +218,35 @@ class KubeletRelayIT {
         }
     }
 
+    /** The local port from kubectl's "Forwarding from 127.0.0.1:PORT -> 8080"; the rest of its output is drained. */
+    private static int forwardedPort(Process pf) throws Exception {
+        BufferedReader out = new BufferedReader(new InputStreamReader(pf.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            Pattern forwarding = Pattern.compile("Forwarding from 127\\.0\\.0\\.1:([0-9]+) -> 8080");
+            StringBuilder seen = new StringBuilder();
+            try {
+                for (String line; (line = out.readLine()) != null; ) {
+                    seen.append(line).append('\n');
+                    Matcher m = forwarding.matcher(line);
+                    if (m.find()) {
+                        port.complete(Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (IOException e) {
+                // kubectl ended
+            }
+            port.completeExceptionally(new AssertionError("kubectl port-forward said no local port:\n" + seen));
+        }, "kubectl-port-forward-output");
+        reader.setDaemon(true);
+        reader.start();
+        return port.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    }
+
     private record Kubectl(int exitCode, String stdout, String stderr) {}
 
     private static Kubectl kubectl(Map<String, String> env, String stdin, String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("kubectl"));
+        List<String> cmd = new ArrayList<>(List.of("kubectl"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
@@ -214,15 +256,15 @@ class KubeletRelayIT {
             p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         }
         p.getOutputStream().close();
-        java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
             try {
                 return p.getErrorStream().readAllBytes();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 return new byte[0];
             }
         });
         byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("kubectl " + cmd + " ends").isTrue();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("kubectl " + cmd + " ends").isTrue();
         return new Kubectl(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.get(), StandardCharsets.UTF_8));
     }
 

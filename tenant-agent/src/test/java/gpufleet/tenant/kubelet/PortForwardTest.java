@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,13 +63,14 @@ class PortForwardTest {
 
     @Test
     void aPortNobodyListensOnReportsOnTheErrorStream() throws Exception {
-        int closed;
-        try (ServerSocket s = new ServerSocket(0)) {
-            closed = s.getLocalPort();
+        // A socket bound but not listening holds the port for the whole test: nobody else can listen there meanwhile.
+        try (Socket held = new Socket()) {
+            held.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int closed = held.getLocalPort();
+            SpdyPortForwardClient.Result r = new SpdyPortForwardClient(fx.apiServer(), null, TIMEOUT)
+                    .exchange(fx.uri("/portForward/default/hello"), closed, new byte[0]);
+            assertThat(r.error()).startsWith("error forwarding port " + closed + " to pod default/hello, uid " + pod.uid() + ": ");
         }
-        SpdyPortForwardClient.Result r = new SpdyPortForwardClient(fx.apiServer(), null, TIMEOUT)
-                .exchange(fx.uri("/portForward/default/hello"), closed, new byte[0]);
-        assertThat(r.error()).startsWith("error forwarding port " + closed + " to pod default/hello, uid " + pod.uid() + ": ");
     }
 
     @Test

@@ -26,6 +26,8 @@ public final class ProcessBackend implements KubeletBackend {
     public volatile LogOptions lastLogOptions;
     /** Log bytes handed to the server's stream so far (the writes return only when the client keeps up). */
     public volatile long logBytesWritten;
+    /** The thread inside a write to the server's log stream right now, or null: what a test watches to see it held back. */
+    public volatile Thread logWriteInProgress;
     public final List<int[]> resizes = new CopyOnWriteArrayList<>();
     public volatile List<PodStats> stats = List.of();
     public volatile boolean statsFail;
@@ -33,6 +35,8 @@ public final class ProcessBackend implements KubeletBackend {
     public final List<Process> processes = new CopyOnWriteArrayList<>();
     /** Why the last log stream ended early, or null. */
     public volatile IOException lastLogFailure;
+    /** A log stream that broke for a reason other than its stream (a bug here or in the server), so tests fail with it, not by timing out. */
+    public volatile RuntimeException lastLogError;
 
     public ProcessBackend(Path logs) {
         this.logs = logs;
@@ -65,6 +69,9 @@ public final class ProcessBackend implements KubeletBackend {
         } catch (IOException e) {
             lastLogFailure = e;
             throw e;
+        } catch (RuntimeException e) {
+            lastLogError = e;
+            throw e;
         }
     }
 
@@ -75,7 +82,7 @@ public final class ProcessBackend implements KubeletBackend {
                     + "\" in pod \"" + pod.name() + "\" not found");
         }
         LogWriter writer = new LogWriter(options, out);
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> lines = completeLines(file);
         int from = options.tailLines() == null ? 0 : (int) Math.max(0, lines.size() - options.tailLines());
         for (String line : lines.subList(from, lines.size())) {
             if (!writer.line(line)) {
@@ -87,7 +94,7 @@ public final class ProcessBackend implements KubeletBackend {
         while (options.follow()) {
             // Looked at before reading, so lines written just before the container stopped still go out.
             boolean stoppedNow = Files.exists(stopped);
-            List<String> now = Files.readAllLines(file, StandardCharsets.UTF_8);
+            List<String> now = completeLines(file);
             for (String line : now.subList(seen, now.size())) {
                 if (!writer.line(line)) {
                     return;
@@ -99,6 +106,13 @@ public final class ProcessBackend implements KubeletBackend {
             }
             sleep(20);
         }
+    }
+
+    /** The lines that end in a newline: one being appended at this moment waits for the next look. */
+    private static List<String> completeLines(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        int end = text.lastIndexOf('\n');
+        return end < 0 ? List.of() : List.of(text.substring(0, end).split("\n", -1));
     }
 
     /** Applies since/timestamps/limitBytes to lines as they go out. */
@@ -127,8 +141,13 @@ public final class ProcessBackend implements KubeletBackend {
             if (options.limitBytes() != null) {
                 n = (int) Math.min(n, options.limitBytes() - written);
             }
-            out.write(bytes, 0, n);
-            out.flush();
+            logWriteInProgress = Thread.currentThread();
+            try {
+                out.write(bytes, 0, n);
+                out.flush();
+            } finally {
+                logWriteInProgress = null;
+            }
             written += n;
             logBytesWritten = written;
             return options.limitBytes() == null || written < options.limitBytes();

@@ -3,7 +3,9 @@ package gpufleet.tenant.pod;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.control.ControlApi;
 import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.Http;
 import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.provider.ProviderClient;
@@ -251,11 +253,7 @@ class PodsIT {
         sync();
         String id = workload(p.getMetadata().getUid()).get("id").asText();
         // A new agent process: fresh controllers, nothing remembered but what the cluster and the provider hold.
-        Map<String, String> env = Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(), "GPUFLEET_TENANT_TOKEN", token);
-        TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        node = new NodeController(client, provider, config);
-        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        agentReaching(fx.api.port());
         sync();
         sync();
         assertThat(fx.http.get("/v1/tenants/skg00000/workloads", token).json().get("items")).singleElement()
@@ -264,21 +262,36 @@ class PodsIT {
 
     @Test
     void whileTheProviderIsAwayPodsAreLeftAloneAndResyncWhenItReturns() throws Exception {
-        Pod p = pod("patient", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
-        sync();
-        JsonNode w = workload(p.getMetadata().getUid());
-        int port = fx.api.port();
-        fx.api.close();
-        assertThat(node.syncOnce()).as("provider away: no pod sync this round").isNull();
-        assertThat(get("patient").getStatus().getPhase()).isEqualTo("Pending");
-        try (var again = gpufleet.control.ControlApi.start(ApiFixture.config(fx.database, Map.of("GPUFLEET_LISTEN", "127.0.0.1:" + port)))) {
-            fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status", host.token(),
-                    Map.of("generation", 1, "containers", List.of(Map.of("name", "nvidia", "state", "running", "ready", true))));
+        try (TcpRelay provider = new TcpRelay(fx.api.port())) {
+            agentReaching(provider.port());
+            Pod p = pod("patient", "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
             sync();
-            assertThat(get("patient").getStatus().getPhase()).isEqualTo("Running");
-            assertThat(client.nodes().withName("k8s.gpu").get().getStatus().getConditions().stream()
-                    .filter(c -> c.getType().equals("ProviderReachable")).findFirst().orElseThrow().getStatus()).isEqualTo("True");
+            JsonNode w = workload(p.getMetadata().getUid());
+            fx.api.close();
+            provider.target(0);
+            assertThat(node.syncOnce()).as("provider away: no pod sync this round").isNull();
+            assertThat(get("patient").getStatus().getPhase()).isEqualTo("Pending");
+            // It comes back on the same database (on another port, behind the same address).
+            try (ControlApi again = fx.startReplica(Map.of())) {
+                provider.target(again.port());
+                assertThat(new Http(again.port()).put("/v1/hosts/" + host.id() + "/workloads/" + w.get("id").asText() + "/status",
+                        host.token(), Map.of("generation", 1, "containers", List.of(Map.of("name", "nvidia", "state", "running",
+                                "ready", true)))).status()).isEqualTo(200);
+                sync();
+                assertThat(get("patient").getStatus().getPhase()).isEqualTo("Running");
+                assertThat(client.nodes().withName("k8s.gpu").get().getStatus().getConditions().stream()
+                        .filter(c -> c.getType().equals("ProviderReachable")).findFirst().orElseThrow().getStatus()).isEqualTo("True");
+            }
         }
+    }
+
+    /** Fresh controllers, as a new agent process has, whose provider is the control-api at {@code port}. */
+    private void agentReaching(int port) {
+        TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + port,
+                "GPUFLEET_TENANT_TOKEN", token));
+        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        node = new NodeController(client, provider, config);
+        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
     }
 
     @Test
