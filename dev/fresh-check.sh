@@ -47,7 +47,7 @@ fi
 
 # ----------------------------------------------------------------- reset ---
 if docker info >/dev/null 2>&1; then
-  containers=$(docker ps -aq --no-trunc --format '{{.ID}} {{.Names}} {{.Labels}}' \
+  containers=$(docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.Labels}}' \
     | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
   if [[ -n $containers ]]; then
     log "removing $(wc -w <<<"$containers") container(s) of the project"
