@@ -34,9 +34,14 @@ public record WorkloadSpec(
         Invalid.check(containers.size() <= 16, "containers", "a pod has at most 16 containers");
         containers = List.copyOf(containers);
         Set<String> names = new HashSet<>();
+        long cpu = 0;
+        long memory = 0;
         for (int i = 0; i < containers.size(); i++) {
             Invalid.check(names.add(containers.get(i).name()), "containers[" + i + "].name",
                     "container name '" + containers.get(i).name() + "' is used twice");
+            // Exact sums: totals that wrapped once passed the offering check while each container ran unlimited.
+            cpu = sum(cpu, containers.get(i).resources().cpuMillis(), "containers[" + i + "].resources.cpu");
+            memory = sum(memory, containers.get(i).resources().memoryBytes(), "containers[" + i + "].resources.memory");
         }
         restartPolicy = restartPolicy == null ? "Always" : restartPolicy;
         Invalid.check(RESTART_POLICIES.contains(restartPolicy), "restartPolicy",
@@ -51,12 +56,21 @@ public record WorkloadSpec(
         return containers.stream().mapToInt(c -> c.resources().gpus()).sum();
     }
 
+    /** The pod's cpu, summed exactly (each container is capped, so the sum of at most 16 fits a long). */
     public long cpuMillis() {
-        return containers.stream().mapToLong(c -> c.resources().cpuMillis()).sum();
+        return containers.stream().mapToLong(c -> c.resources().cpuMillis()).reduce(0, Math::addExact);
     }
 
     public long memoryBytes() {
-        return containers.stream().mapToLong(c -> c.resources().memoryBytes()).sum();
+        return containers.stream().mapToLong(c -> c.resources().memoryBytes()).reduce(0, Math::addExact);
+    }
+
+    private static long sum(long total, long more, String field) {
+        try {
+            return Math.addExact(total, more);
+        } catch (ArithmeticException e) {
+            throw new Invalid(field, field + ": the pod's total does not fit a 64-bit number");
+        }
     }
 
     /** One container. {@code env} is already resolved (ConfigMap and Secret references become values). */
@@ -94,13 +108,28 @@ public record WorkloadSpec(
         }
     }
 
-    /** What one container gets: GPUs (a count), cpu and memory as Kubernetes quantities. */
+    /**
+     * What one container gets: GPUs (a count), cpu and memory as Kubernetes quantities. Each is
+     * capped far above any server the fleet offers (an offering's own limits are checked at
+     * placement), so that the pod's sums and the host's conversions (cpu to nanocpus) cannot overflow.
+     */
     public record Resources(Integer gpus, String cpu, String memory) {
+        /** 4096 cores: twice the largest server sold today, yet 16 of them in nanocpus fit a long many times. */
+        public static final long MAX_CPU_MILLIS = 4096L * 1000;
+        /** 64Ti. */
+        public static final long MAX_MEMORY_BYTES = 64L << 40;
+
         public Resources {
             gpus = gpus == null ? 0 : gpus;
             Invalid.check(gpus >= 0 && gpus <= 16, "gpus", "gpus must be 0..16, got " + gpus);
-            Invalid.check(Quantity.cpuMillis(cpu, "cpu") > 0, "cpu", "cpu must be more than 0");
-            Invalid.check(Quantity.bytes(memory, "memory") >= 4L << 20, "memory", "memory must be at least 4Mi");
+            long millis = Quantity.cpuMillis(cpu, "cpu");
+            Invalid.check(millis > 0, "cpu", "cpu must be more than 0");
+            Invalid.check(millis <= MAX_CPU_MILLIS, "cpu", "cpu: '" + cpu + "' is more than one container may ask (at most "
+                    + Quantity.cpu(MAX_CPU_MILLIS) + ")");
+            long bytes = Quantity.bytes(memory, "memory");
+            Invalid.check(bytes >= 4L << 20, "memory", "memory must be at least 4Mi");
+            Invalid.check(bytes <= MAX_MEMORY_BYTES, "memory", "memory: '" + memory + "' is more than one container may ask (at most "
+                    + Quantity.memory(MAX_MEMORY_BYTES) + ")");
         }
 
         public long cpuMillis() {

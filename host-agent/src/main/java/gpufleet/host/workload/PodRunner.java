@@ -20,6 +20,7 @@ import java.util.function.Function;
  * pod gets a small pause container holding the network namespace its containers share.
  */
 final class PodRunner {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodRunner.class);
     /** {@code ports}: each published pod port → where the edge reaches it on this host ("address:port"). */
     record Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports) {
         Outcome {
@@ -49,6 +50,9 @@ final class PodRunner {
     private final long pidsLimit;
     private final Progress progress;
     private final PortRelay relay;
+    private final HostLimits limits = HostLimits.ofThisMachine();
+    /** Workloads refused by {@link HostLimits}, logged once each. */
+    private final java.util.Set<String> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
     private final Map<String, Long> pulls = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -71,6 +75,10 @@ final class PodRunner {
             relay.unpublish(w.id().toString());
             return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
         }
+        String refusal = limits.refusal(w.spec());
+        if (refusal != null) {
+            return refuse(w, refusal);
+        }
         Sandbox sandbox;
         try {
             sandbox = pause(w, mine);
@@ -91,6 +99,15 @@ final class PodRunner {
             }));
         }
         return new Outcome(statuses, false, ports);
+    }
+
+    /** A spec this host will not run: nothing is created, each container waits with the reason. */
+    private Outcome refuse(HostWorkload w, String refusal) {
+        if (refused.add(w.id().toString())) {
+            log.warn("workload {} of tenant {} refused by this host: {}", w.id(), w.tenant(), refusal);
+        }
+        return new Outcome(w.spec().containers().stream()
+                .map(c -> waiting(c.name(), "CreateContainerError", "refused by the host: " + refusal, 0)).toList(), false);
     }
 
     /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
@@ -222,7 +239,7 @@ final class PodRunner {
             env.add("NVIDIA_DRIVER_CAPABILITIES=compute,utility");
         }
         return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
-                c.command(), c.args(), env, gpuRuntime, c.resources().cpuMillis() * 1_000_000L, c.resources().memoryBytes(),
+                c.command(), c.args(), env, gpuRuntime, HostLimits.nanoCpus(c), c.resources().memoryBytes(),
                 pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
                 Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()));
     }
@@ -241,6 +258,7 @@ final class PodRunner {
             files.remove(workload);
             backoff.forget(workload);
             pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
+            refused.remove(workload);
             return new Outcome(List.of(), true);
         } catch (RuntimeFailure f) {
             return new Outcome(List.of(), false);

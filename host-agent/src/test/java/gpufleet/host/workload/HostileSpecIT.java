@@ -1,0 +1,135 @@
+package gpufleet.host.workload;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import gpufleet.common.api.ContainerStatus;
+import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.docker.DockerRuntime;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile specs handed straight to the host's reconciler, as if the control-api had let them
+ * through: the host re-checks each one itself, on real Docker.
+ */
+class HostileSpecIT {
+    static final String TENANT = "skg00000";
+    static DockerClient docker;
+
+    @TempDir
+    Path state;
+    DockerRuntime runtime;
+    PortRelay relay;
+    Reconciler reconciler;
+
+    @BeforeAll
+    static void docker() {
+        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix:///var/run/docker.sock").build();
+        docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
+        docker.pingCmd().exec(); // Docker must be running (dev/services.sh): fail loudly otherwise.
+    }
+
+    @AfterAll
+    static void closeDocker() throws Exception {
+        docker.close();
+    }
+
+    @BeforeEach
+    void start() {
+        removeAll();
+        runtime = new DockerRuntime("unix:///var/run/docker.sock", "nvidia");
+        relay = new PortRelay(InetAddress.getLoopbackAddress());
+        HostContainers containers = new HostContainers(runtime, "hostile-host");
+        PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
+                "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
+        reconciler = new Reconciler(containers, pods, relay);
+    }
+
+    @AfterEach
+    void stop() {
+        relay.close();
+        runtime.close();
+        removeAll();
+    }
+
+    private static void removeAll() {
+        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
+            docker.removeContainerCmd(c.getId()).withForce(true).exec();
+        }
+    }
+
+    static WorkloadSpec.Container sleeper(String name, String image, String cpu, String memory, List<WorkloadSpec.EnvVar> env) {
+        return new WorkloadSpec.Container(name, image, "IfNotPresent", List.of("sleep", "300"), null, env, null,
+                new WorkloadSpec.Resources(0, cpu, memory), null, null, null, null);
+    }
+
+    static HostWorkload workload(UUID id, List<WorkloadSpec.Container> containers, Map<String, List<String>> gpus) {
+        WorkloadSpec spec = new WorkloadSpec("uid-" + id, "default", "hostile", "seeweb-nvidia-1xa6000", containers, "Never", 1L,
+                List.of());
+        return new HostWorkload(id, TENANT, "uid-" + id, "default", "hostile", spec, gpus, false, List.of());
+    }
+
+    PodRunner.Outcome reconcile(HostWorkload w) throws Exception {
+        return reconciler.reconcile(new HostDesired(1, List.of(w))).get(w.id());
+    }
+
+    static List<InspectContainerResponse> containersOf(UUID workload) {
+        return docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.workload", workload.toString()))
+                .exec().stream().map(c -> docker.inspectContainerCmd(c.getId()).exec()).toList();
+    }
+
+    @Test
+    void aContainerAskingMoreThanTheHostHasIsRefusedBeforeAnythingIsCreated() throws Exception {
+        // Within the wire contract's caps, so it reaches the host; Docker itself would take 64Ti as "no limit".
+        UUID id = UUID.randomUUID();
+        HostWorkload w = workload(id, List.of(sleeper("small", "gpufleet/busybox:test", "100m", "32Mi", List.of()),
+                sleeper("greedy", "gpufleet/busybox:test", "100m", "64Ti", List.of())), Map.of());
+        PodRunner.Outcome o = reconcile(w);
+        assertThat(containersOf(id)).as("containers made for a refused pod (its limits: %s)", containersOf(id).stream()
+                .map(i -> i.getHostConfig().getNanoCPUs() + " nanocpus, " + i.getHostConfig().getMemory() + " bytes").toList())
+                .isEmpty();
+        assertThat(o.statuses()).extracting(ContainerStatus::state, ContainerStatus::reason)
+                .containsOnly(org.assertj.core.groups.Tuple.tuple("waiting", "CreateContainerError"));
+        assertThat(o.statuses().get(1).message()).startsWith("refused by the host: containers[1].resources.memory: '64Ti' is not between");
+        // A second pass still creates nothing.
+        reconcile(w);
+        assertThat(containersOf(id)).isEmpty();
+    }
+
+    @Test
+    void cpuBeyondTheHostIsRefusedNamingTheField() throws Exception {
+        UUID id = UUID.randomUUID();
+        PodRunner.Outcome o = reconcile(workload(id, List.of(sleeper("spin", "gpufleet/busybox:test", "4096", "32Mi", List.of())),
+                Map.of()));
+        assertThat(containersOf(id)).isEmpty();
+        assertThat(o.statuses().get(0).message()).startsWith("refused by the host: containers[0].resources.cpu: '4096' is not between");
+    }
+
+    @Test
+    void limitsAreConvertedExactly() throws Exception {
+        UUID id = UUID.randomUUID();
+        reconcile(workload(id, List.of(sleeper("one", "gpufleet/busybox:test", "1500m", "48Mi", List.of())), Map.of()));
+        InspectContainerResponse app = containersOf(id).stream()
+                .filter(i -> "one".equals(i.getConfig().getLabels().get("org.gpufleet.container"))).findFirst().orElseThrow();
+        assertThat(app.getHostConfig().getNanoCPUs()).isEqualTo(1_500_000_000L);
+        assertThat(app.getHostConfig().getMemory()).isEqualTo(48L << 20);
+    }
+}
