@@ -121,6 +121,18 @@ final class ContainerOps {
         return true;
     }
 
+    static List<String> imageEnv(DockerClient client, String image) throws RuntimeFailure {
+        try {
+            var config = client.inspectImageCmd(image).exec().getConfig();
+            String[] env = config == null ? null : config.getEnv();
+            return env == null ? List.of() : List.of(env);
+        } catch (NotFoundException e) {
+            throw new RuntimeFailure("CreateContainerError", "image " + image + " is not present");
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
+        }
+    }
+
     static void ensureNetwork(DockerClient client, String name, Map<String, String> labels) throws RuntimeFailure {
         try {
             boolean exists = client.listNetworksCmd().withNameFilter(name).exec().stream().anyMatch(n -> n.getName().equals(name));

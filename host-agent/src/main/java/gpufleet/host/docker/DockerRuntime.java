@@ -79,6 +79,11 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public List<String> imageEnv(String image) throws RuntimeFailure {
+        return ContainerOps.imageEnv(client, image);
+    }
+
+    @Override
     public void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure {
         ContainerOps.ensureNetwork(client, name, labels);
     }

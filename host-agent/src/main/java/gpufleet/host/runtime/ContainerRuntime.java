@@ -38,6 +38,12 @@ public interface ContainerRuntime extends AutoCloseable {
     boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
             throws RuntimeFailure;
 
+    /**
+     * The environment an image sets ("NAME=value", as its config holds it); empty when it sets
+     * none. The image must be present (see {@link #ensureImage}).
+     */
+    List<String> imageEnv(String image) throws RuntimeFailure;
+
     /** Creates the bridge network if it does not exist. */
     void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure;
 

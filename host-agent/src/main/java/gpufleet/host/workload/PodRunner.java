@@ -51,6 +51,8 @@ final class PodRunner {
     private final Progress progress;
     private final PortRelay relay;
     private final HostLimits limits = HostLimits.ofThisMachine();
+    /** Containers ("workload/container") whose tenant NVIDIA_* variables were dropped, logged once each. */
+    private final java.util.Set<String> warnedEnv = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Workloads refused by {@link HostLimits}, logged once each. */
     private final java.util.Set<String> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
@@ -222,22 +224,14 @@ final class PodRunner {
         }
     }
 
-    private Plan plan(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String name) {
+    private Plan plan(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String name) throws RuntimeFailure {
         List<String> gpus = w.gpus().getOrDefault(c.name(), List.of());
-        List<String> env = new ArrayList<>();
-        boolean capabilities = false;
-        for (WorkloadSpec.EnvVar e : c.env()) {
-            // The pin is the agent's alone: whatever the tenant or the image says, it is overwritten below.
-            if (e.name().equals("NVIDIA_VISIBLE_DEVICES")) {
-                continue;
-            }
-            capabilities |= e.name().equals("NVIDIA_DRIVER_CAPABILITIES");
-            env.add(e.name() + "=" + e.value());
+        List<String> dropped = NvidiaEnv.dropped(c.env());
+        if (!dropped.isEmpty() && warnedEnv.add(w.id() + "/" + c.name())) {
+            log.warn("workload {} container {}: the tenant's {} dropped (the host sets the NVIDIA runtime's variables)",
+                    w.id(), c.name(), String.join(", ", dropped));
         }
-        env.add("NVIDIA_VISIBLE_DEVICES=" + (gpus.isEmpty() ? "void" : String.join(",", gpus)));
-        if (!capabilities) {
-            env.add("NVIDIA_DRIVER_CAPABILITIES=compute,utility");
-        }
+        List<String> env = NvidiaEnv.of(c.env(), runtime.imageEnv(c.image()), gpus);
         return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
                 c.command(), c.args(), env, gpuRuntime, HostLimits.nanoCpus(c), c.resources().memoryBytes(),
                 pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
@@ -259,6 +253,7 @@ final class PodRunner {
             backoff.forget(workload);
             pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
             refused.remove(workload);
+            warnedEnv.removeIf(k -> k.startsWith(workload + "/"));
             return new Outcome(List.of(), true);
         } catch (RuntimeFailure f) {
             return new Outcome(List.of(), false);

@@ -132,4 +132,70 @@ class HostileSpecIT {
         assertThat(app.getHostConfig().getNanoCPUs()).isEqualTo(1_500_000_000L);
         assertThat(app.getHostConfig().getMemory()).isEqualTo(48L << 20);
     }
+
+    static Map<String, String> envOf(InspectContainerResponse c) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (String e : c.getConfig().getEnv()) {
+            int eq = e.indexOf('=');
+            assertThat(out.put(e.substring(0, eq), e.substring(eq + 1))).as("%s set twice", e.substring(0, eq)).isNull();
+        }
+        return out;
+    }
+
+    static InspectContainerResponse app(UUID workload, String name) {
+        return containersOf(workload).stream().filter(i -> name.equals(i.getConfig().getLabels().get("org.gpufleet.container")))
+                .findFirst().orElseThrow(() -> new AssertionError("no container " + name + " was made"));
+    }
+
+    static void assertAgentsNvidiaEnv(Map<String, String> env, String visible) {
+        assertThat(env).containsEntry("NVIDIA_VISIBLE_DEVICES", visible)
+                .containsEntry("NVIDIA_DRIVER_CAPABILITIES", "compute,utility")
+                .containsEntry("NVIDIA_DISABLE_REQUIRE", "false")
+                .containsEntry("NVIDIA_REQUIRE_JETPACK", "")
+                .containsEntry("NVIDIA_MIG_CONFIG_DEVICES", "")
+                .containsEntry("NVIDIA_MIG_MONITOR_DEVICES", "")
+                .containsEntry("NVIDIA_IMEX_CHANNELS", "void")
+                .containsEntry("NVIDIA_GDS", "disabled")
+                .containsEntry("NVIDIA_MOFED", "disabled")
+                .containsEntry("NVIDIA_NVSWITCH", "disabled")
+                .containsEntry("NVIDIA_GDRCOPY", "disabled");
+    }
+
+    @Test
+    void aTenantsNvidiaVariablesNeverReachTheRuntime() throws Exception {
+        UUID id = UUID.randomUUID();
+        List<WorkloadSpec.EnvVar> env = List.of(new WorkloadSpec.EnvVar("NVIDIA_VISIBLE_DEVICES", "all"),
+                new WorkloadSpec.EnvVar("NVIDIA_DRIVER_CAPABILITIES", "all"), new WorkloadSpec.EnvVar("NVIDIA_MOFED", "enabled"),
+                new WorkloadSpec.EnvVar("NVIDIA_GDS", "enabled"), new WorkloadSpec.EnvVar("NVIDIA_NVSWITCH", "enabled"),
+                new WorkloadSpec.EnvVar("NVIDIA_GDRCOPY", "enabled"), new WorkloadSpec.EnvVar("NVIDIA_IMEX_CHANNELS", "all"),
+                new WorkloadSpec.EnvVar("NVIDIA_MIG_CONFIG_DEVICES", "all"), new WorkloadSpec.EnvVar("NVIDIA_MIG_MONITOR_DEVICES", "all"),
+                new WorkloadSpec.EnvVar("NVIDIA_DISABLE_REQUIRE", "true"), new WorkloadSpec.EnvVar("NVIDIA_REQUIRE_JETPACK", "csv-mounts=all"),
+                new WorkloadSpec.EnvVar("NVIDIA_REQUIRE_CUDA", "cuda>=1.0"), new WorkloadSpec.EnvVar("NVIDIA_FABRIC_NEXT", "enabled"),
+                new WorkloadSpec.EnvVar("GREETING", "hi"));
+        reconcile(workload(id, List.of(sleeper("gpu", "gpufleet/busybox:test", "100m", "32Mi", env)),
+                Map.of("gpu", List.of("GPU-11111111-2222-3333-4444-555555555555"))));
+        Map<String, String> actual = envOf(app(id, "gpu"));
+        assertAgentsNvidiaEnv(actual, "GPU-11111111-2222-3333-4444-555555555555");
+        assertThat(actual).containsEntry("GREETING", "hi").doesNotContainKeys("NVIDIA_REQUIRE_CUDA", "NVIDIA_FABRIC_NEXT");
+    }
+
+    @Test
+    void anImagesOwnNvidiaVariablesAreOverridden() throws Exception {
+        Path dir = state.resolve("image");
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.writeString(dir.resolve("Dockerfile"), """
+                FROM gpufleet/busybox:test
+                ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=all NVIDIA_GDS=enabled NVIDIA_MOFED=enabled \\
+                    NVIDIA_IMEX_CHANNELS=all NVIDIA_FABRIC_NEXT=enabled NVIDIA_REQUIRE_CUDA=cuda>=12.0
+                """);
+        String image = "gpufleet/nvidia-env:test";
+        docker.buildImageCmd(dir.toFile()).withTags(java.util.Set.of(image)).withLabels(Map.of("org.gpufleet.test", "true"))
+                .start().awaitImageId();
+        UUID id = UUID.randomUUID();
+        reconcile(workload(id, List.of(sleeper("cpu", image, "100m", "32Mi", List.of())), Map.of()));
+        Map<String, String> actual = envOf(app(id, "cpu"));
+        assertAgentsNvidiaEnv(actual, "void");
+        assertThat(actual).as("a variable the agent does not know is blanked").containsEntry("NVIDIA_FABRIC_NEXT", "")
+                .as("the image's own requirement is only a check, and stays").containsEntry("NVIDIA_REQUIRE_CUDA", "cuda>=12.0");
+    }
 }
