@@ -42,10 +42,12 @@ for _ in $(seq 1 60); do curl -fsS "$API/readyz" >/dev/null 2>&1 && break; sleep
 curl -fsS "$API/readyz" >/dev/null || { tail -20 .dev/control-api.log; echo "control-api did not become ready" >&2; exit 1; }
 
 if [ "$HOSTS" -gt 0 ]; then
-  join=$(curl -fsS -H "Authorization: Bearer $GPUFLEET_OPERATOR_TOKEN" -H 'Content-Type: application/json' \
-    -d '{"ttl":"1h","description":"dev/run.sh"}' "$API/v1/join-tokens" | sed -E 's/.*"token":"([^"]+)".*/\1/')
   for i in $(seq 1 "$HOSTS"); do
     name=$(printf 'sim-gpu-%02d' "$i")
+    # A join token for this host alone: it registers the name $name once, within the hour.
+    join=$(curl -fsS -H "Authorization: Bearer $GPUFLEET_OPERATOR_TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"ttl\":\"1h\",\"hosts\":[\"$name\"],\"description\":\"dev/run.sh $name\"}" "$API/v1/join-tokens" \
+      | sed -E 's/.*"token":"([^"]+)".*/\1/')
     conf=".dev/$name.nvml.conf"
     {
       echo "driver 550.127.05"

@@ -8,6 +8,7 @@ import gpufleet.gpuctl.command.DescribeCommand;
 import gpufleet.gpuctl.command.DrainCommand;
 import gpufleet.gpuctl.command.GetCommand;
 import gpufleet.gpuctl.command.HostCommands;
+import gpufleet.gpuctl.command.RekeyCommand;
 import gpufleet.gpuctl.command.RevokeCommand;
 import gpufleet.gpuctl.command.TopCommand;
 import gpufleet.gpuctl.config.ConfigFile;
@@ -27,7 +28,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "gpuctl", mixinStandardHelpOptions = true, version = "gpuctl 0.1.0",
         description = "Sees and steers a GPU Fleet through its control-api (operator token).",
         subcommands = {GetCommand.class, DescribeCommand.class, HostCommands.Cordon.class, HostCommands.Uncordon.class,
-                DrainCommand.class, CreateCommand.class, RevokeCommand.class, TopCommand.class, ConfigCommand.class,
+                DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, TopCommand.class, ConfigCommand.class,
                 CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:the API refused, or the operation failed", "2:usage error", "3:not found",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
 import java.nio.file.Files;
@@ -68,6 +69,38 @@ class GpuctlCreateIT {
         JsonNode json = new ObjectMapper().readTree(cli.run("create", "join-token", "-o", "json").out());
         assertThat(json.get("role").asText()).isEqualTo("join");
         assertThat(cli.run("create", "join-token", "--ttl", "90d").code()).as("longer than 30 days: refused").isEqualTo(1);
+    }
+
+    @Test
+    void aJoinTokenBoundToAHostRegistersThatHostOnce() {
+        Cli.Result r = cli.run("create", "join-token", "--host", "gpu-bound", "--description", "bound");
+        assertThat(r.code()).as(r.toString()).isZero();
+        String token = r.out().trim();
+        Http.Response other = fx.http.post("/v1/hosts/register", token, Map.of("name", "gpu-other"));
+        assertThat(other.status()).as(other.toString()).isEqualTo(403);
+        assertThat(fx.http.post("/v1/hosts/register", token, Map.of("name", "gpu-bound")).status()).isEqualTo(201);
+        assertThat(fx.http.post("/v1/hosts/register", token, Map.of("name", "gpu-bound")).status()).isEqualTo(401);
+        assertThat(cli.run("get", "tokens", "-o", "wide").out()).containsPattern("join +<none> +bound +UsedUp .* 1/1 +gpu-bound");
+        assertThat(cli.run("create", "join-token", "--uses", "0").code()).as("uses out of range: refused").isEqualTo(1);
+    }
+
+    @Test
+    void rekeyHostRevokesItsCredentialAndPrintsAJoinTokenForItAlone() {
+        Host host = fx.seedHost("gpu-rekey");
+        Cli.Result r = cli.run("rekey", "host", "gpu-rekey");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.err()).startsWith("host/gpu-rekey re-keyed: 1 credential(s) revoked; register it with this join token");
+        String token = r.out().trim();
+        assertThat(token).startsWith("gfj_").doesNotContain("\n");
+        assertThat(fx.http.post("/v1/hosts/" + host.id() + "/heartbeat", host.token(), null).status()).isEqualTo(401);
+        Http.Response again = fx.http.post("/v1/hosts/register", token, Map.of("name", "gpu-rekey"));
+        assertThat(again.status()).as(again.toString()).isEqualTo(200);
+        assertThat(again.json().get("hostId").asText()).isEqualTo(host.id());
+        assertThat(cli.run("describe", "host", "gpu-rekey").out())
+                .containsPattern("Warning +Rekeyed +" + Cli.AGE + " +host gpu-rekey re-keyed by operator token")
+                .containsPattern("Normal +Reregistered +" + Cli.AGE + " +host gpu-rekey registered again with the join token of its re-key");
+        assertThat(cli.run("rekey", "host", "gpu-99").code()).isEqualTo(3);
+        assertThat(cli.run("rekey", "tenant", "gpu-rekey").code()).isEqualTo(2);
     }
 
     @Test

@@ -17,7 +17,8 @@ import java.util.UUID;
 
 /** Issuing, listing and revoking tokens, and "who am I" for any caller. */
 public final class TokenRoutes {
-    static final Duration DEFAULT_JOIN_TTL = Duration.ofHours(24);
+    // Short by default: a join token is meant for the provisioning run that issues it.
+    static final Duration DEFAULT_JOIN_TTL = Duration.ofHours(1);
     static final Duration MAX_JOIN_TTL = Duration.ofDays(30);
 
     private final TokenStore tokens;
@@ -66,7 +67,7 @@ public final class TokenRoutes {
 
     private void issueJoin(Context ctx) {
         Access.operator(ctx);
-        TokenRequest req = bodies.read(ctx, TokenRequest.class);
+        JoinTokenRequest req = bodies.read(ctx, JoinTokenRequest.class);
         Duration ttl = DEFAULT_JOIN_TTL;
         if (req.ttl() != null) {
             try {
@@ -78,7 +79,8 @@ public final class TokenRoutes {
                 throw ApiException.invalid("ttl", "ttl " + req.ttl() + " is longer than the maximum of 30 days");
             }
         }
-        ctx.status(201).json(tokens.issue(Role.JOIN, null, null, req.description(), Instant.now().plus(ttl)));
+        TokenStore.JoinScope scope = new TokenStore.JoinScope(req.usesOrDefault(), req.hosts(), null);
+        ctx.status(201).json(tokens.issueJoin(scope, req.description(), Instant.now().plus(ttl)));
     }
 
     private void issueTenant(Context ctx) {

@@ -27,18 +27,92 @@ public final class TokenStore {
         this.db = db;
     }
 
-    /** A token's public facts; the secret is never stored and never listed. */
+    /**
+     * A token's public facts; the secret is never stored and never listed. Join tokens also say
+     * how many registrations they allow ({@code uses}), how many were made ({@code used}), and
+     * the host names they are bound to ({@code hosts}; absent: any name).
+     */
     public record TokenInfo(UUID id, String role, String tenant, UUID hostId, String description,
-                            Instant createdAt, Instant expiresAt, Instant revokedAt) {}
+                            Instant createdAt, Instant expiresAt, Instant revokedAt,
+                            Integer uses, Integer used, List<String> hosts) {}
 
     /** A token just made: the only moment its secret is shown. */
-    public record IssuedToken(UUID id, String role, String token, String tenant, UUID hostId, Instant expiresAt) {}
+    public record IssuedToken(UUID id, String role, String token, String tenant, UUID hostId, Instant expiresAt,
+                              Integer uses, List<String> hosts) {}
+
+    /**
+     * What a join token allows: {@code uses} registrations, of the names in {@code hosts} only
+     * (null: any name); {@code rekeyHost}, for a token an operator's re-key issued, is the host
+     * whose name it may take over although that host is live.
+     */
+    public record JoinScope(int uses, List<String> hosts, UUID rekeyHost) {}
 
     public IssuedToken issue(Connection c, Role role, String tenant, UUID hostId, String description, Instant expiresAt)
             throws SQLException {
         String secret = TokenSecrets.generate(role);
         UUID id = insert(c, role, tenant, hostId, description, expiresAt, TokenSecrets.hash(secret));
-        return new IssuedToken(id, role.wire(), secret, tenant, hostId, expiresAt);
+        return new IssuedToken(id, role.wire(), secret, tenant, hostId, expiresAt, null, null);
+    }
+
+    /** A join token limited to {@code scope}. */
+    public IssuedToken issueJoin(Connection c, JoinScope scope, String description, Instant expiresAt) throws SQLException {
+        String secret = TokenSecrets.generate(Role.JOIN);
+        UUID id = UUID.randomUUID();
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO tokens (id, role, secret_hash, description, expires_at, uses, host_names, rekey_host_id)
+                VALUES (?, 'join', ?, ?, ?, ?, ?, ?)""")) {
+            ps.setObject(1, id);
+            ps.setBytes(2, TokenSecrets.hash(secret));
+            ps.setString(3, description);
+            ps.setTimestamp(4, Timestamp.from(expiresAt));
+            ps.setInt(5, scope.uses());
+            ps.setArray(6, scope.hosts() == null ? null : c.createArrayOf("text", scope.hosts().toArray()));
+            ps.setObject(7, scope.rekeyHost());
+            ps.executeUpdate();
+        }
+        return new IssuedToken(id, Role.JOIN.wire(), secret, null, null, expiresAt, scope.uses(), scope.hosts());
+    }
+
+    public IssuedToken issueJoin(JoinScope scope, String description, Instant expiresAt) {
+        return db.tx(c -> issueJoin(c, scope, description, expiresAt));
+    }
+
+    /**
+     * Spends one registration of a join token, in the caller's transaction: the row's lock makes
+     * two registrations racing for the last use wait for each other, and only one finds a use
+     * left. If the registration then fails, its rollback gives the use back. A token with no use
+     * left, revoked or expired is a 401 that says which.
+     */
+    public JoinScope spendJoin(Connection c, UUID tokenId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE tokens SET used = used + 1
+                WHERE id = ? AND role = 'join' AND revoked_at IS NULL AND expires_at > now() AND used < uses
+                RETURNING uses, host_names, rekey_host_id""")) {
+            ps.setObject(1, tokenId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return new JoinScope(rs.getInt(1), names(rs.getArray(2)), rs.getObject(3, UUID.class));
+                }
+            }
+        }
+        TokenInfo t = find(c, tokenId);
+        cache.evictToken(tokenId);
+        if (t.revokedAt() != null) {
+            throw new ApiException(ErrorKind.UNAUTHORIZED, "token " + tokenId + " has been revoked");
+        }
+        if (t.uses() != null && t.used() >= t.uses()) {
+            throw new ApiException(ErrorKind.UNAUTHORIZED, usedUp(tokenId, t.uses()));
+        }
+        throw new ApiException(ErrorKind.UNAUTHORIZED, "token " + tokenId + " expired at " + t.expiresAt());
+    }
+
+    private static String usedUp(UUID id, int uses) {
+        return "join token " + id + " is used up: it allowed " + (uses == 1 ? "one registration" : uses + " registrations")
+                + " and all were made; ask an operator for a new one (gpuctl create join-token --host NAME)";
+    }
+
+    private static List<String> names(java.sql.Array array) throws SQLException {
+        return array == null ? null : List.of((String[]) array.getArray());
     }
 
     public IssuedToken issue(Role role, String tenant, UUID hostId, String description, Instant expiresAt) {
@@ -108,7 +182,8 @@ public final class TokenStore {
             try (PreparedStatement ps = c.prepareStatement("""
                     SELECT t.id, t.role, t.tenant, t.host_id, t.expires_at, t.revoked_at, t.expires_at < now() AS expired,
                            tn.disabled_at IS NOT NULL AS tenant_disabled,
-                           coalesce(extract(epoch FROM t.expires_at - now()) * 1e9, 9e18)::float8 AS expires_in_ns
+                           coalesce(extract(epoch FROM t.expires_at - now()) * 1e9, 9e18)::float8 AS expires_in_ns,
+                           t.uses, t.used >= t.uses AS used_up
                     FROM tokens t LEFT JOIN tenants tn ON tn.name = t.tenant
                     WHERE t.secret_hash = ?""")) {
                 ps.setBytes(1, hash);
@@ -122,6 +197,9 @@ public final class TokenStore {
                     }
                     if (rs.getBoolean(7)) {
                         throw new ApiException(ErrorKind.UNAUTHORIZED, "token " + id + " expired at " + rs.getTimestamp(5).toInstant());
+                    }
+                    if (rs.getBoolean(11)) {
+                        throw new ApiException(ErrorKind.UNAUTHORIZED, usedUp(id, rs.getInt(10)));
                     }
                     String tenant = rs.getString(3);
                     if (rs.getBoolean(8)) {
@@ -138,7 +216,7 @@ public final class TokenStore {
     public List<TokenInfo> list(Role role, String tenant) {
         return db.read(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at FROM tokens
+                    SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at, uses, used, host_names FROM tokens
                     WHERE (?::text IS NULL OR role = ?) AND (?::text IS NULL OR tenant = ?) ORDER BY created_at, id""")) {
                 String r = role == null ? null : role.wire();
                 ps.setString(1, r);
@@ -148,8 +226,7 @@ public final class TokenStore {
                 List<TokenInfo> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.add(new TokenInfo(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                                rs.getObject(4, UUID.class), rs.getString(5), instant(rs, 6), instant(rs, 7), instant(rs, 8)));
+                        out.add(info(rs));
                     }
                 }
                 return out;
@@ -177,14 +254,26 @@ public final class TokenStore {
 
     private static TokenInfo find(Connection c, UUID id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at FROM tokens WHERE id = ?")) {
+                "SELECT id, role, tenant, host_id, description, created_at, expires_at, revoked_at, uses, used, host_names FROM tokens WHERE id = ?")) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new TokenInfo(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                        rs.getObject(4, UUID.class), rs.getString(5), instant(rs, 6), instant(rs, 7), instant(rs, 8));
+                return info(rs);
             }
         }
+    }
+
+    /** A row of the token columns that list and find select, in their order. */
+    private static TokenInfo info(ResultSet rs) throws SQLException {
+        Integer uses = rs.getObject(9) == null ? null : rs.getInt(9);
+        return new TokenInfo(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getObject(4, UUID.class),
+                rs.getString(5), instant(rs, 6), instant(rs, 7), instant(rs, 8), uses, uses == null ? null : rs.getInt(10),
+                names(rs.getArray(11)));
+    }
+
+    /** Forgets a token's cached authentication (a join token whose last use was just spent). */
+    public void evictToken(UUID id) {
+        cache.evictToken(id);
     }
 
     /** Forgets cached authentications of a host's tokens (after its credentials were replaced). */
@@ -197,12 +286,20 @@ public final class TokenStore {
         cache.evictIf(p -> tenant.equals(p.tenant()));
     }
 
-    /** Revokes every live token of a host (re-registration hands out a fresh one). */
-    public void revokeHostTokens(Connection c, UUID hostId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "UPDATE tokens SET revoked_at = now() WHERE host_id = ? AND revoked_at IS NULL")) {
+    /** Revokes every live token of a host, and join tokens an earlier re-key issued for it; how many. */
+    public int revokeHostTokens(Connection c, UUID hostId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE tokens SET revoked_at = now()
+                WHERE (host_id = ? OR rekey_host_id = ?) AND revoked_at IS NULL RETURNING role""")) {
             ps.setObject(1, hostId);
-            ps.executeUpdate();
+            ps.setObject(2, hostId);
+            int credentials = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    credentials += rs.getString(1).equals("host") ? 1 : 0;
+                }
+            }
+            return credentials;
         }
     }
 

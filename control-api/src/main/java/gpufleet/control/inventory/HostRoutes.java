@@ -3,15 +3,20 @@ package gpufleet.control.inventory;
 import gpufleet.common.api.HostRegistration;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.control.auth.Access;
+import gpufleet.control.auth.Principal;
 import gpufleet.control.auth.Role;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.Bodies;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.time.Duration;
 import java.util.UUID;
 
-/** The API host-agents talk to: register, heartbeat, inventory. */
+/** The API host-agents talk to: register, heartbeat, inventory; and the operator's re-key of a host. */
 public final class HostRoutes {
+    /** How long the join token of a re-key works: as long as a join token does by default. */
+    static final Duration REKEY_TTL = Duration.ofHours(1);
+
     private final HostStore hosts;
     private final HeartbeatBatcher heartbeats;
     private final Bodies bodies;
@@ -26,13 +31,21 @@ public final class HostRoutes {
         routes.post("/v1/hosts/register", this::register);
         routes.post("/v1/hosts/{id}/heartbeat", this::heartbeat);
         routes.put("/v1/hosts/{id}/inventory", this::inventory);
+        routes.post("/v1/hosts/{host}/rekey", this::rekey);
     }
 
     private void register(Context ctx) {
-        Access.require(ctx, Role.JOIN);
+        Principal join = Access.require(ctx, Role.JOIN);
         HostRegistration req = bodies.read(ctx, HostRegistration.class);
-        HostStore.Registered r = hosts.register(req.name());
+        HostStore.Registered r = hosts.register(req.name(), join.tokenId());
         ctx.status(r.created() ? 201 : 200).json(r.host());
+    }
+
+    /** The operator revokes a host's credentials and gets a join token for that host alone. */
+    private void rekey(Context ctx) {
+        Principal operator = Access.operator(ctx);
+        UUID id = hosts.resolve(ctx.pathParam("host"));
+        ctx.json(hosts.rekey(id, operator.tokenId(), REKEY_TTL));
     }
 
     private void heartbeat(Context ctx) {

@@ -15,6 +15,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -32,11 +34,19 @@ public final class HostStore {
     public record Registered(RegisteredHost host, boolean created) {}
 
     /**
-     * Registers a host by name. The same name again returns the same host id with a fresh
-     * credential (the previous one is revoked), so an agent that lost its state can rejoin.
+     * Registers a host by name with one use of the join token {@code joinTokenId}. A new name
+     * gets a new host. A known name is taken over (same id, fresh credential, the old ones
+     * revoked) only if the host is lost, or if the token is the one an operator's re-key issued
+     * for it: a live host keeps its credential, and anyone else asking for its name gets a 409.
+     * Every refusal rolls back, so the token keeps its use and nothing changes.
      */
-    public Registered register(String name) {
+    public Registered register(String name, UUID joinTokenId) {
         Registered registered = db.tx(c -> {
+            TokenStore.JoinScope scope = tokens.spendJoin(c, joinTokenId);
+            if (scope.hosts() != null && !scope.hosts().contains(name)) {
+                throw new ApiException(ErrorKind.FORBIDDEN, "join token " + joinTokenId + " is bound to host(s) "
+                        + String.join(", ", scope.hosts()) + " and cannot register '" + name + "'", "name");
+            }
             UUID id = UUID.randomUUID();
             boolean created;
             try (PreparedStatement ins = c.prepareStatement(
@@ -46,8 +56,7 @@ public final class HostStore {
                 created = ins.executeUpdate() == 1;
             }
             if (!created) {
-                id = idByName(c, name);
-                tokens.revokeHostTokens(c, id);
+                id = takeOver(c, name, scope);
             }
             try (PreparedStatement hb = c.prepareStatement(
                     "INSERT INTO host_heartbeats (host_id, seen_at) VALUES (?, now()) ON CONFLICT DO NOTHING")) {
@@ -57,19 +66,70 @@ public final class HostStore {
             String token = tokens.issue(c, Role.HOST, null, id, "host " + name, null).token();
             return new Registered(new RegisteredHost(id, name, token), created);
         });
+        tokens.evictToken(joinTokenId);
         tokens.evictHost(registered.host().hostId());
         return registered;
     }
 
-    private static UUID idByName(Connection c, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM hosts WHERE name = ? FOR UPDATE")) {
+    /** The existing host {@code name}, its credentials revoked, if this registration may take it over. */
+    private UUID takeOver(Connection c, String name, TokenStore.JoinScope scope) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT h.id, h.liveness, h.cordoned, extract(epoch FROM now() - b.seen_at)::bigint
+                FROM hosts h LEFT JOIN host_heartbeats b ON b.host_id = h.id WHERE h.name = ? FOR UPDATE OF h""")) {
             ps.setString(1, name);
+            UUID id;
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return rs.getObject(1, UUID.class);
+                id = rs.getObject(1, UUID.class);
+                String liveness = rs.getString(2);
+                // A heartbeat returns a lost host to ready in the transaction that records it, so a
+                // host still lost has not been seen for longer than GPUFLEET_LOST_AFTER.
+                if (!id.equals(scope.rekeyHost()) && !liveness.equals("lost")) {
+                    throw new ApiException(ErrorKind.CONFLICT, "host " + name + " is registered and live ("
+                            + liveness + (rs.getBoolean(3) ? ", cordoned" : "") + ", last heartbeat " + rs.getLong(4)
+                            + " s ago); it keeps its credential and nothing was changed. To give it a new credential, an"
+                            + " operator re-keys it (gpuctl rekey host " + name + ", or POST /v1/hosts/" + name
+                            + "/rekey) and the agent registers with the join token that returns", "name");
+                }
             }
+            tokens.revokeHostTokens(c, id);
+            Events.host(c, id, "Normal", "Reregistered", "host " + name + " registered again"
+                    + (id.equals(scope.rekeyHost()) ? " with the join token of its re-key" : " after it was lost")
+                    + "; its earlier credentials are revoked");
+            return id;
         }
     }
+
+    /**
+     * An operator's re-key: the host's credentials (and any join token an earlier re-key issued
+     * for it) are revoked at once, and a join token is issued that registers this host's name
+     * once, live or not, within {@code ttl}. Recorded as an event on the host.
+     */
+    public Rekeyed rekey(UUID hostId, UUID operatorTokenId, Duration ttl) {
+        Rekeyed r = db.tx(c -> {
+            String name;
+            try (PreparedStatement ps = c.prepareStatement("SELECT name FROM hosts WHERE id = ? FOR UPDATE")) {
+                ps.setObject(1, hostId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("host " + hostId);
+                    }
+                    name = rs.getString(1);
+                }
+            }
+            int revoked = tokens.revokeHostTokens(c, hostId);
+            TokenStore.IssuedToken join = tokens.issueJoin(c, new TokenStore.JoinScope(1, List.of(name), hostId),
+                    "re-key of host " + name, Instant.now().plus(ttl));
+            Events.host(c, hostId, "Warning", "Rekeyed", "host " + name + " re-keyed by operator token " + operatorTokenId
+                    + ": " + revoked + " credential(s) revoked; the host registers again with join token " + join.id());
+            return new Rekeyed(hostId, name, revoked, join);
+        });
+        tokens.evictHost(hostId);
+        return r;
+    }
+
+    /** The outcome of a re-key: what was revoked and the join token to register with (its secret shown once). */
+    public record Rekeyed(UUID hostId, String name, int revokedCredentials, TokenStore.IssuedToken joinToken) {}
 
     /** Resolves a path segment that is either a host id or a host name. */
     public UUID resolve(String idOrName) {

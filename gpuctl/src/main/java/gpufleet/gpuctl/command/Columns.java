@@ -89,7 +89,9 @@ final class Columns {
             of("STATUS", Columns::tokenStatus),
             of("AGE", t -> time(t, "createdAt")),
             wide("HOST-ID", t -> text(t, "hostId")),
-            wide("EXPIRES", t -> text(t, "expiresAt")));
+            wide("EXPIRES", t -> text(t, "expiresAt")),
+            wide("USED", t -> t.has("uses") ? t.path("used").asInt() + "/" + t.path("uses").asInt() : "<none>"),
+            wide("HOSTS", Columns::joinHosts));
 
     static final List<Column> EVENTS = List.of(
             of("LAST-SEEN", e -> time(e, "at")),
@@ -123,9 +125,22 @@ final class Columns {
         return mw.isNumber() ? new Measure(mw.asLong(), mw.asLong() / 1000 + "W") : null;
     }
 
+    /** The host names a join token may register; any, when it names none. */
+    private static String joinHosts(JsonNode t) {
+        if (!t.has("uses")) {
+            return "<none>";
+        }
+        List<String> names = new ArrayList<>();
+        t.path("hosts").forEach(h -> names.add(h.asText()));
+        return names.isEmpty() ? "<any>" : String.join(",", names);
+    }
+
     private static String tokenStatus(JsonNode t) {
         if (!t.path("revokedAt").isMissingNode() && !t.path("revokedAt").isNull()) {
             return "Revoked";
+        }
+        if (t.has("uses") && t.path("used").asInt() >= t.path("uses").asInt()) {
+            return "UsedUp";
         }
         JsonNode expires = t.path("expiresAt");
         if (expires.isTextual() && Instant.parse(expires.asText()).isBefore(Instant.now())) {

@@ -108,8 +108,15 @@ public final class CreateCommand {
 
     @Command(name = "join-token", description = "Issue a join token for new hosts; prints the token (shown only once).")
     static final class JoinToken extends Creation {
-        @Option(names = "--ttl", paramLabel = "DURATION", description = "how long it works, e.g. 24h (the default), at most 720h")
+        @Option(names = "--ttl", paramLabel = "DURATION", description = "how long it works, e.g. 1h (the default), at most 720h")
         String ttl;
+
+        @Option(names = "--uses", paramLabel = "N", description = "how many hosts it registers, 1 to 1000; default 1, or one per --host")
+        Integer uses;
+
+        @Option(names = "--host", split = ",", paramLabel = "NAME",
+                description = "the only host name it may register (repeat, or comma-separate); default any name")
+        List<String> hosts;
 
         @Option(names = "--description", description = "what it is for, e.g. 'rack 4'")
         String description;
@@ -125,6 +132,12 @@ public final class CreateCommand {
             }
             if (description != null) {
                 b.put("description", description);
+            }
+            if (uses != null) {
+                b.put("uses", uses);
+            }
+            if (hosts != null) {
+                b.put("hosts", hosts);
             }
             return b;
         }
