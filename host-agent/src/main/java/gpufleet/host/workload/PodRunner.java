@@ -12,6 +12,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Function;
 
 /**
@@ -32,8 +36,22 @@ final class PodRunner {
         }
     }
 
-    /** The pod's sandbox: its pause container and its addresses (network → IP). */
-    private record Sandbox(String id, Map<String, String> addresses) {}
+    /**
+     * The pod's sandbox: its pause container, its addresses (network → IP), and its start, which a
+     * new sandbox runs while the pod's containers are pulled and created (Docker takes a container
+     * joining a namespace that is created but not yet running; only their start must wait).
+     */
+    private record Sandbox(String id, Map<String, String> addresses, CompletableFuture<Void> started) {
+        /** Waits for the pause container's start; its failure (message after {@code prefix}) is the pod's containers'. */
+        void awaitStarted(String prefix) throws RuntimeFailure {
+            try {
+                started.join();
+            } catch (CompletionException e) {
+                RuntimeFailure f = e.getCause() instanceof RuntimeFailure r ? r : new RuntimeFailure("RunContainerError", e.getMessage());
+                throw new RuntimeFailure(f.reason(), prefix + f.getMessage());
+            }
+        }
+    }
 
     /** Reports a workload's statuses before a run finishes: an image pull can take minutes. */
     @FunctionalInterface
@@ -51,6 +69,12 @@ final class PodRunner {
     private final Progress progress;
     private final PortRelay relay;
     private final HostLimits limits = HostLimits.ofThisMachine();
+    /** Starts new sandboxes in the background; daemon threads, gone a minute after the last start. */
+    private final ExecutorService starter = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sandbox-start");
+        t.setDaemon(true);
+        return t;
+    });
     /** Containers ("workload/container") whose tenant NVIDIA_* variables were dropped, logged once each. */
     private final java.util.Set<String> warnedEnv = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Workloads refused by {@link HostLimits}, logged once each. */
@@ -94,11 +118,18 @@ final class PodRunner {
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
             List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
-            statuses.add(container(w, c, attempts, sandbox.id(), last -> {
+            statuses.add(container(w, c, attempts, sandbox, last -> {
                 List<ContainerStatus> soFar = new ArrayList<>(statuses);
                 soFar.add(last);
                 return new Outcome(soFar, false, ports);
             }));
+        }
+        try {
+            // Even when no container started (an image pull failed): the next pass must find the
+            // sandbox running, or it would take it for a dead one and start the pod over.
+            sandbox.awaitStarted("");
+        } catch (RuntimeFailure f) {
+            // Seen by the next pass as a sandbox that is not running.
         }
         return new Outcome(statuses, false, ports);
     }
@@ -116,7 +147,7 @@ final class PodRunner {
     private Sandbox pause(HostWorkload w, List<Observed> mine) throws RuntimeFailure {
         Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
         if (pause != null && pause.state().equals("running")) {
-            return new Sandbox(pause.id(), pause.addresses());
+            return new Sandbox(pause.id(), pause.addresses(), CompletableFuture.completedFuture(null));
         }
         for (Observed o : mine) {
             runtime.remove(o.id());
@@ -125,8 +156,19 @@ final class PodRunner {
         // Made for this pod, never ahead of it: Docker cannot label a container after its creation,
         // and every container of a pod carries the pod's labels.
         String workload = w.id().toString();
-        String id = startPause(Labels.sandboxName(workload), w.tenant(), Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
-        return new Sandbox(id, w.publish().isEmpty() ? Map.of() : addresses(id));
+        String id = createPause(Labels.sandboxName(workload), w.tenant(), Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
+        Sandbox sandbox = new Sandbox(id, Map.of(), CompletableFuture.runAsync(() -> {
+            try {
+                runtime.start(id);
+            } catch (RuntimeFailure f) {
+                throw new CompletionException(f);
+            }
+        }, starter));
+        if (w.publish().isEmpty()) {
+            return sandbox;
+        }
+        sandbox.awaitStarted(""); // the relay needs the sandbox's address
+        return new Sandbox(id, addresses(id), sandbox.started());
     }
 
     /** A new sandbox's addresses; when they cannot be read now, the next pass finds them in the listing. */
@@ -146,17 +188,16 @@ final class PodRunner {
         return "gf-tenant-" + tenant;
     }
 
-    private String startPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
+    private String createPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
         String network = network(tenant);
         runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant));
         runtime.ensureImage(pauseImage, "IfNotPresent", List.of(), () -> { });
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
-        runtime.start(id);
         return id;
     }
 
-    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, String pauseId,
+    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, Sandbox sandbox,
                                       Function<ContainerStatus, Outcome> soFar) {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
@@ -191,11 +232,11 @@ final class PodRunner {
                 removeQuietly(old.id());
             }
         }
-        return start(w, c, attempt, pauseId, key, soFar);
+        return start(w, c, attempt, sandbox, key, soFar);
     }
 
     /** {@code soFar}: the pod's outcome with this container in the given status, for progress reports. */
-    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String key,
+    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, Sandbox sandbox, String key,
                                   Function<ContainerStatus, Outcome> soFar) {
         if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
             return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt);
@@ -215,7 +256,8 @@ final class PodRunner {
         }
         String name = "gf-" + w.id() + "-" + c.name() + "-" + attempt;
         try {
-            String id = runtime.create(plan(w, c, attempt, pauseId, name));
+            String id = runtime.create(plan(w, c, attempt, sandbox.id(), name));
+            sandbox.awaitStarted("pod sandbox: ");
             runtime.start(id);
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, Instant.now(), null,
                     "docker://" + id, c.image(), true, pulledMillis);
