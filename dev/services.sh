@@ -86,12 +86,21 @@ write_if_changed() {
   log "wrote $path"
 }
 
-# start_background LOGFILE COMMAND...: starts a daemon detached from this script.
+# start_background LOGFILE COMMAND...: starts a daemon detached from this script. Descriptors
+# above 2 that the caller had open are closed first: a daemon that inherits one keeps it open
+# for its whole life (a lock the caller held, e.g. `flock LOCK bash dev/fresh-check.sh`, would
+# never be released).
 start_background() {
   local logfile=$1; shift
   mkdir -p "$(dirname "$logfile")"
   printf '\n=== %s: starting %s\n' "$(date -Is)" "$*" >>"$logfile"
-  nohup setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null; fi
+    done
+    exec nohup setsid "$@" >>"$logfile" 2>&1 </dev/null
+  ) &
 }
 
 # Package installation. Service starts from maintainer scripts are blocked with a
