@@ -48,6 +48,23 @@ class OpsIT {
     }
 
     @Test
+    void madeUpMethodsDoNotGrowTheMetrics() {
+        fx.http.send("BREW", "/v1/hosts", null, null, null);
+        int before = series(fx.http.get("/metrics", null).body());
+        for (int i = 0; i < 20; i++) {
+            Http.Response r = fx.http.send("X" + i + "Y", i % 2 == 0 ? "/v1/hosts" : "/nothing/" + i, null, null, null);
+            assertThat(r.status()).as(r.toString()).isBetween(400, 499);
+        }
+        String after = fx.http.get("/metrics", null).body();
+        assertThat(series(after)).as("request series after 20 made-up methods").isEqualTo(before);
+        assertThat(after).contains("method=\"other\"").doesNotContain("method=\"X1Y\"");
+    }
+
+    private static int series(String scrape) {
+        return (int) scrape.lines().filter(l -> l.startsWith("http_server_requests_seconds_count{")).count();
+    }
+
+    @Test
     void theOpenApiDocumentListsExactlyTheRoutesTheServerHas() {
         JsonNode doc = fx.http.get("/openapi.json", null).json();
         assertThat(doc.get("openapi").asText()).startsWith("3.");
