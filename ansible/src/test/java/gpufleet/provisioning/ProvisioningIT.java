@@ -113,6 +113,10 @@ class ProvisioningIT {
                     .contains("ActiveState=active", "User=gpufleet-agent", "Restart=on-failure",
                             "StateDirectory=gpufleet-agent", "NoNewPrivileges=yes", "ProtectSystem=strict");
             assertThat(server.exec("stat", "-c", "%a %U", "/var/lib/gpufleet-agent/credential.json")).isEqualTo("600 gpufleet-agent");
+            assertNoTokenLeftOn(server);
+            JsonNode join = fx.http.get("/v1/join-tokens", ApiFixture.OPERATOR).json().path("items").get(0);
+            assertThat(join.path("hosts").toString()).as("the join token names this host alone").isEqualTo("[\"" + name + "\"]");
+            assertThat(join.path("used").asInt()).as(join.toString()).isEqualTo(join.path("uses").asInt()).isEqualTo(1);
             // The runtime "nvidia" that the docker role registered really runs containers.
             Commands.check("sh", "-c", "docker save gpufleet/busybox:test | docker exec -i " + server.container + " docker load");
             assertThat(server.exec("docker", "run", "--rm", "--runtime", "nvidia", "gpufleet/busybox:test", "echo", "ok")).isEqualTo("ok");
@@ -129,6 +133,7 @@ class ProvisioningIT {
             JsonNode after = fx.http.get("/v1/hosts/" + name, ApiFixture.OPERATOR).json();
             assertThat(after.at("/host/state").asText()).as(after.toString()).isEqualTo("ready");
             assertThat(after.at("/host/cordoned").asBoolean()).isFalse();
+            assertNoTokenLeftOn(server);
         }
     }
 
@@ -177,6 +182,20 @@ class ProvisioningIT {
             Ansible.Run second = ansible.playbook("control-plane.yml", inventory, "control-plane-second");
             assertThat(second.result().ok()).as(second.toString()).isTrue();
             assertThat(second.host(name).changed()).as(second.toString()).isZero();
+        }
+    }
+
+    /**
+     * Neither the operator token nor any join token is anywhere on the GPU host: not in a file
+     * (configuration, Ansible's temporary files, logs) nor in its journal, where a module run on
+     * the host would have logged its arguments.
+     */
+    private static void assertNoTokenLeftOn(StandInHost server) {
+        for (String secret : List.of(ApiFixture.OPERATOR, "gfj_")) {
+            String found = server.exec("sh", "-c", "grep -rlF --devices=skip -e \"$1\" /etc /var /root /tmp /opt /home /run /usr/local"
+                    + " 2>/dev/null; echo \"journal: $(journalctl --no-pager -o cat 2>/dev/null | grep -cF -e \"$1\")\"", "sh", secret);
+            assertThat(found).as("files and journal lines on the host holding %s", secret.startsWith("gfj_") ? "a join token"
+                    : "the operator token").isEqualTo("journal: 0");
         }
     }
 
