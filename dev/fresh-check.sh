@@ -102,7 +102,8 @@ fi
 rm -rf "$HOME/.m2/repository/gpufleet" "$REPO/.dev"
 
 # ----------------------------------------------------------------- clone ---
-WORK=$(mktemp -d /tmp/gpufleet-fresh.XXXXXX)
+WORK=/tmp/gpufleet-fresh-$(date +%Y%m%d-%H%M%S)-$$
+mkdir -m 700 "$WORK"
 cleanup() { if ((KEEP)); then log "the clone stays at $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 git clone --quiet --no-local "$REPO" "$WORK/gpufleet"

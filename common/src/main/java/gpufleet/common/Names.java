@@ -20,26 +20,20 @@ public final class Names {
 
     /** An RFC 1123 label (a namespace, a container, a tenant): at most {@code max} characters. */
     public static String label(String value, String field, int max) {
-        Invalid.requiredText(value, field, max);
-        Invalid.check(LABEL.matcher(value).matches(), field, field + " '" + value + "' must be lowercase letters, digits and '-',"
-                + " starting and ending with a letter or digit (an RFC 1123 label)");
-        return value;
+        return matching(LABEL, value, field, max, "lowercase letters, digits and '-', starting and ending with a letter or digit"
+                + " (an RFC 1123 label)");
     }
 
     /** An RFC 1035 label (a Service's name): an RFC 1123 label that starts with a letter. */
     public static String label1035(String value, String field) {
-        Invalid.requiredText(value, field, 63);
-        Invalid.check(LABEL_1035.matcher(value).matches(), field, field + " '" + value + "' must be lowercase letters, digits and '-',"
-                + " starting with a letter and ending with a letter or digit (an RFC 1035 label)");
-        return value;
+        return matching(LABEL_1035, value, field, 63, "lowercase letters, digits and '-', starting with a letter and ending with"
+                + " a letter or digit (an RFC 1035 label)");
     }
 
     /** An RFC 1123 subdomain (a pod's name): labels joined by '.', at most 253 characters. */
     public static String subdomain(String value, String field) {
-        Invalid.requiredText(value, field, 253);
-        Invalid.check(SUBDOMAIN.matcher(value).matches(), field, field + " '" + value + "' must be lowercase letters, digits, '-'"
-                + " and '.', each part starting and ending with a letter or digit (an RFC 1123 subdomain)");
-        return value;
+        return matching(SUBDOMAIN, value, field, 253, "lowercase letters, digits, '-' and '.', each part starting and ending"
+                + " with a letter or digit (an RFC 1123 subdomain)");
     }
 
     /** A Kubernetes UID as the API server makes them: a lowercase UUID. */
@@ -52,9 +46,13 @@ public final class Names {
 
     /** A pod's UID as workloads are keyed: lowercase letters, digits and '-', at most 64 characters. */
     public static String podUid(String value, String field) {
-        Invalid.requiredText(value, field, 64);
-        Invalid.check(POD_UID.matcher(value).matches(), field, field + " '" + value + "' must be lowercase letters, digits and '-',"
-                + " starting and ending with a letter or digit (a Kubernetes UID)");
+        return matching(POD_UID, value, field, 64, "lowercase letters, digits and '-', starting and ending with a letter or"
+                + " digit (a Kubernetes UID)");
+    }
+
+    private static String matching(Pattern rule, String value, String field, int max, String what) {
+        Invalid.requiredText(value, field, max);
+        Invalid.check(rule.matcher(value).matches(), field, field + " '" + value + "' must be " + what);
         return value;
     }
 }

@@ -12,11 +12,16 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Brings one workload's containers to what it should be, level-based: from whatever exists now
@@ -24,7 +29,7 @@ import java.util.function.Function;
  * pod gets a small pause container holding the network namespace its containers share.
  */
 final class PodRunner {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodRunner.class);
+    private static final Logger log = LoggerFactory.getLogger(PodRunner.class);
     /** {@code ports}: each published pod port → where the edge reaches it on this host ("address:port"). */
     record Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports) {
         Outcome {
@@ -56,7 +61,7 @@ final class PodRunner {
     /** Reports a workload's statuses before a run finishes: an image pull can take minutes. */
     @FunctionalInterface
     interface Progress {
-        void report(java.util.UUID workload, Outcome soFar);
+        void report(UUID workload, Outcome soFar);
     }
 
     private final ContainerRuntime runtime;
@@ -76,11 +81,11 @@ final class PodRunner {
         return t;
     });
     /** Containers ("workload/container") whose tenant NVIDIA_* variables were dropped, logged once each. */
-    private final java.util.Set<String> warnedEnv = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> warnedEnv = ConcurrentHashMap.newKeySet();
     /** Workloads refused by {@link HostLimits}, logged once each. */
-    private final java.util.Set<String> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> refused = ConcurrentHashMap.newKeySet();
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
-    private final Map<String, Long> pulls = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Long> pulls = new ConcurrentHashMap<>();
 
     PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
               Progress progress, PortRelay relay) {

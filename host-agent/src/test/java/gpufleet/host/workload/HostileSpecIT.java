@@ -5,17 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.docker.DockerRuntime;
-import java.net.InetAddress;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -36,15 +31,14 @@ class HostileSpecIT {
 
     @TempDir
     Path state;
+    TestEngine.Wired wired;
     DockerRuntime runtime;
     PortRelay relay;
     Reconciler reconciler;
 
     @BeforeAll
     static void docker() {
-        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix:///var/run/docker.sock").build();
-        docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
-        docker.pingCmd().exec(); // Docker must be running (dev/services.sh): fail loudly otherwise.
+        docker = TestEngine.client();
     }
 
     @AfterAll
@@ -55,25 +49,20 @@ class HostileSpecIT {
     @BeforeEach
     void start() {
         removeAll();
-        runtime = new DockerRuntime("unix:///var/run/docker.sock", "nvidia");
-        relay = new PortRelay(InetAddress.getLoopbackAddress());
-        HostContainers containers = new HostContainers(runtime, "hostile-host");
-        PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
-        reconciler = new Reconciler(containers, pods, relay);
+        wired = TestEngine.Wired.host("hostile-host", state);
+        runtime = wired.runtime();
+        relay = wired.relay();
+        reconciler = wired.reconciler();
     }
 
     @AfterEach
     void stop() {
-        relay.close();
-        runtime.close();
+        wired.close();
         removeAll();
     }
 
     private static void removeAll() {
-        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
-            docker.removeContainerCmd(c.getId()).withForce(true).exec();
-        }
+        TestEngine.removeManaged(docker);
     }
 
     static WorkloadSpec.Container sleeper(String name, String image, String cpu, String memory, List<WorkloadSpec.EnvVar> env) {

@@ -6,9 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
@@ -44,15 +41,14 @@ class PortRelayIT {
 
     @TempDir
     Path state;
+    TestEngine.Wired wired;
     DockerRuntime runtime;
     PortRelay relay;
     Reconciler reconciler;
 
     @BeforeAll
     static void docker() {
-        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix:///var/run/docker.sock").build();
-        docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
-        docker.pingCmd().exec(); // Docker must be running (dev/services.sh): fail loudly otherwise.
+        docker = TestEngine.client();
     }
 
     @AfterAll
@@ -63,25 +59,20 @@ class PortRelayIT {
     @BeforeEach
     void start() {
         removeAll();
-        runtime = new DockerRuntime("unix:///var/run/docker.sock", "nvidia");
-        relay = new PortRelay(InetAddress.getLoopbackAddress());
-        HostContainers containers = new HostContainers(runtime, "relay-host");
-        PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
-        reconciler = new Reconciler(containers, pods, relay);
+        wired = TestEngine.Wired.host("relay-host", state);
+        runtime = wired.runtime();
+        relay = wired.relay();
+        reconciler = wired.reconciler();
     }
 
     @AfterEach
     void stop() {
-        relay.close();
-        runtime.close();
+        wired.close();
         removeAll();
     }
 
     private static void removeAll() {
-        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
-            docker.removeContainerCmd(c.getId()).withForce(true).exec();
-        }
+        TestEngine.removeManaged(docker);
     }
 
     /** The seed's example pod: busybox httpd answering "It works!" on 8080. */

@@ -10,9 +10,6 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.EventType;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Inventories;
@@ -53,9 +50,7 @@ class SharedEngineIT {
 
     @BeforeAll
     static void docker() {
-        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(DOCKER).build();
-        docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
-        docker.pingCmd().exec(); // Docker must be running (dev/services.sh): fail loudly otherwise.
+        docker = TestEngine.client();
     }
 
     @AfterAll
@@ -80,9 +75,7 @@ class SharedEngineIT {
     }
 
     private static void removeAll() {
-        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec()) {
-            docker.removeContainerCmd(c.getId()).withForce(true).exec();
-        }
+        TestEngine.removeManaged(docker);
     }
 
     /** One host: registered with the seed's 8 GPUs, and its workload loop on the agent's two threads. */

@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Pods;
@@ -50,9 +47,7 @@ class WorkloadRunIT {
 
     @BeforeAll
     static void docker() {
-        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix:///var/run/docker.sock").build();
-        docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
-        docker.pingCmd().exec(); // Docker must be running (dev/services.sh): fail loudly otherwise.
+        docker = TestEngine.client();
     }
 
     @AfterAll
@@ -106,9 +101,7 @@ class WorkloadRunIT {
     }
 
     private static void removeAll() {
-        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of("org.gpufleet.managed", "true")).exec()) {
-            docker.removeContainerCmd(c.getId()).withForce(true).exec();
-        }
+        TestEngine.removeManaged(docker);
     }
 
     private JsonNode workload(String uid) {

@@ -1,0 +1,52 @@
+package gpufleet.host.workload;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import gpufleet.host.docker.DockerRuntime;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/** The real Docker Engine the workload tests run on, and a host's reconciler wired as the agent wires it. */
+final class TestEngine {
+    static final String DOCKER = "unix:///var/run/docker.sock";
+
+    private TestEngine() {}
+
+    /** A client for inspecting what the agent made; fails loudly when Docker is not running (dev/services.sh). */
+    static DockerClient client() {
+        var cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(DOCKER).build();
+        DockerClient docker = DockerClientImpl.getInstance(cfg, new ZerodepDockerHttpClient.Builder().dockerHost(cfg.getDockerHost()).build());
+        docker.pingCmd().exec();
+        return docker;
+    }
+
+    /** Removes every container an agent made (label org.gpufleet.managed), running or not. */
+    static void removeManaged(DockerClient docker) {
+        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec()) {
+            docker.removeContainerCmd(c.getId()).withForce(true).exec();
+        }
+    }
+
+    /** One host's reconciler with its runtime and port relay, without a control-api. */
+    record Wired(DockerRuntime runtime, PortRelay relay, Reconciler reconciler) implements AutoCloseable {
+        static Wired host(String host, Path state) {
+            DockerRuntime runtime = new DockerRuntime(DOCKER, "nvidia");
+            PortRelay relay = new PortRelay(InetAddress.getLoopbackAddress());
+            HostContainers containers = new HostContainers(runtime, host);
+            PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
+                    "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
+            return new Wired(runtime, relay, new Reconciler(containers, pods, relay));
+        }
+
+        @Override
+        public void close() {
+            relay.close();
+            runtime.close();
+        }
+    }
+}
