@@ -22,6 +22,11 @@ if [ ! -s .dev/operator-token ]; then
   chmod 600 .dev/operator-token
 fi
 export GPUFLEET_OPERATOR_TOKEN="${GPUFLEET_OPERATOR_TOKEN:-$(cat .dev/operator-token)}"
+# The sealing key for workload secrets in the database: kept beside, never in, the database.
+if [ ! -s .dev/seal.key ]; then
+  (umask 077; head -c 32 /dev/urandom | base64 > .dev/seal.key)
+fi
+export GPUFLEET_SEAL_KEY_FILE="${GPUFLEET_SEAL_KEY_FILE:-$PWD/.dev/seal.key}"
 export GPUFLEET_DB_URL="${GPUFLEET_DB_URL:-jdbc:postgresql://127.0.0.1:5432/gpufleet}"
 export GPUFLEET_DB_USER="${GPUFLEET_DB_USER:-gpufleet}"
 export GPUFLEET_DB_PASSWORD="${GPUFLEET_DB_PASSWORD:-gpufleet}"

@@ -1,5 +1,10 @@
 package gpufleet.bench;
 
+import gpufleet.control.config.SealKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -45,6 +50,17 @@ record Db(String host, int port, String user, String password) {
                     throw e;
                 }
             }
+        }
+    }
+
+    /** A throwaway sealing key for the scratch databases' control-api: each run starts empty, so none is kept. */
+    static Path sealKeyFile() {
+        try {
+            Path file = Files.createTempFile("gpufleet-bench-seal", ".key");
+            file.toFile().deleteOnExit();
+            return SealKey.writeNew(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a sealing key file", e);
         }
     }
 

@@ -2,6 +2,7 @@ package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -34,6 +35,7 @@ final class EdgeBench {
                 "mkdir -p /www && echo 'It works!' > /www/index.html && exec httpd -f -p 8080 -h /www");
         String ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", CONTAINER).trim();
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
+        v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         v.putAll(Map.of("GPUFLEET_DB_URL", db.url("gpufleet_bench_edge"), "GPUFLEET_DB_USER", db.user(),
                 "GPUFLEET_DB_PASSWORD", db.password(), "GPUFLEET_LISTEN", "127.0.0.1:0", "GPUFLEET_OPERATOR_TOKEN", PlacementBench.TOKEN,
                 "GPUFLEET_EDGE_ADMIN_URL", "http://127.0.0.1:2019", "GPUFLEET_EDGE_HTTPS_PORT", Integer.toString(HTTPS),

@@ -6,6 +6,7 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.ptr.IntByReference;
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.nvml.NvmlGpuInventory;
 import java.net.URI;
@@ -78,6 +79,7 @@ final class HostAgentBench {
         Db db = Db.fromEnvironment();
         db.recreate("gpufleet_bench_agent");
         Map<String, String> values = new HashMap<>(ControlApiConfig.DEFAULTS);
+        values.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         values.put("GPUFLEET_DB_URL", db.url("gpufleet_bench_agent"));
         values.put("GPUFLEET_DB_USER", db.user());
         values.put("GPUFLEET_DB_PASSWORD", db.password());

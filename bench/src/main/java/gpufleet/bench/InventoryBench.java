@@ -2,6 +2,7 @@ package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -44,6 +45,7 @@ final class InventoryBench {
 
         db.recreate("gpufleet_bench");
         Map<String, String> values = new HashMap<>(ControlApiConfig.DEFAULTS);
+        values.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         values.put("GPUFLEET_DB_URL", db.url("gpufleet_bench"));
         values.put("GPUFLEET_DB_USER", db.user());
         values.put("GPUFLEET_DB_PASSWORD", db.password());

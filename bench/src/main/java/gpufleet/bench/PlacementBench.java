@@ -5,6 +5,7 @@ import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -51,6 +52,7 @@ final class PlacementBench {
     static ControlApi controlApi(Db db, String database) throws Exception {
         db.recreate(database);
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
+        v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         v.put("GPUFLEET_DB_URL", db.url(database));
         v.put("GPUFLEET_DB_USER", db.user());
         v.put("GPUFLEET_DB_PASSWORD", db.password());

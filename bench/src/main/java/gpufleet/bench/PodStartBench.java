@@ -2,6 +2,7 @@ package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -42,6 +43,7 @@ final class PodStartBench {
         Db db = Db.fromEnvironment();
         db.recreate("gpufleet_bench_pods");
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
+        v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         v.put("GPUFLEET_DB_URL", db.url("gpufleet_bench_pods"));
         v.put("GPUFLEET_DB_USER", db.user());
         v.put("GPUFLEET_DB_PASSWORD", db.password());

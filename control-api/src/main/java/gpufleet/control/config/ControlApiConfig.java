@@ -29,7 +29,8 @@ public record ControlApiConfig(
         Duration placementRetry,
         long maxBodyBytes,
         String operatorToken,
-        EdgeSettings edge) {
+        EdgeSettings edge,
+        SealKey sealKey) {
 
     public static final Map<String, String> DEFAULTS = withEdge(Map.of(
             "GPUFLEET_DB_URL", "jdbc:postgresql://127.0.0.1:5432/gpufleet",
@@ -85,7 +86,8 @@ public record ControlApiConfig(
                 r.duration("GPUFLEET_PLACEMENT_RETRY"),
                 r.integer("GPUFLEET_MAX_BODY_BYTES", values.get("GPUFLEET_MAX_BODY_BYTES"), 1024, 64 << 20),
                 values.get("GPUFLEET_OPERATOR_TOKEN"),
-                EdgeSettings.read(values, r.problems));
+                EdgeSettings.read(values, r.problems),
+                r.sealKey());
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
             r.problems.add("GPUFLEET_DB_URL: '" + config.dbUrl() + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db)");
         }
@@ -105,7 +107,7 @@ public record ControlApiConfig(
 
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
-                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, edge);
+                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, edge, sealKey);
     }
 
     private static Map<String, String> readFile(Path path) {
@@ -148,6 +150,24 @@ public record ControlApiConfig(
             } catch (NumberFormatException e) {
                 problems.add(key + ": '" + value + "' is not a whole number");
                 return min;
+            }
+        }
+
+        /** The operator's sealing key; without it the control-api does not start (docs/operators.md). */
+        SealKey sealKey() {
+            String file = values.get(SealKey.FILE_VARIABLE);
+            if (file == null || file.isBlank()) {
+                problems.add(SealKey.FILE_VARIABLE + ": is required: the file holding the operator's sealing key, which"
+                        + " encrypts workload secrets in the database; make one with: " + SealKey.HOW_TO_MAKE
+                        + " and set " + SealKey.FILE_VARIABLE + " to its path");
+                return null;
+            }
+            String old = values.get(SealKey.OLD_FILE_VARIABLE);
+            try {
+                return SealKey.read(Path.of(file.trim()), old == null || old.isBlank() ? null : Path.of(old.trim()));
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+                return null;
             }
         }
 

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.control.config.ControlApiConfig;
 import gpufleet.control.config.EdgeSettings;
+import gpufleet.control.config.SealKey;
+import gpufleet.control.support.ApiFixture;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +19,7 @@ class EdgeConfigTest {
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
         v.put("GPUFLEET_EDGE_ADMIN_URL", "http://127.0.0.1:2019");
         v.put("GPUFLEET_EDGE_DOMAIN", "gpu.provider.example");
+        v.put(SealKey.FILE_VARIABLE, ApiFixture.SEAL_KEY_FILE.toString());
         v.putAll(extra);
         return ControlApiConfig.from(v).edge();
     }

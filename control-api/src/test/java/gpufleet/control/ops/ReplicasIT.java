@@ -3,6 +3,7 @@ package gpufleet.control.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import gpufleet.control.ControlApi;
+import gpufleet.control.config.SealKey;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
@@ -60,6 +61,8 @@ class ReplicasIT {
         v.put("GPUFLEET_DB_USER", TestDatabase.USER);
         v.put("GPUFLEET_DB_PASSWORD", TestDatabase.PASSWORD);
         v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0");
+        v.put(SealKey.FILE_VARIABLE, ApiFixture.SEAL_KEY_FILE.toString());
         return gpufleet.control.config.ControlApiConfig.from(v);
     }
 }

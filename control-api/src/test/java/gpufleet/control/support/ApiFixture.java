@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -17,6 +22,8 @@ import java.util.Map;
 /** A real control-api on a fresh real PostgreSQL database, with helpers that speak its API. */
 public final class ApiFixture implements AutoCloseable {
     public static final String OPERATOR = "gfo_test-operator-token-0123456789abcdef";
+    /** One sealing key for every control-api of this test run, so replicas open what each other sealed. */
+    public static final Path SEAL_KEY_FILE = newSealKeyFile();
 
     public final TestDatabase database;
     public final ControlApi api;
@@ -50,6 +57,7 @@ public final class ApiFixture implements AutoCloseable {
         values.put("GPUFLEET_DB_POOL_SIZE", "4");
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
         values.put("GPUFLEET_OPERATOR_TOKEN", OPERATOR);
+        values.put(SealKey.FILE_VARIABLE, SEAL_KEY_FILE.toString());
         values.put("GPUFLEET_LIVENESS_INTERVAL", "200ms");
         // Seeded hosts heartbeat once. A grace no test class outlasts, even on a loaded machine, keeps
         // them ready; tests about liveness backdate heartbeats (backdateHeartbeat) or set their own.
@@ -58,6 +66,17 @@ public final class ApiFixture implements AutoCloseable {
         values.put("GPUFLEET_PLACEMENT_RETRY", "200ms");
         values.putAll(overrides);
         return ControlApiConfig.from(values);
+    }
+
+    /** A new key file, removed when the test JVM ends. */
+    public static Path newSealKeyFile() {
+        try {
+            Path file = Files.createTempFile("gpufleet-seal", ".key");
+            file.toFile().deleteOnExit();
+            return SealKey.writeNew(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a sealing key file", e);
+        }
     }
 
     public String joinToken() {
