@@ -24,6 +24,9 @@ import gpufleet.control.operator.OperatorRoutes;
 import gpufleet.control.ops.HealthRoutes;
 import gpufleet.control.ops.Metrics;
 import gpufleet.control.ops.OpenApiRoutes;
+import gpufleet.control.quota.Quotas;
+import gpufleet.control.quota.RateLimit;
+import gpufleet.control.quota.StreamQuota;
 import gpufleet.control.tenancy.TenancyRoutes;
 import gpufleet.control.tenancy.TenantStore;
 import gpufleet.control.workload.HostWorkloads;
@@ -47,6 +50,7 @@ public final class ControlApi implements AutoCloseable {
     private final PendingPlacer placer;
     private final EdgeSync edge;
     private final WorkloadStore workloads;
+    private final StreamQuota streamQuota;
     private final Javalin app;
     private final String firstOperatorToken;
 
@@ -61,12 +65,15 @@ public final class ControlApi implements AutoCloseable {
         this.wakeups = new Wakeups(config, db);
         this.placer = new PendingPlacer(db, wakeups, config.placementRetry());
         HostStore hosts = new HostStore(db, tokens);
-        TenantStore tenants = new TenantStore(db);
+        Quotas quotas = new Quotas(config.quotas());
+        TenantStore tenants = new TenantStore(db, quotas);
         Bodies bodies = new Bodies(config.maxBodyBytes());
         Access access = new Access(tokens);
-        this.workloads = new WorkloadStore(db, wakeups);
-        RouteStore routes = new RouteStore(db, wakeups, config.edge());
+        this.workloads = new WorkloadStore(db, wakeups, quotas);
+        RouteStore routes = new RouteStore(db, wakeups, config.edge(), quotas);
         this.edge = config.edge().enabled() ? new EdgeSync(db, config.edge()) : null;
+        RateLimit rateLimit = new RateLimit(config.quotas());
+        this.streamQuota = new StreamQuota(db, quotas);
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -77,6 +84,7 @@ public final class ControlApi implements AutoCloseable {
             ErrorMapper.install(cfg);
             metrics.install(cfg.routes);
             cfg.routes.beforeMatched("/v1/*", access::authenticate);
+            cfg.routes.beforeMatched("/v1/*", rateLimit::check);
             HealthRoutes.install(cfg.routes, db);
             OpenApiRoutes.install(cfg.routes);
             new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
@@ -129,6 +137,11 @@ public final class ControlApi implements AutoCloseable {
     /** Long polls parked on this replica, by host. */
     public Wakeups wakeups() {
         return wakeups;
+    }
+
+    /** This replica's count of each tenant's open streams, against its stream quota. */
+    public StreamQuota streamQuota() {
+        return streamQuota;
     }
 
     public PendingPlacer placer() {

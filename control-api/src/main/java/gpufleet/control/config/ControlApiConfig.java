@@ -29,6 +29,7 @@ public record ControlApiConfig(
         Duration placementRetry,
         long maxBodyBytes,
         String operatorToken,
+        QuotaSettings quotas,
         EdgeSettings edge,
         SealKey sealKey) {
 
@@ -46,6 +47,7 @@ public record ControlApiConfig(
     private static Map<String, String> withEdge(Map<String, String> base) {
         Map<String, String> all = new HashMap<>(base);
         all.putAll(EdgeSettings.DEFAULTS);
+        all.putAll(QuotaSettings.DEFAULTS);
         return Map.copyOf(all);
     }
 
@@ -86,6 +88,7 @@ public record ControlApiConfig(
                 r.duration("GPUFLEET_PLACEMENT_RETRY"),
                 r.integer("GPUFLEET_MAX_BODY_BYTES", values.get("GPUFLEET_MAX_BODY_BYTES"), 1024, 64 << 20),
                 values.get("GPUFLEET_OPERATOR_TOKEN"),
+                QuotaSettings.read(values, r.problems),
                 EdgeSettings.read(values, r.problems),
                 r.sealKey());
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
@@ -107,7 +110,7 @@ public record ControlApiConfig(
 
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
-                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, edge, sealKey);
+                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, quotas, edge, sealKey);
     }
 
     private static Map<String, String> readFile(Path path) {

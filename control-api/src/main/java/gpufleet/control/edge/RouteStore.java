@@ -11,6 +11,7 @@ import gpufleet.control.config.EdgeSettings;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.placement.Placer;
+import gpufleet.control.quota.Quotas;
 import gpufleet.control.workload.Wakeups;
 import java.io.IOException;
 import java.sql.Connection;
@@ -45,14 +46,16 @@ public final class RouteStore {
     private final Database db;
     private final Wakeups wakeups;
     private final EdgeSettings edge;
+    private final Quotas quotas;
 
-    public RouteStore(Database db, Wakeups wakeups, EdgeSettings edge) {
+    public RouteStore(Database db, Wakeups wakeups, EdgeSettings edge, Quotas quotas) {
         this.db = db;
         this.wakeups = wakeups;
         this.edge = edge;
+        this.quotas = quotas;
     }
 
-    /** Creates or replaces the route of one Service; idempotent. */
+    /** Creates or replaces the route of one Service; idempotent. A new one counts against the tenant's route quota. */
     public RouteView put(String tenant, String serviceUid, RouteSpec spec) {
         // A UUID has a fixed length, so <uid>-<tenant> cannot be read two ways: no two tenants' names collide.
         Names.uid(serviceUid, "serviceUid");
@@ -73,6 +76,9 @@ public final class RouteStore {
                         old = targets(rs.getString(1));
                     }
                 }
+            }
+            if (old == null) {
+                quotas.checkRoute(c, tenant);
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     INSERT INTO routes (tenant, service_uid, namespace, name, hostname, port, targets) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb)

@@ -10,6 +10,7 @@ public enum ErrorKind {
     CONFLICT("conflict", 409),
     TOO_LARGE("too_large", 413),
     UNSUPPORTED_MEDIA_TYPE("unsupported_media_type", 415),
+    TOO_MANY_REQUESTS("too_many_requests", 429),
     UNAVAILABLE("unavailable", 503),
     INTERNAL("internal", 500);
 

@@ -42,6 +42,10 @@ public final class TenancyRoutes {
             Access.operator(ctx);
             ctx.json(store.setDisabled(ctx.pathParam("tenant"), false));
         });
+        routes.put("/v1/tenants/{tenant}/limits", ctx -> {
+            Access.operator(ctx);
+            ctx.json(store.setLimits(ctx.pathParam("tenant"), bodies.read(ctx, LimitsSpec.class)));
+        });
         routes.put("/v1/tenants/{tenant}/offerings", ctx -> {
             Access.operator(ctx);
             ctx.json(store.setOfferings(ctx.pathParam("tenant"), bodies.read(ctx, TenantOfferings.class).offerings()));

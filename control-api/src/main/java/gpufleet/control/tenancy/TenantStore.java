@@ -8,6 +8,8 @@ import gpufleet.common.api.TenantSpec;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
+import gpufleet.control.quota.Quotas;
+import gpufleet.control.quota.TenantLimits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,12 +21,16 @@ import java.util.List;
 /** Tenants, offerings, which tenant may use which offering, and each tenant's node figures. */
 public final class TenantStore {
     private final Database db;
+    private final Quotas quotas;
 
-    public TenantStore(Database db) {
+    public TenantStore(Database db, Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
     }
 
-    public record TenantView(String name, boolean disabled, Instant createdAt, Instant disabledAt, List<String> offerings) {}
+    /** A tenant; {@code limits} are those in force, its own where the operator set them, else the defaults. */
+    public record TenantView(String name, boolean disabled, Instant createdAt, Instant disabledAt, List<String> offerings,
+                             TenantLimits limits) {}
 
     public TenantView create(TenantSpec spec) {
         return db.tx(c -> {
@@ -69,6 +75,23 @@ public final class TenantStore {
         }
     }
 
+    /** Sets the tenant's own limits (null: the default); existing objects over a lowered limit stay, new ones are refused. */
+    public TenantView setLimits(String tenant, LimitsSpec limits) {
+        return db.tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE tenants SET max_workloads = ?, max_routes = ?, max_streams = ? WHERE name = ?")) {
+                ps.setObject(1, limits.maxWorkloads(), java.sql.Types.INTEGER);
+                ps.setObject(2, limits.maxRoutes(), java.sql.Types.INTEGER);
+                ps.setObject(3, limits.maxStreams(), java.sql.Types.INTEGER);
+                ps.setString(4, tenant);
+                if (ps.executeUpdate() == 0) {
+                    throw ApiException.notFound("tenant " + tenant);
+                }
+            }
+            return tenant(c, tenant);
+        });
+    }
+
     public TenantView setDisabled(String tenant, boolean disabled) {
         return db.tx(c -> {
             try (PreparedStatement ps = c.prepareStatement(disabled
@@ -104,10 +127,11 @@ public final class TenantStore {
         });
     }
 
-    private static TenantView tenant(Connection c, String name) throws SQLException {
+    private TenantView tenant(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT t.name, t.created_at, t.disabled_at,
-                       coalesce(array_agg(o.offering ORDER BY o.offering) FILTER (WHERE o.offering IS NOT NULL), '{}')
+                       coalesce(array_agg(o.offering ORDER BY o.offering) FILTER (WHERE o.offering IS NOT NULL), '{}'),
+                       t.max_workloads, t.max_routes, t.max_streams
                 FROM tenants t LEFT JOIN tenant_offerings o ON o.tenant = t.name
                 WHERE t.name = ? GROUP BY t.name""")) {
             ps.setString(1, name);
@@ -117,7 +141,8 @@ public final class TenantStore {
                 }
                 Instant disabledAt = rs.getTimestamp(3) == null ? null : rs.getTimestamp(3).toInstant();
                 return new TenantView(rs.getString(1), disabledAt != null, rs.getTimestamp(2).toInstant(), disabledAt,
-                        List.of((String[]) rs.getArray(4).getArray()));
+                        List.of((String[]) rs.getArray(4).getArray()),
+                        quotas.of(rs.getObject(5, Integer.class), rs.getObject(6, Integer.class), rs.getObject(7, Integer.class)));
             }
         }
     }

@@ -6,6 +6,8 @@ import gpufleet.common.api.WorkloadView;
 import gpufleet.control.db.Database;
 import gpufleet.control.placement.Fit;
 import gpufleet.control.placement.Placer;
+import gpufleet.control.quota.Quotas;
+import gpufleet.control.quota.TenantLimits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * Group commit for workload creation: requests that arrive together are created and placed in
  * one transaction of a few statements (as the heartbeat batcher does for heartbeats), so a burst
  * of pods costs a handful of round trips instead of a handful each. Only the plain case is
- * batched: a new pod whose offering allows it. Anything else (a repeated pod UID, a refused
- * offering, no free host to lock, a failed batch) goes back to its caller, which takes the
- * one-at-a-time path with its exact answer.
+ * batched: a new pod whose offering allows it, within its tenant's workload quota. Anything else
+ * (a repeated pod UID, a refused offering, a full quota, no free host to lock, a failed batch)
+ * goes back to its caller, which takes the one-at-a-time path with its exact answer.
  */
 final class PlacementBatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PlacementBatcher.class);
@@ -52,12 +54,14 @@ final class PlacementBatcher implements AutoCloseable {
     private record Offer(String model, int gpus, long cpuMillis, long memoryBytes) {}
 
     private final Database db;
+    private final Quotas quotas;
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
     private volatile boolean running = true;
 
-    PlacementBatcher(Database db) {
+    PlacementBatcher(Database db, Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
         this.worker = new Thread(this::loop, "placement-batcher");
         this.worker.setDaemon(true);
         this.worker.start();
@@ -100,7 +104,7 @@ final class PlacementBatcher implements AutoCloseable {
             try {
                 db.tx(c -> {
                     outcomes.clear();
-                    batch(c, jobs, outcomes);
+                    batch(c, quotas, jobs, outcomes);
                     return null;
                 });
             } catch (RuntimeException e) {
@@ -116,7 +120,7 @@ final class PlacementBatcher implements AutoCloseable {
         }
     }
 
-    private static void batch(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
+    private static void batch(Connection c, Quotas quotas, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
         Set<String> keys = new HashSet<>();
         List<Job> fresh = new ArrayList<>();
         for (Job j : jobs) {
@@ -136,6 +140,7 @@ final class PlacementBatcher implements AutoCloseable {
                 batched.add(j);
             }
         }
+        batched = withinQuota(c, quotas, batched);
         if (batched.isEmpty()) {
             return;
         }
@@ -155,6 +160,26 @@ final class PlacementBatcher implements AutoCloseable {
         WorkloadViews.byIds(c, new ArrayList<>(placed)).forEach(v -> views.put(v.id(), v));
         byId.forEach((id, j) -> outcomes.put(j, placed.contains(id) ? new Done(new WorkloadStore.Created(views.get(id), true))
                 : new PlaceAlone(id, m(offers, j))));
+    }
+
+    /**
+     * The jobs that fit in their tenants' workload quotas, counted with the tenants locked; the
+     * rest go alone, where they get the exact refusal.
+     */
+    private static List<Job> withinQuota(Connection c, Quotas quotas, List<Job> jobs) throws SQLException {
+        List<String> tenants = jobs.stream().map(Job::tenant).distinct().sorted().toList();
+        Map<String, TenantLimits> limits = quotas.lock(c, tenants);
+        Map<String, Long> used = new HashMap<>(Quotas.liveWorkloads(c, tenants));
+        List<Job> out = new ArrayList<>();
+        for (Job j : jobs) {
+            TenantLimits l = limits.get(j.tenant());
+            long n = used.getOrDefault(j.tenant(), 0L);
+            if (l != null && n < l.maxWorkloads()) {
+                used.put(j.tenant(), n + 1);
+                out.add(j);
+            }
+        }
+        return out;
     }
 
     private static String m(Map<String, Offer> offers, Job j) {

@@ -9,6 +9,7 @@ import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
 import gpufleet.control.placement.Fit;
 import gpufleet.control.placement.Placer;
+import gpufleet.control.quota.Quotas;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -21,11 +22,13 @@ public final class WorkloadStore implements AutoCloseable {
     private final Database db;
     private final Wakeups wakeups;
     private final PlacementBatcher batcher;
+    private final Quotas quotas;
 
-    public WorkloadStore(Database db, Wakeups wakeups) {
+    public WorkloadStore(Database db, Wakeups wakeups, Quotas quotas) {
         this.db = db;
         this.wakeups = wakeups;
-        this.batcher = new PlacementBatcher(db);
+        this.quotas = quotas;
+        this.batcher = new PlacementBatcher(db, quotas);
     }
 
     @Override
@@ -39,7 +42,8 @@ public final class WorkloadStore implements AutoCloseable {
 
     /**
      * Creates the workload and places it in the same transaction. The same pod UID again returns
-     * the existing workload unchanged. A pod over its offering's limits is refused with the numbers.
+     * the existing workload unchanged. A pod over its offering's limits is refused with the numbers,
+     * and one more than the tenant's workload quota with 403 "exceeded quota" (nothing stored).
      */
     public Created create(String tenant, WorkloadSpec spec) {
         PlacementBatcher.Outcome o;
@@ -77,6 +81,7 @@ public final class WorkloadStore implements AutoCloseable {
             }
             OfferingRow o = offering(c, tenant, spec.offering());
             checkLimits(spec, o);
+            quotas.checkWorkload(c, tenant);
             UUID id = UUID.randomUUID();
             try (PreparedStatement ps = c.prepareStatement("""
                     INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis,
@@ -100,9 +105,19 @@ public final class WorkloadStore implements AutoCloseable {
         }));
     }
 
-    /** Tries to place a pending workload; leaves it pending with the reason when nothing fits. */
-    static void place(Connection c, UUID id, String tenant, WorkloadSpec spec, String model) throws SQLException {
-        placeIfPending(c, id, tenant, spec, model, false);
+    /**
+     * Tries to place a pending workload; leaves it pending with the reason when nothing fits.
+     * Returns the decision, or null when the workload was not there to place (placed, deleted, or
+     * being placed by another transaction).
+     */
+    static Fit.Decision place(Connection c, UUID id, String tenant, WorkloadSpec spec, String model) throws SQLException {
+        return placeIfPending(c, id, tenant, spec, model, false);
+    }
+
+    /** What placing the pod asks of a host: GPUs of the offering's model per container, cpu and memory. */
+    static Fit.Request request(WorkloadSpec spec, String model) {
+        return new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
+                spec.cpuMillis(), spec.memoryBytes());
     }
 
     /**
@@ -111,7 +126,7 @@ public final class WorkloadStore implements AutoCloseable {
      * placed twice would hold two sets of GPUs. {@code wait}: wait for a transaction already
      * placing it (and then find it placed) instead of skipping it.
      */
-    static void placeIfPending(Connection c, UUID id, String tenant, WorkloadSpec spec, String model, boolean wait)
+    static Fit.Decision placeIfPending(Connection c, UUID id, String tenant, WorkloadSpec spec, String model, boolean wait)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT 1 FROM workloads WHERE id = ? AND phase = 'pending' AND host_id IS NULL AND deletion_requested_at IS NULL
@@ -119,13 +134,12 @@ public final class WorkloadStore implements AutoCloseable {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return;
+                    return null;
                 }
             }
         }
-        Fit.Request r = new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
-                spec.cpuMillis(), spec.memoryBytes());
-        Fit.Decision d = Placer.place(c, id, tenant, r, spec.containers().stream().map(WorkloadSpec.Container::name).toList());
+        Fit.Decision d = Placer.place(c, id, tenant, request(spec, model),
+                spec.containers().stream().map(WorkloadSpec.Container::name).toList());
         if (d instanceof Fit.Misfit m) {
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE workloads SET reason = 'Unschedulable', message = ?, updated_at = now() WHERE id = ?")) {
@@ -134,6 +148,7 @@ public final class WorkloadStore implements AutoCloseable {
                 ps.executeUpdate();
             }
         }
+        return d;
     }
 
     private static OfferingRow offering(Connection c, String tenant, String offering) throws SQLException {
