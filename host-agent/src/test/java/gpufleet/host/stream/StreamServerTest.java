@@ -1,6 +1,7 @@
 package gpufleet.host.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import gpufleet.common.Json;
 import gpufleet.common.stream.Frames;
@@ -9,8 +10,15 @@ import gpufleet.common.stream.Tickets;
 import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.InputStreamReader;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -68,6 +76,117 @@ class StreamServerTest {
             Frames.Frame end = Frames.read(in);
             assertThat(end.channel()).isEqualTo(Frames.END);
             assertThat(server.address()).isEqualTo("127.0.0.1:" + server.port());
+        }
+    }
+
+    /** A pod on the host's network, as the server sees it: its own source address. */
+    private static final InetAddress POD = address("127.0.0.2");
+    private static final StreamLimits SMALL = new StreamLimits(1, 6, 3, Duration.ofSeconds(2), Duration.ofSeconds(30));
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Socket dial(StreamServer server, InetAddress from) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(from, 0));
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()), 10_000);
+        s.setSoTimeout(30_000);
+        return s;
+    }
+
+    /** -1 when the server closed or reset the connection without sending a byte. */
+    private static int firstByte(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read();
+        } catch (SocketException reset) {
+            return -1;
+        }
+    }
+
+    /** The reset may already come with the connect: that is the same answer. */
+    private static int firstByteOfANewConnection(StreamServer server, InetAddress from) throws IOException {
+        try (Socket s = dial(server, from)) {
+            return firstByte(s);
+        } catch (SocketException reset) {
+            return -1;
+        }
+    }
+
+    @Test
+    void oneAddressGetsItsFewWaitingSlotsAndTheNextIsResetWhileOthersAreStillServed() throws Exception {
+        StreamServer.StreamHandler ok = (r, c) -> {
+            c.ok();
+            c.end(Map.of());
+        };
+        List<Socket> idle = new ArrayList<>();
+        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, ok, SMALL)) {
+            for (int i = 0; i < SMALL.pendingPerSource(); i++) {
+                idle.add(dial(server, POD));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.counts().pending() == SMALL.pendingPerSource());
+            assertThat(firstByteOfANewConnection(server, POD)).as("a connection over the per-address bound is closed at once").isEqualTo(-1);
+            assertThat(server.counts().refused()).as("reset at once by the bound, not left to the deadline").isEqualTo(1);
+            String ticket = Tickets.sign(key, "logs", "w-1", Instant.now().plusSeconds(30));
+            assertThat(ask(server, logs(ticket))).as("another address is still served").isEqualTo("{\"status\":200}");
+            assertThat(server.counts().timedOut()).isZero();
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aConnectionThatTricklesItsRequestIsClosedAtTheDeadlineAndItsSlotFreed() throws Exception {
+        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, (r, c) -> { }, SMALL);
+             Socket slow = dial(server, POD)) {
+            // Half a request, then a byte now and then: each read succeeds, the whole never arrives.
+            slow.getOutputStream().write("{\"op\":\"logs\",".getBytes(StandardCharsets.UTF_8));
+            CountDownLatch closed = new CountDownLatch(1);
+            Thread trickle = new Thread(() -> {
+                try {
+                    while (closed.getCount() > 0) {
+                        slow.getOutputStream().write(' ');
+                        closed.await(500, TimeUnit.MILLISECONDS);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // The server closed it: what the test waits for.
+                }
+            });
+            trickle.start();
+            assertThat(firstByte(slow)).as("closed by the server with no reply").isEqualTo(-1);
+            closed.countDown();
+            trickle.join();
+            assertThat(server.counts().timedOut()).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.counts().pending() == 0);
+        }
+    }
+
+    @Test
+    void verifiedSessionsOverTheBoundAreAnswered503() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        StreamServer.StreamHandler hold = (r, c) -> {
+            c.ok();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        String ticket = Tickets.sign(key, "logs", "w-1", Instant.now().plusSeconds(30));
+        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, hold, SMALL);
+             Socket first = dial(server, InetAddress.getLoopbackAddress())) {
+            first.getOutputStream().write((Json.mapper().writeValueAsString(logs(ticket)) + "\n").getBytes(StandardCharsets.UTF_8));
+            assertThat(Frames.line(first.getInputStream(), 1024)).isEqualTo("{\"status\":200}");
+            assertThat(ask(server, logs(ticket))).contains("\"status\":503").contains("limit of 1 streams");
+            assertThat(server.counts().sessions()).isEqualTo(1);
+            release.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.counts().sessions() == 0);
         }
     }
 }
