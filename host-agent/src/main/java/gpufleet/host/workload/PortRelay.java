@@ -1,5 +1,6 @@
 package gpufleet.host.workload;
 
+import gpufleet.host.listen.Admission;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -28,10 +29,19 @@ final class PortRelay implements AutoCloseable {
     private final Map<String, Map<Integer, RelayListener>> byWorkload = new HashMap<>();
     /** "workload/port: reason" of listeners that could not be opened, so each failure is logged once. */
     private final Set<String> failures = new HashSet<>();
+    private final RelayLimits limits;
+    /** Shared by every listener: the host-wide and per-address bounds. */
+    private final Admission admission;
     private boolean closed;
 
     PortRelay(InetAddress address) {
+        this(address, RelayLimits.DEFAULT);
+    }
+
+    PortRelay(InetAddress address, RelayLimits limits) {
         this.address = address;
+        this.limits = limits;
+        this.admission = new Admission(limits.connections(), limits.perSource());
         String host = address.getHostAddress();
         this.advertised = address instanceof Inet6Address ? "[" + host.replaceFirst("%.*$", "") + "]" : host;
     }
@@ -84,7 +94,8 @@ final class PortRelay implements AutoCloseable {
 
     private RelayListener open(String workload, int port, InetSocketAddress target) {
         try {
-            RelayListener l = new RelayListener(workload.substring(0, Math.min(8, workload.length())) + "-" + port, address, target);
+            RelayListener l = new RelayListener(workload.substring(0, Math.min(8, workload.length())) + "-" + port, address, target,
+                    limits, admission);
             failures.removeIf(f -> f.startsWith(workload + "/" + port + ":"));
             log.info("workload {}: port {} published on {}:{}, forwards to {}", workload, port, advertised, l.port(), describe(target));
             return l;

@@ -1,5 +1,6 @@
 package gpufleet.host.workload;
 
+import gpufleet.host.listen.Admission;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -7,9 +8,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +24,8 @@ import org.slf4j.LoggerFactory;
  * on to the other; once both directions have ended, or either fails, both sockets are closed.
  * The listening port stays the same when the target moves (a recreated pod sandbox gets a new
  * address): connections to the old target are closed, new ones go to the new target.
+ * Connections are bounded by {@link RelayLimits}, host-wide through the shared {@link Admission}:
+ * one over a bound is reset on the accept thread before any thread or buffer is made for it.
  */
 final class RelayListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayListener.class);
@@ -30,6 +37,10 @@ final class RelayListener implements AutoCloseable {
     private final Thread acceptor;
     private final Set<Connection> live = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong timedOut = new AtomicLong();
+    private final RelayLimits limits;
+    private final Admission admission;
     private volatile InetSocketAddress target;
     private volatile boolean closed;
 
@@ -37,9 +48,12 @@ final class RelayListener implements AutoCloseable {
      * Listens on {@code address}, on an ephemeral port; {@code name} names its threads. A null
      * {@code target} accepts and closes connections at once until one is set.
      */
-    RelayListener(String name, InetAddress address, InetSocketAddress target) throws IOException {
+    RelayListener(String name, InetAddress address, InetSocketAddress target, RelayLimits limits, Admission admission)
+            throws IOException {
         this.name = name;
         this.target = target;
+        this.limits = limits;
+        this.admission = admission;
         this.server = new ServerSocket();
         server.setReuseAddress(false);
         server.bind(new InetSocketAddress(address, 0), 128);
@@ -72,17 +86,25 @@ final class RelayListener implements AutoCloseable {
             try {
                 client = server.accept();
             } catch (IOException e) {
-                if (!closed) {
-                    log.warn("relay {} stops accepting: {}", name, e.getMessage());
+                if (closed) {
+                    return;
                 }
-                return;
+                // Out of descriptors, most likely: a relay that stopped here would stay deaf for good.
+                log.warn("relay {}: accept failed: {}", name, e.getMessage());
+                pause();
+                continue;
             }
             InetSocketAddress to = target;
             if (to == null || closed) {
                 closeQuietly(client);
                 continue;
             }
-            Connection c = new Connection(client, to);
+            InetAddress from = client.getInetAddress();
+            if (live.size() >= limits.perListener() || !admission.enter(from)) {
+                refuse(client, from);
+                continue;
+            }
+            Connection c = new Connection(client, to, from);
             live.add(c);
             if (closed) {
                 c.close(); // close() may have run between the check above and the add.
@@ -91,6 +113,30 @@ final class RelayListener implements AutoCloseable {
             Thread t = new Thread(c::run, "relay-" + name + "-conn-" + accepted.incrementAndGet());
             t.setDaemon(true);
             t.start();
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
+    /** Resets the connection at once; logged for the first and then every thousandth, not each. */
+    private void refuse(Socket client, InetAddress from) {
+        long n = refused.incrementAndGet();
+        try {
+            client.setSoLinger(true, 0);
+        } catch (IOException e) {
+            // Closed below anyway.
+        }
+        closeQuietly(client);
+        if (n % 1000 == 1) {
+            log.warn("relay {}: connection from {} refused at the bounds ({} on this port, {} per address, {} on the host); {} so far",
+                    name, from.getHostAddress(), limits.perListener(), limits.perSource(), limits.connections(), n);
         }
     }
 
@@ -115,23 +161,37 @@ final class RelayListener implements AutoCloseable {
         return live.size();
     }
 
+    /** Connections reset at once over a bound, and closed for moving no byte for the idle time. */
+    long refused() {
+        return refused.get();
+    }
+
+    long timedOut() {
+        return timedOut.get();
+    }
+
     /** One accepted connection and its link to the target. */
     private final class Connection {
         private final Socket client;
         private final InetSocketAddress to;
         private final Socket upstream = new Socket();
         private final AtomicInteger directionsLeft = new AtomicInteger(2);
+        private final InetAddress from;
+        private final AtomicBoolean released = new AtomicBoolean();
+        /** When a byte last moved either way: one direction may rightly be quiet while the other streams. */
+        private volatile long lastByteNanos = System.nanoTime();
 
-        Connection(Socket client, InetSocketAddress to) {
+        Connection(Socket client, InetSocketAddress to, InetAddress from) {
             this.client = client;
             this.to = to;
+            this.from = from;
         }
 
         /** Connects, then copies client → target here and target → client on a second thread. */
         void run() {
             try {
-                client.setTcpNoDelay(true);
-                upstream.setTcpNoDelay(true);
+                prepare(client);
+                prepare(upstream);
                 upstream.connect(to, CONNECT_TIMEOUT_MILLIS);
             } catch (IOException e) {
                 log.debug("relay {}: cannot reach {}: {}", name, to, e.getMessage());
@@ -144,12 +204,42 @@ final class RelayListener implements AutoCloseable {
             pump(client, upstream);
         }
 
-        private void pump(Socket from, Socket into) {
+        private void prepare(Socket s) throws IOException {
+            s.setTcpNoDelay(true);
+            // Reads wake at this interval to check the idle time; the limit is on both directions together.
+            s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, limits.idle().toMillis() / 4)));
+            s.setKeepAlive(true);
+            try {
+                s.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, (int) limits.keepAliveIdle().toSeconds());
+                s.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, 10);
+                s.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, 3);
+            } catch (UnsupportedOperationException e) {
+                // Not Linux: the system's keep-alive times apply.
+            }
+        }
+
+        private void pump(Socket source, Socket into) {
             byte[] buf = new byte[BUFFER];
             try {
-                InputStream in = from.getInputStream();
+                InputStream in = source.getInputStream();
                 OutputStream out = into.getOutputStream();
-                for (int n; (n = in.read(buf)) >= 0; ) {
+                while (true) {
+                    int n;
+                    try {
+                        n = in.read(buf);
+                    } catch (SocketTimeoutException quiet) {
+                        if (System.nanoTime() - lastByteNanos < limits.idle().toNanos()) {
+                            continue;
+                        }
+                        timedOut.incrementAndGet();
+                        log.debug("relay {}: connection from {} idle for {}; closed", name, from.getHostAddress(), limits.idle());
+                        close();
+                        return;
+                    }
+                    if (n < 0) {
+                        break;
+                    }
+                    lastByteNanos = System.nanoTime();
                     out.write(buf, 0, n);
                     out.flush();
                 }
@@ -167,6 +257,9 @@ final class RelayListener implements AutoCloseable {
             closeQuietly(client);
             closeQuietly(upstream);
             live.remove(this);
+            if (released.compareAndSet(false, true)) {
+                admission.leave(from);
+            }
         }
     }
 
