@@ -11,6 +11,8 @@ import gpufleet.host.gpu.GpuUnavailableException;
 import gpufleet.host.gpu.HealthEvent;
 import gpufleet.common.api.StreamEndpoint;
 import gpufleet.common.stream.Tickets;
+import gpufleet.host.net.PodFirewall;
+import gpufleet.host.net.ProcessTables;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.stream.ContainerStreams;
 import gpufleet.host.stream.PodStatsReader;
@@ -18,6 +20,7 @@ import gpufleet.host.stream.StreamServer;
 import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +47,8 @@ public final class Agent implements AutoCloseable {
     private final ContainerRuntime runtime;
     /** This host's containers: every agent on a shared Docker Engine sees only its own. */
     private final HostContainers containers;
+    /** The walls around pod networks; up before the first pod, repaired on every runtime check. */
+    private final PodFirewall firewall;
     private final AtomicLong heartbeatsAccepted = new AtomicLong();
     private final AtomicLong heartbeatsFailed = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
@@ -71,6 +76,8 @@ public final class Agent implements AutoCloseable {
         this.gpuFactory = gpuFactory;
         this.runtime = runtime;
         this.containers = new HostContainers(runtime, config.hostName());
+        this.firewall = new PodFirewall(config.podFirewall(), config.podDenied(),
+                ProcessTables.resolvers(Path.of("/etc/resolv.conf")), new ProcessTables());
     }
 
     /**
@@ -95,13 +102,14 @@ public final class Agent implements AutoCloseable {
         if (host == null && config.joinToken() == null) {
             throw new IllegalStateException("no credential in " + credentials.file() + " and no GPUFLEET_JOIN_TOKEN to register with");
         }
+        firewall.ensure();
         spawn("heartbeat", this::heartbeatLoop);
         spawn("inventory", this::inventoryLoop);
         spawn("gpu-health", this::healthLoop);
         spawn("runtime-check", this::runtimeLoop);
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, containers, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
-                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress());
+                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress(), firewall);
         this.workloads = workloads;
         spawn("workloads", () -> workloads.pollLoop(() -> running));
         spawn("streams", this::streamsLoop);
@@ -208,7 +216,7 @@ public final class Agent implements AutoCloseable {
             long now = System.nanoTime();
             sweep();
             // Generation 1 is a placeholder: drafts are only compared, never sent.
-            InventoryReport draft = Reports.build(1, snapshot, List.of(nvmlCondition, runtimeCondition),
+            InventoryReport draft = Reports.build(1, snapshot, List.of(nvmlCondition, runtimeCondition, firewall.condition()),
                     HostFacts.cpuMillis(), HostFacts.memoryBytes(), config.reservedCpuMillis(), config.reservedMemoryBytes());
             boolean changed = !Reports.structure(draft).equals(sentStructure);
             boolean drifted = !Reports.content(draft).equals(sentContent)
@@ -340,6 +348,10 @@ public final class Agent implements AutoCloseable {
     /** Checks the container runtime on its own thread: a hanging daemon must not stop the reports. */
     private void runtimeLoop() {
         while (running) {
+            HostCondition walls = firewall.condition();
+            if (!firewall.ensure().equals(walls)) {
+                wake.release();
+            }
             HostCondition c = runtime.check();
             if (!c.status().equals(runtimeCondition.status())) {
                 log.info("{} {}: {} ({})", c.type(), c.status(), c.reason(), c.message());
@@ -372,7 +384,7 @@ public final class Agent implements AutoCloseable {
     }
 
     public List<HostCondition> conditions() {
-        return List.of(nvmlCondition, runtimeCondition);
+        return List.of(nvmlCondition, runtimeCondition, firewall.condition());
     }
 
     private void sleep(Duration d) {

@@ -1,5 +1,6 @@
 package gpufleet.host.agent;
 
+import gpufleet.host.net.Ipv4Cidr;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -36,7 +37,9 @@ public record AgentConfig(
         Duration resyncInterval,
         Duration cutoffAfter,
         InetAddress publishAddress,
-        int streamPort) {
+        int streamPort,
+        boolean podFirewall,
+        List<Ipv4Cidr> podDenied) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -57,7 +60,8 @@ public record AgentConfig(
             Map.entry("GPUFLEET_RESYNC_INTERVAL", "2s"),
             Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"),
             Map.entry("GPUFLEET_PUBLISH_ADDRESS", "127.0.0.1"),
-            Map.entry("GPUFLEET_STREAM_PORT", "10350"));
+            Map.entry("GPUFLEET_STREAM_PORT", "10350"),
+            Map.entry("GPUFLEET_POD_FIREWALL", "iptables"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -104,7 +108,8 @@ public record AgentConfig(
                 v.get("GPUFLEET_PAUSE_IMAGE"), pids(v.get("GPUFLEET_PIDS_LIMIT"), problems),
                 duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems),
                 duration(v, "GPUFLEET_CUTOFF_AFTER", problems), publishAddress(v.get("GPUFLEET_PUBLISH_ADDRESS"), problems),
-                streamPort(v.get("GPUFLEET_STREAM_PORT"), problems));
+                streamPort(v.get("GPUFLEET_STREAM_PORT"), problems), podFirewall(v.get("GPUFLEET_POD_FIREWALL"), problems),
+                podDenied(v.get("GPUFLEET_POD_DENY"), problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -165,6 +170,24 @@ public record AgentConfig(
         }
         problems.add("GPUFLEET_STREAM_PORT: '" + text + "' must be a port number (0 picks a free one)");
         return 0;
+    }
+
+    /** Who keeps pods off this host and its networks: the agent with iptables, or nobody ("off", for machines where another firewall does). */
+    private static boolean podFirewall(String text, List<String> problems) {
+        if (!text.equals("iptables") && !text.equals("off")) {
+            problems.add("GPUFLEET_POD_FIREWALL: '" + text + "' must be iptables or off");
+        }
+        return !text.equals("off");
+    }
+
+    /** The provider's own networks, which pods must not reach, on top of the private and reserved ranges. */
+    private static List<Ipv4Cidr> podDenied(String text, List<String> problems) {
+        try {
+            return Ipv4Cidr.parseAll(text);
+        } catch (IllegalArgumentException e) {
+            problems.add("GPUFLEET_POD_DENY: " + e.getMessage() + " (a comma-separated list of IPv4 networks)");
+            return List.of();
+        }
     }
 
     private static long pids(String text, List<String> problems) {

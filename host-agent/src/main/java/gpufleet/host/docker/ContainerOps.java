@@ -133,11 +133,21 @@ final class ContainerOps {
         }
     }
 
-    static void ensureNetwork(DockerClient client, String name, Map<String, String> labels) throws RuntimeFailure {
+    static void ensureNetwork(DockerClient client, String name, Map<String, String> labels, Map<String, String> options)
+            throws RuntimeFailure {
         try {
-            boolean exists = client.listNetworksCmd().withNameFilter(name).exec().stream().anyMatch(n -> n.getName().equals(name));
-            if (!exists) {
-                client.createNetworkCmd().withName(name).withDriver("bridge").withLabels(labels).withCheckDuplicate(true).exec();
+            var existing = client.listNetworksCmd().withNameFilter(name).exec().stream().filter(n -> n.getName().equals(name)).findFirst();
+            if (existing.isEmpty()) {
+                client.createNetworkCmd().withName(name).withDriver("bridge").withLabels(labels).withOptions(options)
+                        .withCheckDuplicate(true).exec();
+                return;
+            }
+            Map<String, String> has = existing.get().getOptions() == null ? Map.of() : existing.get().getOptions();
+            for (var want : options.entrySet()) {
+                if (!want.getValue().equals(has.get(want.getKey()))) {
+                    throw new RuntimeFailure("CreateContainerError", "network " + name + " exists with " + want.getKey() + "="
+                            + has.get(want.getKey()) + " instead of " + want.getValue() + "; an operator must remove it");
+                }
             }
         } catch (ConflictException e) {
             // Created meanwhile by another call: that is what we wanted.

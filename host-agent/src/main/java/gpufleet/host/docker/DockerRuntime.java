@@ -84,8 +84,8 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure {
-        ContainerOps.ensureNetwork(client, name, labels);
+    public void ensureNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure {
+        ContainerOps.ensureNetwork(client, name, labels, options);
     }
 
     @Override

@@ -44,8 +44,11 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     List<String> imageEnv(String image) throws RuntimeFailure;
 
-    /** Creates the bridge network if it does not exist. */
-    void ensureNetwork(String name, Map<String, String> labels) throws RuntimeFailure;
+    /**
+     * Creates the bridge network with these driver options if it does not exist; one that exists
+     * with other options is refused (its isolation is not what the caller asked for).
+     */
+    void ensureNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure;
 
     /** Creates a container; returns its id. */
     String create(Plan plan) throws RuntimeFailure;

@@ -3,6 +3,7 @@ package gpufleet.host.workload;
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.net.PodFirewall;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
@@ -73,6 +74,7 @@ final class PodRunner {
     private final long pidsLimit;
     private final Progress progress;
     private final PortRelay relay;
+    private final PodFirewall firewall;
     private final HostLimits limits = HostLimits.ofThisMachine();
     /** Starts new sandboxes in the background; daemon threads, gone a minute after the last start. */
     private final ExecutorService starter = Executors.newCachedThreadPool(r -> {
@@ -88,7 +90,7 @@ final class PodRunner {
     private final Map<String, Long> pulls = new ConcurrentHashMap<>();
 
     PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
-              Progress progress, PortRelay relay) {
+              Progress progress, PortRelay relay, PodFirewall firewall) {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
@@ -98,6 +100,7 @@ final class PodRunner {
         this.pidsLimit = pidsLimit;
         this.progress = progress;
         this.relay = relay;
+        this.firewall = firewall;
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
@@ -190,12 +193,23 @@ final class PodRunner {
      * share it, and none ever removes it, so whose it is never matters.
      */
     static String network(String tenant) {
-        return "gf-tenant-" + tenant;
+        return "gf-pods-" + tenant;
+    }
+
+    /**
+     * The pod network's bridge is named for the host's firewall ({@link PodFirewall#bridge}); pods
+     * on it do not reach each other (no inter-container traffic: a pod is its own namespace) and
+     * have no IPv6.
+     */
+    static Map<String, String> networkOptions(String tenant) {
+        return Map.of("com.docker.network.bridge.name", PodFirewall.bridge(tenant),
+                "com.docker.network.bridge.enable_icc", "false");
     }
 
     private String createPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
         String network = network(tenant);
-        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant));
+        firewall.require();
+        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant), networkOptions(tenant));
         runtime.ensureImage(pauseImage, "IfNotPresent", List.of(), () -> { });
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));

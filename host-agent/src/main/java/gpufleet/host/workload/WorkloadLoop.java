@@ -53,7 +53,8 @@ public final class WorkloadLoop implements AutoCloseable {
     /** {@code containers}: this host's containers, the only ones the loop ever touches. */
     public WorkloadLoop(ControlApiClient api, HostSupplier host, HostContainers containers, Path stateDir, String gpuRuntime,
                         String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync, Duration cutoffAfter,
-                        java.util.function.Supplier<Duration> sinceContact, java.net.InetAddress publishAddress) {
+                        java.util.function.Supplier<Duration> sinceContact, java.net.InetAddress publishAddress,
+                        gpufleet.host.net.PodFirewall firewall) {
         this.api = api;
         this.cutoffAfter = cutoffAfter;
         this.sinceContact = sinceContact;
@@ -61,7 +62,7 @@ public final class WorkloadLoop implements AutoCloseable {
         this.resync = resync;
         this.relay = new PortRelay(publishAddress);
         this.reconciler = new Reconciler(containers, new PodRunner(containers, new PodFiles(stateDir),
-                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay), relay);
+                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay, firewall), relay);
     }
 
     /**

@@ -89,6 +89,7 @@ class AgentIT {
         assertThat(h.get("gpus").get(1).get("topology").toString()).contains("NVLINK");
         assertThat(condition(h, "NvmlReady", "status")).isEqualTo("True");
         assertThat(condition(h, "ContainerRuntimeReady", "status")).isEqualTo("True");
+        assertThat(condition(h, "PodNetworkIsolated", "status")).as("the agent put its pod firewall in place").isEqualTo("True");
         assertThat(condition(h, "ContainerRuntimeReady", "message")).contains("runtime 'nvidia'");
         Path cred = state.resolve("credential.json");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cred))).isEqualTo("rw-------");

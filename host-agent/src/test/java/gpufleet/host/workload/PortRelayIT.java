@@ -119,14 +119,14 @@ class PortRelayIT {
     private static void squat() {
         String id = docker.createContainerCmd("gpufleet/pause:test").withName("gf-squatter-" + UUID.randomUUID())
                 .withLabels(Map.of("org.gpufleet.managed", "true"))
-                .withHostConfig(HostConfig.newHostConfig().withNetworkMode("gf-tenant-" + TENANT))
+                .withHostConfig(HostConfig.newHostConfig().withNetworkMode(PodRunner.network(TENANT)))
                 .exec().getId();
         docker.startContainerCmd(id).exec();
     }
 
     private static String pauseAddress(UUID id) {
         return docker.inspectContainerCmd("gf-" + id + "-pod").exec().getNetworkSettings().getNetworks()
-                .get("gf-tenant-" + TENANT).getIpAddress();
+                .get(PodRunner.network(TENANT)).getIpAddress();
     }
 
     @Test

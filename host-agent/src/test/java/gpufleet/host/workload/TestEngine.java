@@ -5,10 +5,14 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import gpufleet.common.api.HostCondition;
 import gpufleet.host.docker.DockerRuntime;
+import gpufleet.host.net.PodFirewall;
+import gpufleet.host.net.ProcessTables;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /** The real Docker Engine the workload tests run on, and a host's reconciler wired as the agent wires it. */
@@ -32,6 +36,20 @@ final class TestEngine {
         }
     }
 
+    private static PodFirewall firewall;
+
+    /** The machine's pod firewall, as an agent puts it in place; every workload test's pods run behind it. */
+    static synchronized PodFirewall firewall() {
+        if (firewall == null) {
+            firewall = new PodFirewall(true, List.of(), ProcessTables.resolvers(Path.of("/etc/resolv.conf")), new ProcessTables());
+        }
+        HostCondition c = firewall.ensure();
+        if (!c.status().equals("True")) {
+            throw new IllegalStateException("the pod firewall cannot be put in place: " + c.message());
+        }
+        return firewall;
+    }
+
     /** One host's reconciler with its runtime and port relay, without a control-api. */
     record Wired(DockerRuntime runtime, PortRelay relay, Reconciler reconciler) implements AutoCloseable {
         static Wired host(String host, Path state) {
@@ -39,7 +57,7 @@ final class TestEngine {
             PortRelay relay = new PortRelay(InetAddress.getLoopbackAddress());
             HostContainers containers = new HostContainers(runtime, host);
             PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                    "gpufleet/pause:test", 4096, (w, o) -> { }, relay);
+                    "gpufleet/pause:test", 4096, (w, o) -> { }, relay, firewall());
             return new Wired(runtime, relay, new Reconciler(containers, pods, relay));
         }
 
