@@ -10,6 +10,7 @@ import gpufleet.gpuctl.command.GetCommand;
 import gpufleet.gpuctl.command.HostCommands;
 import gpufleet.gpuctl.command.RekeyCommand;
 import gpufleet.gpuctl.command.RevokeCommand;
+import gpufleet.gpuctl.command.SetCommand;
 import gpufleet.gpuctl.command.TopCommand;
 import gpufleet.gpuctl.config.ConfigFile;
 import gpufleet.gpuctl.config.Connection;
@@ -29,7 +30,7 @@ import picocli.CommandLine.ScopeType;
         description = "Sees and steers a GPU Fleet through its control-api (operator token).",
         subcommands = {GetCommand.class, DescribeCommand.class, HostCommands.Cordon.class, HostCommands.Uncordon.class,
                 DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, TopCommand.class, ConfigCommand.class,
-                CompletionCommand.class, CommandLine.HelpCommand.class},
+                SetCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:the API refused, or the operation failed", "2:usage error", "3:not found",
                 "4:unauthorized or forbidden", "5:timed out (drain)", "6:cannot connect to the control-api"})

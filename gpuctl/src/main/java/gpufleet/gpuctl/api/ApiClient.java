@@ -44,6 +44,10 @@ public final class ApiClient {
         return send("POST", path, body == null ? Map.of() : body);
     }
 
+    public JsonNode put(String path, Object body) {
+        return send("PUT", path, body == null ? Map.of() : body);
+    }
+
     public JsonNode delete(String path) {
         return send("DELETE", path, null);
     }
