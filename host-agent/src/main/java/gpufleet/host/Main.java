@@ -58,6 +58,7 @@ public final class Main {
             System.exit(2);
             return;
         }
+        exitWhenAThreadRunsOutOfMemory();
         DcgmMetrics dcgm = new DcgmMetrics(config.hostName());
         Agent agent = new Agent(config, new ControlApiClient(config.controlApi()),
                 () -> new NvmlGpuInventory(config.nvmlLibrary()),
@@ -72,6 +73,21 @@ public final class Main {
             stopped.countDown();
         }, "shutdown"));
         stopped.await();
+    }
+
+    /**
+     * The agent's own loops are supervised (see Agent); any other thread that dies of running out
+     * of heap or stack (a stream or relay connection) leaves a process nobody can vouch for: end
+     * it with a failure status, and systemd's Restart=on-failure starts a clean one.
+     */
+    private static void exitWhenAThreadRunsOutOfMemory() {
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+            System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+            error.printStackTrace();
+            if (error instanceof VirtualMachineError) {
+                Runtime.getRuntime().halt(70);
+            }
+        });
     }
 
     /**

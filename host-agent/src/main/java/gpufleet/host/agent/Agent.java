@@ -9,21 +9,16 @@ import gpufleet.host.gpu.GpuInventory;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.gpu.GpuUnavailableException;
 import gpufleet.host.gpu.HealthEvent;
-import gpufleet.common.api.StreamEndpoint;
-import gpufleet.common.stream.Tickets;
 import gpufleet.host.net.PodFirewall;
 import gpufleet.host.net.ProcessTables;
 import gpufleet.host.runtime.ContainerRuntime;
-import gpufleet.host.stream.ContainerStreams;
-import gpufleet.host.stream.PodStatsReader;
-import gpufleet.host.stream.StreamServer;
 import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * The agent's loops: register once, heartbeat on its own thread, sweep the GPUs and report on
  * another, and watch NVML health events on a third. A transient failure is retried with
  * back-off and jitter; the agent never exits because the control-api, NVML or Docker is down.
+ * Every loop runs under {@link Loops}: one that fails starts again, one that dies of an Error
+ * ends the process, and while any is stale the heartbeat is withheld, so a host that cannot
+ * reconcile, report or serve goes not ready instead of taking pods it will not run.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -51,11 +49,15 @@ public final class Agent implements AutoCloseable {
     private final PodFirewall firewall;
     private final AtomicLong heartbeatsAccepted = new AtomicLong();
     private final AtomicLong heartbeatsFailed = new AtomicLong();
+    private final AtomicLong heartbeatsWithheld = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
     private final java.util.function.Consumer<HealthEvent> onHealthEvent;
     /** Generations start at the clock so they keep growing across restarts without being stored. */
     private final AtomicLong generation = new AtomicLong(System.currentTimeMillis());
-    private final List<Thread> threads = new ArrayList<>();
+    private Loops loops = new Loops(Loops.EXIT, Loops.Faults.NONE);
+    private Map<String, Duration> deadlineOverrides = Map.of();
+    /** The stale loops the heartbeat was last withheld for (empty while heartbeating). */
+    private volatile List<String> withheldFor = List.of();
     private volatile boolean running = true;
     /** When the control-api last answered a heartbeat: a host cut off for too long stops its workloads. */
     private volatile long lastContactNanos = System.nanoTime();
@@ -63,7 +65,7 @@ public final class Agent implements AutoCloseable {
     private volatile GpuInventory gpus;
     private volatile GpuSnapshot snapshot;
     private volatile WorkloadLoop workloads;
-    private volatile StreamServer streams;
+    private volatile StreamService streams;
     private volatile HostCondition nvmlCondition = new HostCondition(NVML_CONDITION, "Unknown", "NotYetRead", null);
     private volatile HostCondition runtimeCondition = new HostCondition(ContainerRuntime.CONDITION, "Unknown", "NotYetChecked", null);
 
@@ -83,13 +85,28 @@ public final class Agent implements AutoCloseable {
     /**
      * What the agent has done so far, for whoever needs to know that something happened rather
      * than guess it from the clock: heartbeats the control-api accepted and ones that failed, and
-     * completed reconcile passes (0 before the workload loop starts).
+     * completed reconcile passes (0 before the workload loop starts), and heartbeats withheld
+     * because a loop was stale.
      */
-    public record Progress(long heartbeatsAccepted, long heartbeatsFailed, long reconcilePasses) {}
+    public record Progress(long heartbeatsAccepted, long heartbeatsFailed, long reconcilePasses, long heartbeatsWithheld) {}
 
     public Progress progress() {
         WorkloadLoop w = workloads;
-        return new Progress(heartbeatsAccepted.get(), heartbeatsFailed.get(), w == null ? 0 : w.passes());
+        return new Progress(heartbeatsAccepted.get(), heartbeatsFailed.get(), w == null ? 0 : w.passes(), heartbeatsWithheld.get());
+    }
+
+    /**
+     * A seam for tests, before {@link #start}: what a loop dying of an Error does instead of
+     * ending the process, faults injected at the loops' turns, and shorter deadlines by loop name.
+     */
+    Agent supervised(Loops.Fatal fatal, Loops.Faults faults, Map<String, Duration> deadlines) {
+        this.loops = new Loops(fatal, faults);
+        this.deadlineOverrides = Map.copyOf(deadlines);
+        return this;
+    }
+
+    Loops loops() {
+        return loops;
     }
 
     public void start() {
@@ -103,24 +120,34 @@ public final class Agent implements AutoCloseable {
             throw new IllegalStateException("no credential in " + credentials.file() + " and no GPUFLEET_JOIN_TOKEN to register with");
         }
         firewall.ensure();
-        spawn("heartbeat", this::heartbeatLoop);
-        spawn("inventory", this::inventoryLoop);
-        spawn("gpu-health", this::healthLoop);
-        spawn("runtime-check", this::runtimeLoop);
+        spawn("heartbeat", atLeast(Duration.ofMinutes(2), config.heartbeatInterval().multipliedBy(10)), this::heartbeatLoop);
+        spawn("inventory", atLeast(Duration.ofMinutes(5), config.sweepInterval().multipliedBy(10)), this::inventoryRounds);
+        spawn("gpu-health", atLeast(Duration.ofMinutes(5), config.sweepInterval().multipliedBy(10)), this::healthLoop);
+        spawn("runtime-check", atLeast(Duration.ofMinutes(5), config.dockerCheckInterval().multipliedBy(3)), this::runtimeLoop);
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, containers, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
                 config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress(), firewall);
         this.workloads = workloads;
-        spawn("workloads", () -> workloads.pollLoop(() -> running));
-        spawn("streams", this::streamsLoop);
-        spawn("reconcile", () -> workloads.reconcileLoop(() -> running));
+        // A long poll lasts 30 s; a reconcile pass may pull an image for minutes.
+        spawn("workloads", Duration.ofMinutes(5), () -> workloads.pollLoop(this::round));
+        StreamService streams = new StreamService(config, api, this::host, containers, workloads, () -> snapshot);
+        this.streams = streams;
+        spawn("streams", Duration.ofMinutes(5), () -> streams.loop(this::round));
+        spawn("reconcile", atLeast(Duration.ofMinutes(15), config.resyncInterval().multipliedBy(10)),
+                () -> workloads.reconcileLoop(this::round));
     }
 
-    private void spawn(String name, Runnable loop) {
-        Thread t = new Thread(loop, name);
-        t.setDaemon(true);
-        threads.add(t);
-        t.start();
+    private void spawn(String name, Duration deadline, Runnable loop) {
+        loops.spawn(name, deadlineOverrides.getOrDefault(name, deadline), loop);
+    }
+
+    private static Duration atLeast(Duration floor, Duration d) {
+        return d.compareTo(floor) > 0 ? d : floor;
+    }
+
+    /** The top of a loop's round: marks the last round done; false once the agent stops. */
+    private boolean round() {
+        return loops.turn() && running;
     }
 
     /** Blocks until the host has a credential (registering with the join token if needed). */
@@ -159,12 +186,16 @@ public final class Agent implements AutoCloseable {
 
     private void heartbeatLoop() {
         Backoff backoff = new Backoff(Duration.ofSeconds(1), config.heartbeatInterval().multipliedBy(3));
-        while (running) {
+        while (round()) {
             Duration next = config.heartbeatInterval();
             try {
                 RegisteredHost h = host();
                 if (h == null) {
                     return;
+                }
+                if (withheld()) {
+                    sleep(next);
+                    continue;
                 }
                 api.heartbeat(h);
                 lastContactNanos = System.nanoTime();
@@ -194,17 +225,24 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void inventoryLoop() {
-        while (running) {
-            try {
-                inventoryRounds();
-                return;
-            } catch (RuntimeException e) {
-                // A bug must not silence the host for good: log it, pause, carry on.
-                log.error("inventory loop failed; restarting it in 5 s", e);
-                sleep(Duration.ofSeconds(5));
+    /**
+     * True while a loop is stale: no heartbeat then, so the control-api marks the host not
+     * ready and places nothing here. Said once when it starts and once when it ends.
+     */
+    private boolean withheld() {
+        List<String> stale = loops.stale();
+        if (!stale.equals(withheldFor)) {
+            if (stale.isEmpty()) {
+                log.info("every loop is making progress again; heartbeats resume");
+            } else {
+                log.error("loop(s) {} made no progress within their deadline: withholding heartbeats, so this host goes not ready", stale);
             }
+            withheldFor = stale;
         }
+        if (!stale.isEmpty()) {
+            heartbeatsWithheld.incrementAndGet();
+        }
+        return !stale.isEmpty();
     }
 
     private void inventoryRounds() {
@@ -212,7 +250,7 @@ public final class Agent implements AutoCloseable {
         Object sentContent = null;
         long sentAt = 0;
         Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60));
-        while (running) {
+        while (round()) {
             long now = System.nanoTime();
             sweep();
             // Generation 1 is a placeholder: drafts are only compared, never sent.
@@ -261,64 +299,6 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /**
-     * Serves kubectl's streams for this host's pods and tells the control-api where, with a key
-     * made at each start; told again whenever the host registers anew.
-     */
-    private void streamsLoop() {
-        String key = Tickets.newKey();
-        WorkloadLoop w = workloads;
-        PodStatsReader.GpuLookup gpuLookup = new PodStatsReader.GpuLookup() {
-            @Override
-            public List<String> gpusOf(String workload) {
-                return w.gpusOf(workload);
-            }
-
-            @Override
-            public java.util.Map<String, gpufleet.host.gpu.Gpu> telemetry() {
-                GpuSnapshot s = snapshot;
-                java.util.Map<String, gpufleet.host.gpu.Gpu> byUuid = new java.util.HashMap<>();
-                if (s != null) {
-                    s.gpus().forEach(g -> byUuid.put(g.uuid(), g));
-                }
-                return byUuid;
-            }
-        };
-        StreamServer server;
-        try {
-            server = new StreamServer(config.publishAddress(), config.streamPort(), key,
-                    new ContainerStreams(containers, config.dockerHost(), gpuLookup));
-        } catch (java.io.UncheckedIOException e) {
-            log.error("kubectl logs/exec/attach/port-forward will not reach this host: {}", e.getMessage());
-            return;
-        }
-        streams = server;
-        StreamEndpoint endpoint = new StreamEndpoint(server.address(), key);
-        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60));
-        RegisteredHost told = null;
-        while (running) {
-            try {
-                RegisteredHost h = host();
-                if (h == null) {
-                    return;
-                }
-                if (h != told) {
-                    api.streams(h, endpoint);
-                    told = h;
-                    log.info("serving streams on {}", endpoint.address());
-                    backoff.reset();
-                }
-                sleep(Duration.ofSeconds(5));
-            } catch (IOException | JsonClient.Refused e) {
-                Duration wait = backoff.next();
-                log.warn("cannot tell the control-api where streams are served ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
-                sleep(wait);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-    }
-
     /** One sweep; NVML that cannot be used becomes a host condition, retried on the next sweep. */
     private void sweep() {
         try {
@@ -347,7 +327,7 @@ public final class Agent implements AutoCloseable {
 
     /** Checks the container runtime on its own thread: a hanging daemon must not stop the reports. */
     private void runtimeLoop() {
-        while (running) {
+        while (round()) {
             HostCondition walls = firewall.condition();
             if (!firewall.ensure().equals(walls)) {
                 wake.release();
@@ -365,7 +345,7 @@ public final class Agent implements AutoCloseable {
     }
 
     private void healthLoop() {
-        while (running) {
+        while (round()) {
             GpuInventory g = gpus;
             if (g == null || snapshot == null) {
                 sleep(config.sweepInterval());
@@ -402,14 +382,7 @@ public final class Agent implements AutoCloseable {
         synchronized (this) {
             notifyAll();
         }
-        threads.forEach(Thread::interrupt);
-        for (Thread t : threads) {
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loops.close();
         if (streams != null) {
             streams.close();
         }
