@@ -145,8 +145,8 @@ public record WorkloadSpec(
     public record FileMount(String path, Integer mode, String contentBase64) {
         public FileMount {
             Invalid.requiredText(path, "path", 1024);
-            Invalid.check(path.startsWith("/") && !path.contains("/../") && !path.endsWith("/.."), "path",
-                    "path '" + path + "' must be absolute without '..'");
+            String refusal = gpufleet.common.MountTargets.refusal(path);
+            Invalid.check(refusal == null, "path", "path '" + path + "' " + refusal);
             mode = mode == null ? 0644 : mode;
             Invalid.check(mode >= 0 && mode <= 0777, "mode", "mode must be 0..0777");
             Invalid.required(contentBase64, "contentBase64");

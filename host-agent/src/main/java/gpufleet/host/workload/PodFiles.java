@@ -26,6 +26,11 @@ final class PodFiles {
         this.root = stateDir.resolve("workloads");
     }
 
+    /** The agent's directory for pod files: a host path no tenant may read in a message. */
+    Path root() {
+        return root.getParent();
+    }
+
     List<Plan.Bind> write(String workload, WorkloadSpec.Container c) {
         List<Plan.Bind> binds = new ArrayList<>();
         if (c.files().isEmpty()) {

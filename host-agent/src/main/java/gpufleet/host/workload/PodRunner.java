@@ -68,6 +68,7 @@ final class PodRunner {
     private final ContainerRuntime runtime;
     private final String host;
     private final PodFiles files;
+    private final HostPaths paths;
     private final RestartBackoff backoff;
     private final String gpuRuntime;
     private final String pauseImage;
@@ -94,17 +95,22 @@ final class PodRunner {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
+        this.paths = new HostPaths(files.root());
         this.backoff = backoff;
         this.gpuRuntime = gpuRuntime;
         this.pauseImage = pauseImage;
         this.pidsLimit = pidsLimit;
-        this.progress = progress;
+        this.progress = (workload, soFar) -> progress.report(workload, paths.scrub(soFar));
         this.relay = relay;
         this.firewall = firewall;
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
     Outcome run(HostWorkload w, List<Observed> mine) {
+        return paths.scrub(runPod(w, mine));
+    }
+
+    private Outcome runPod(HostWorkload w, List<Observed> mine) {
         if (w.stop()) {
             relay.unpublish(w.id().toString());
             return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());

@@ -187,4 +187,18 @@ class HostileSpecIT {
         assertThat(actual).as("a variable the agent does not know is blanked").containsEntry("NVIDIA_FABRIC_NEXT", "")
                 .as("the image's own requirement is only a check, and stays").containsEntry("NVIDIA_REQUIRE_CUDA", "cuda>=12.0");
     }
+
+    @Test
+    void theHostsOwnPathsNeverReachTheTenant() throws Exception {
+        // A file over a directory of the image: runc refuses it, naming the bind's source under the agent's state directory.
+        UUID id = UUID.randomUUID();
+        WorkloadSpec.Container c = new WorkloadSpec.Container("files", "gpufleet/busybox:test", "IfNotPresent", List.of("true"), null,
+                List.of(), null, new WorkloadSpec.Resources(0, "100m", "32Mi"),
+                List.of(new WorkloadSpec.FileMount("/bin", 0644, "eA==")), null, null, null);
+        PodRunner.Outcome o = reconcile(workload(id, List.of(c), Map.of()));
+        String message = o.statuses().get(0).message();
+        assertThat(message).as("the container must fail to start: %s", o.statuses()).isNotNull().contains("not a directory");
+        assertThat(message).doesNotContain(state.toAbsolutePath().toString()).doesNotContain("/var/lib/docker")
+                .contains(HostPaths.HIDDEN);
+    }
 }

@@ -1,0 +1,42 @@
+package gpufleet.host.workload;
+
+import gpufleet.common.api.ContainerStatus;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Takes the host's own paths out of what tenants read. Docker's and runc's errors name the source
+ * of a bind mount (the agent's state directory) and Docker's data root; a tenant sees the error,
+ * never where this host keeps things. Paths inside the container stay: they are the tenant's.
+ */
+final class HostPaths {
+    static final String HIDDEN = "<host path>";
+    private final Pattern pattern;
+
+    HostPaths(Path stateDir) {
+        String state = Pattern.quote(stateDir.toAbsolutePath().normalize().toString());
+        // A path runs until whitespace, a quote, a colon or a closing bracket, as Docker writes them.
+        this.pattern = Pattern.compile("(?:" + state + "|/var/lib/docker|/var/lib/containerd|/run/containerd|/var/run/docker|/run/docker"
+                + "|/proc/self/fd)(?:/[^\\s\\\\\"':\\])]*)?");
+    }
+
+    String scrub(String message) {
+        return message == null ? null : pattern.matcher(message).replaceAll(Matcher.quoteReplacement(HIDDEN));
+    }
+
+    ContainerStatus scrub(ContainerStatus s) {
+        String m = scrub(s.message());
+        if (m == null || m.equals(s.message())) {
+            return s;
+        }
+        return new ContainerStatus(s.name(), s.state(), s.reason(), m, s.exitCode(), s.restartCount(), s.startedAt(), s.finishedAt(),
+                s.containerId(), s.image(), s.ready(), s.imagePullMillis());
+    }
+
+    PodRunner.Outcome scrub(PodRunner.Outcome o) {
+        List<ContainerStatus> statuses = o.statuses().stream().map(this::scrub).toList();
+        return new PodRunner.Outcome(statuses, o.gone(), o.ports());
+    }
+}
