@@ -106,6 +106,7 @@ class ProvisioningIT {
             // the stand-ins' network).
             String address = server.address();
             assertThat(server.exec("cat", "/etc/gpufleet/host-agent.env").lines()).contains("GPUFLEET_PUBLISH_ADDRESS=" + address);
+            assertThat(detail.at("/host/address").asText()).as("registered at the address its join token binds").isEqualTo(address);
 
             assertThat(server.exec("systemctl", "is-enabled", "gpufleet-host-agent")).isEqualTo("enabled");
             assertThat(server.exec("systemctl", "show", "gpufleet-host-agent",

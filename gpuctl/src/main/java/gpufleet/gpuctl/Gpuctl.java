@@ -1,6 +1,7 @@
 package gpufleet.gpuctl;
 
 import gpufleet.gpuctl.api.ApiClient;
+import gpufleet.gpuctl.command.ApproveCommand;
 import gpufleet.gpuctl.command.CompletionCommand;
 import gpufleet.gpuctl.command.ConfigCommand;
 import gpufleet.gpuctl.command.CreateCommand;
@@ -29,7 +30,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "gpuctl", mixinStandardHelpOptions = true, version = "gpuctl 0.1.0",
         description = "Sees and steers a GPU Fleet through its control-api (operator token).",
         subcommands = {GetCommand.class, DescribeCommand.class, HostCommands.Cordon.class, HostCommands.Uncordon.class,
-                DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, TopCommand.class, ConfigCommand.class,
+                DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, ApproveCommand.class, TopCommand.class, ConfigCommand.class,
                 SetCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:the API refused, or the operation failed", "2:usage error", "3:not found",

@@ -1,6 +1,7 @@
 package gpufleet.control.auth;
 
 import gpufleet.common.Invalid;
+import gpufleet.common.IpLiterals;
 import java.util.HashSet;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -8,9 +9,11 @@ import java.util.regex.Pattern;
 /**
  * A request for a join token. {@code uses}: how many registrations it allows (1 unless
  * {@code hosts} names more, at most {@value #MAX_USES}); {@code hosts}: the only host names it
- * may register (none given: any name); {@code ttl}: how long it works (1h unless given).
+ * may register (none given: any name); {@code ttl}: how long it works (1h unless given);
+ * {@code address}: for a token that names one host, the IP address that host registers with
+ * (none given: the address its registration comes from).
  */
-public record JoinTokenRequest(String description, String ttl, Integer uses, List<String> hosts) {
+public record JoinTokenRequest(String description, String ttl, Integer uses, List<String> hosts, String address) {
     public static final int MAX_USES = 1000;
     // The rule HostRegistration applies to the name a host registers under.
     private static final Pattern HOST_NAME = Pattern.compile("^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$");
@@ -31,6 +34,17 @@ public record JoinTokenRequest(String description, String ttl, Integer uses, Lis
             Invalid.check(new HashSet<>(hosts).size() == hosts.size(), "hosts", "hosts names a host more than once");
             hosts = List.copyOf(hosts);
         }
+        if (address != null) {
+            Invalid.check(hosts != null && hosts.size() == 1, "address",
+                    "address binds one host's address: the token must name exactly one host in hosts");
+            Invalid.check(IpLiterals.canonical(address) != null, "address",
+                    "address '" + address + "' is not an IP address (a name is not accepted)");
+        }
+    }
+
+    /** The bound address in canonical form, or null. */
+    public String canonicalAddress() {
+        return IpLiterals.canonical(address);
     }
 
     /** Registrations allowed: as asked, else one per named host, else one. */

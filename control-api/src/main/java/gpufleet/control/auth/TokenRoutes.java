@@ -79,7 +79,7 @@ public final class TokenRoutes {
                 throw ApiException.invalid("ttl", "ttl " + req.ttl() + " is longer than the maximum of 30 days");
             }
         }
-        TokenStore.JoinScope scope = new TokenStore.JoinScope(req.usesOrDefault(), req.hosts(), null);
+        TokenStore.JoinScope scope = new TokenStore.JoinScope(req.usesOrDefault(), req.hosts(), null, req.canonicalAddress());
         ctx.status(201).json(tokens.issueJoin(scope, req.description(), Instant.now().plus(ttl)));
     }
 

@@ -43,9 +43,10 @@ public final class TokenStore {
     /**
      * What a join token allows: {@code uses} registrations, of the names in {@code hosts} only
      * (null: any name); {@code rekeyHost}, for a token an operator's re-key issued, is the host
-     * whose name it may take over although that host is live.
+     * whose name it may take over although that host is live; {@code address}, if the operator
+     * named one, is the address the host registers with (see docs/security.md).
      */
-    public record JoinScope(int uses, List<String> hosts, UUID rekeyHost) {}
+    public record JoinScope(int uses, List<String> hosts, UUID rekeyHost, String address) {}
 
     public IssuedToken issue(Connection c, Role role, String tenant, UUID hostId, String description, Instant expiresAt)
             throws SQLException {
@@ -59,8 +60,8 @@ public final class TokenStore {
         String secret = TokenSecrets.generate(Role.JOIN);
         UUID id = UUID.randomUUID();
         try (PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO tokens (id, role, secret_hash, description, expires_at, uses, host_names, rekey_host_id)
-                VALUES (?, 'join', ?, ?, ?, ?, ?, ?)""")) {
+                INSERT INTO tokens (id, role, secret_hash, description, expires_at, uses, host_names, rekey_host_id, host_address)
+                VALUES (?, 'join', ?, ?, ?, ?, ?, ?, ?)""")) {
             ps.setObject(1, id);
             ps.setBytes(2, TokenSecrets.hash(secret));
             ps.setString(3, description);
@@ -68,6 +69,7 @@ public final class TokenStore {
             ps.setInt(5, scope.uses());
             ps.setArray(6, scope.hosts() == null ? null : c.createArrayOf("text", scope.hosts().toArray()));
             ps.setObject(7, scope.rekeyHost());
+            ps.setString(8, scope.address());
             ps.executeUpdate();
         }
         return new IssuedToken(id, Role.JOIN.wire(), secret, null, null, expiresAt, scope.uses(), scope.hosts());
@@ -87,11 +89,11 @@ public final class TokenStore {
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE tokens SET used = used + 1
                 WHERE id = ? AND role = 'join' AND revoked_at IS NULL AND expires_at > now() AND used < uses
-                RETURNING uses, host_names, rekey_host_id""")) {
+                RETURNING uses, host_names, rekey_host_id, host_address""")) {
             ps.setObject(1, tokenId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
-                    return new JoinScope(rs.getInt(1), names(rs.getArray(2)), rs.getObject(3, UUID.class));
+                    return new JoinScope(rs.getInt(1), names(rs.getArray(2)), rs.getObject(3, UUID.class), rs.getString(4));
                 }
             }
         }

@@ -136,7 +136,7 @@ public final class FleetQueries {
                    i.driver_version, i.cuda_version, i.cpu_millis, i.memory_bytes, i.allocatable_cpu_millis,
                    i.allocatable_memory_bytes, i.conditions::text,
                    count(g.uuid), count(*) FILTER (WHERE g.healthy AND a.id IS NULL),
-                   count(*) FILTER (WHERE g.healthy AND a.id IS NOT NULL), count(*) FILTER (WHERE NOT g.healthy)
+                   count(*) FILTER (WHERE g.healthy AND a.id IS NOT NULL), count(*) FILTER (WHERE NOT g.healthy), h.address
             FROM hosts h
             LEFT JOIN host_heartbeats b ON b.host_id = h.id
             LEFT JOIN host_inventory i ON i.host_id = h.id
@@ -154,7 +154,7 @@ public final class FleetQueries {
                 out.add(new HostView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getBoolean(4),
                         instant(rs.getTimestamp(5)), instant(rs.getTimestamp(6)), generation, rs.getString(8),
                         rs.getString(9), res, new GpuCounts(rs.getLong(15), rs.getLong(16), rs.getLong(17), rs.getLong(18)),
-                        rs.getString(14) == null ? List.of() : parse(rs.getString(14), CONDITIONS)));
+                        rs.getString(14) == null ? List.of() : parse(rs.getString(14), CONDITIONS), rs.getString(19)));
             }
         }
         return out;

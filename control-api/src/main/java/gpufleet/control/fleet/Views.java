@@ -14,9 +14,10 @@ public final class Views {
 
     public record Resources(String cpu, String memory, String allocatableCpu, String allocatableMemory) {}
 
+    /** A host as operators see it; {@code address} is its registered address (null if it registered before V12). */
     public record HostView(UUID id, String name, String state, boolean cordoned, Instant lastHeartbeat,
                            Instant stateSince, Long inventoryGeneration, String driverVersion, String cudaVersion,
-                           Resources resources, GpuCounts gpus, List<HostCondition> conditions) {}
+                           Resources resources, GpuCounts gpus, List<HostCondition> conditions, String address) {}
 
     public record HostDetail(HostView host, List<GpuView> gpus) {}
 

@@ -1,7 +1,9 @@
 package gpufleet.control.inventory;
 
+import gpufleet.common.IpLiterals;
 import gpufleet.common.Json;
 import gpufleet.common.api.GpuReport;
+import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.ReportResult;
@@ -19,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** Registration and inventory reports: how hosts enter and describe themselves. */
@@ -26,9 +29,17 @@ public final class HostStore {
     private final Database db;
     private final TokenStore tokens;
 
+    private final HostApprovals approvals;
+
     public HostStore(Database db, TokenStore tokens) {
         this.db = db;
         this.tokens = tokens;
+        this.approvals = new HostApprovals(db);
+    }
+
+    /** The operator's approvals of this store's hosts (their GPUs and addresses). */
+    public HostApprovals approvals() {
+        return approvals;
     }
 
     public record Registered(RegisteredHost host, boolean created) {}
@@ -40,13 +51,16 @@ public final class HostStore {
      * for it: a live host keeps its credential, and anyone else asking for its name gets a 409.
      * Every refusal rolls back, so the token keeps its use and nothing changes.
      */
-    public Registered register(String name, UUID joinTokenId) {
+    public Registered register(String name, UUID joinTokenId, String requestAddress) {
         Registered registered = db.tx(c -> {
             TokenStore.JoinScope scope = tokens.spendJoin(c, joinTokenId);
             if (scope.hosts() != null && !scope.hosts().contains(name)) {
                 throw new ApiException(ErrorKind.FORBIDDEN, "join token " + joinTokenId + " is bound to host(s) "
                         + String.join(", ", scope.hosts()) + " and cannot register '" + name + "'", "name");
             }
+            // The operator who bound the token knows the host's address; otherwise the connection
+            // it came from is the host's address (never a value the host writes in its request).
+            String address = scope.address() != null ? scope.address() : IpLiterals.canonical(requestAddress);
             UUID id = UUID.randomUUID();
             boolean created;
             try (PreparedStatement ins = c.prepareStatement(
@@ -57,6 +71,11 @@ public final class HostStore {
             }
             if (!created) {
                 id = takeOver(c, name, scope);
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET address = ? WHERE id = ?")) {
+                ps.setString(1, address);
+                ps.setObject(2, id);
+                ps.executeUpdate();
             }
             try (PreparedStatement hb = c.prepareStatement(
                     "INSERT INTO host_heartbeats (host_id, seen_at) VALUES (?, now()) ON CONFLICT DO NOTHING")) {
@@ -118,7 +137,7 @@ public final class HostStore {
                 }
             }
             int revoked = tokens.revokeHostTokens(c, hostId);
-            TokenStore.IssuedToken join = tokens.issueJoin(c, new TokenStore.JoinScope(1, List.of(name), hostId),
+            TokenStore.IssuedToken join = tokens.issueJoin(c, new TokenStore.JoinScope(1, List.of(name), hostId, null),
                     "re-key of host " + name, Instant.now().plus(ttl));
             Events.host(c, hostId, "Warning", "Rekeyed", "host " + name + " re-keyed by operator token " + operatorTokenId
                     + ": " + revoked + " credential(s) revoked; the host registers again with join token " + join.id());
@@ -158,15 +177,27 @@ public final class HostStore {
 
     /**
      * Stores a report unless a newer (or the same) generation is already stored. GPUs the host no
-     * longer reports stay listed, unhealthy, so an allocation never points at nothing.
+     * longer reports stay listed, unhealthy, so an allocation never points at nothing. GPUs beyond
+     * the approved inventory are held, not placed onto (see {@link InventoryApproval}).
      */
-    public ReportResult report(UUID hostId, InventoryReport r) {
+    public ReportResult report(UUID hostId, InventoryReport r, String requestAddress) {
         return db.tx(c -> {
             if (!storeHostRow(c, hostId, r)) {
                 return new ReportResult(false, storedGeneration(c, hostId));
             }
-            upsertGpus(c, hostId, r.gpus());
+            adoptAddress(c, hostId, requestAddress);
+            // storeHostRow holds the host's inventory row until commit, so reports and approvals
+            // of one host read and change its approved GPUs one at a time.
+            Map<String, String> approvedModels = InventoryApproval.approvedModels(c, hostId);
+            InventoryApproval.Split split = InventoryApproval.split(approvedModels, r.gpus());
+            refuseForeign(c, hostId, r.gpus());
+            upsertGpus(c, hostId, split.approved());
             markMissing(c, hostId, r);
+            split.approved().forEach(g -> approvedModels.put(g.uuid(), g.name()));
+            String name = hostName(c, hostId);
+            InventoryApproval.hold(c, hostId, name, split.held());
+            storeConditions(c, hostId, InventoryApproval.withCondition(r.conditions(),
+                    InventoryApproval.condition(name, approvedModels, split.held())));
             return new ReportResult(true, r.generation());
         });
     }
@@ -198,6 +229,57 @@ public final class HostStore {
         }
     }
 
+    /**
+     * A host registered before addresses were kept gets the one its authenticated report came
+     * from, as a registration would have recorded; a host with an address keeps it.
+     */
+    private static void adoptAddress(Connection c, UUID hostId, String requestAddress) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET address = ? WHERE id = ? AND address IS NULL")) {
+            ps.setString(1, IpLiterals.canonical(requestAddress));
+            ps.setObject(2, hostId);
+            ps.executeUpdate();
+        }
+    }
+
+    static void storeConditions(Connection c, UUID hostId, List<HostCondition> conditions) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE host_inventory SET conditions = ?::jsonb WHERE host_id = ?")) {
+            ps.setString(1, Json.mapper().writeValueAsString(conditions));
+            ps.setObject(2, hostId);
+            ps.executeUpdate();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String hostName(Connection c, UUID hostId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT name FROM hosts WHERE id = ?")) {
+            ps.setObject(1, hostId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw ApiException.notFound("host " + hostId);
+                }
+                return rs.getString(1);
+            }
+        }
+    }
+
+    /** A GPU another host holds is refused whether or not this host is approved for it, as before approval existed. */
+    private static void refuseForeign(Connection c, UUID hostId, List<GpuReport> gpus) throws SQLException {
+        List<String> uuids = new ArrayList<>();
+        gpus.forEach(g -> uuids.add(g.uuid()));
+        try (PreparedStatement ps = c.prepareStatement("SELECT uuid FROM gpus WHERE uuid = ANY (?) AND host_id <> ? LIMIT 1")) {
+            ps.setArray(1, c.createArrayOf("text", uuids.toArray()));
+            ps.setObject(2, hostId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    int i = uuids.indexOf(rs.getString(1));
+                    throw new ApiException(ErrorKind.CONFLICT, "gpu " + rs.getString(1)
+                            + " is registered to another host; remove it there first (nothing was changed)", "gpus[" + i + "].uuid");
+                }
+            }
+        }
+    }
+
     private static long storedGeneration(Connection c, UUID hostId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT generation FROM host_inventory WHERE host_id = ?")) {
             ps.setObject(1, hostId);
@@ -208,7 +290,7 @@ public final class HostStore {
         }
     }
 
-    private static void upsertGpus(Connection c, UUID hostId, List<GpuReport> gpus) throws SQLException {
+    static void upsertGpus(Connection c, UUID hostId, List<GpuReport> gpus) throws SQLException {
         if (gpus.isEmpty()) {
             return;
         }

@@ -4,6 +4,7 @@ import gpufleet.common.api.StreamEndpoint;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
+import gpufleet.control.inventory.HostAddresses;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ public final class HostStreams {
 
     public void save(UUID hostId, StreamEndpoint endpoint) {
         int n = db.tx(c -> {
+            HostAddresses.checkEndpoint(c, hostId, "address", endpoint.address());
             try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET stream_url = ?, stream_key = ? WHERE id = ?")) {
                 ps.setString(1, endpoint.address());
                 ps.setString(2, endpoint.key());

@@ -9,6 +9,7 @@ import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
+import gpufleet.control.inventory.HostAddresses;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -105,6 +106,7 @@ public final class HostWorkloads {
                 release(c, workload);
                 return new ReportResult(true, r.generation());
             }
+            HostAddresses.checkPorts(c, host, r.ports());
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
                         phase = CASE WHEN reason = 'Evicted' THEN phase ELSE ? END, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {

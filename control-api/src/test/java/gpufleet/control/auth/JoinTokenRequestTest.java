@@ -11,18 +11,18 @@ import org.junit.jupiter.api.Test;
 class JoinTokenRequestTest {
     @Test
     void oneRegistrationByDefaultOrOnePerNamedHost() {
-        assertThat(new JoinTokenRequest(null, null, null, null).usesOrDefault()).isEqualTo(1);
-        assertThat(new JoinTokenRequest(null, null, null, List.of("gpu-01", "gpu-02")).usesOrDefault()).isEqualTo(2);
-        assertThat(new JoinTokenRequest(null, null, 5, List.of("gpu-01")).usesOrDefault()).isEqualTo(5);
+        assertThat(new JoinTokenRequest(null, null, null, null, null).usesOrDefault()).isEqualTo(1);
+        assertThat(new JoinTokenRequest(null, null, null, List.of("gpu-01", "gpu-02"), null).usesOrDefault()).isEqualTo(2);
+        assertThat(new JoinTokenRequest(null, null, 5, List.of("gpu-01"), null).usesOrDefault()).isEqualTo(5);
     }
 
     @Test
     void usesAndHostNamesAreBounded() {
-        assertInvalid(() -> new JoinTokenRequest(null, null, 0, null), "uses");
-        assertInvalid(() -> new JoinTokenRequest(null, null, JoinTokenRequest.MAX_USES + 1, null), "uses");
-        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of()), "hosts");
-        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of("gpu-01", "gpu-01")), "hosts");
-        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of("gpu-01", "{env.HOME}")), "hosts[1]");
+        assertInvalid(() -> new JoinTokenRequest(null, null, 0, null, null), "uses");
+        assertInvalid(() -> new JoinTokenRequest(null, null, JoinTokenRequest.MAX_USES + 1, null, null), "uses");
+        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of(), null), "hosts");
+        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of("gpu-01", "gpu-01"), null), "hosts");
+        assertInvalid(() -> new JoinTokenRequest(null, null, null, List.of("gpu-01", "{env.HOME}"), null), "hosts[1]");
     }
 
     private static void assertInvalid(Runnable make, String field) {

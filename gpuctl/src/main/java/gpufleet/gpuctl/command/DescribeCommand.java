@@ -125,7 +125,8 @@ public final class DescribeCommand implements Callable<Integer> {
         JsonNode gpus = h.path("gpus");
         d.field("Name", text(h, "name")).field("ID", text(h, "id")).field("Status", text(h, "state"))
                 .field("Cordoned", h.path("cordoned").asBoolean()).field("Last heartbeat", time(h, "lastHeartbeat"))
-                .field("State since", time(h, "stateSince")).field("Driver", text(h, "driverVersion"))
+                .field("State since", time(h, "stateSince")).field("Address", text(h, "address"))
+                .field("Driver", text(h, "driverVersion"))
                 .field("CUDA", text(h, "cudaVersion"))
                 .field("CPU", res.isMissingNode() ? null : res.path("allocatableCpu").asText() + " allocatable of " + res.path("cpu").asText())
                 .field("Memory", res.isMissingNode() ? null : res.path("allocatableMemory").asText() + " allocatable of " + res.path("memory").asText())
