@@ -89,13 +89,13 @@ class LoopHealthIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> "ready".equals(state("stall-01")) && agent.progress().reconcilePasses() > 0);
         CountDownLatch hung = new CountDownLatch(1);
         armed.put("reconcile", hung::await); // a pass that does not return, as one stuck in a hung Docker call
-        await().atMost(Duration.ofSeconds(60)).until(() -> "not-ready".equals(state("stall-01")));
+        await("host stall-01 not-ready while its reconcile is stalled").atMost(Duration.ofSeconds(60)).until(() -> "not-ready".equals(state("stall-01")));
         assertThat(agent.progress().heartbeatsWithheld()).as("heartbeats withheld").isPositive();
         assertThat(agent.loops().stale()).containsExactly("reconcile");
         assertThat(died).isEmpty();
 
         hung.countDown();
-        await().atMost(Duration.ofSeconds(60)).until(() -> "ready".equals(state("stall-01")));
+        await("host stall-01 ready again once reconcile moves").atMost(Duration.ofSeconds(60)).until(() -> "ready".equals(state("stall-01")));
         assertThat(agent.loops().stale()).isEmpty();
     }
 
@@ -106,10 +106,10 @@ class LoopHealthIT {
         armed.put("inventory", () -> {
             throw new IllegalStateException("a bug in the inventory loop (injected)");
         });
-        await().atMost(Duration.ofSeconds(30)).until(() -> agent.loops().health("inventory").restarts() == 1);
+        await("the inventory loop started again once").atMost(Duration.ofSeconds(30)).until(() -> agent.loops().health("inventory").restarts() == 1);
         // The restarted loop still sweeps and reports: a GPU lost now shows at the control-api.
         SimNvml.configure("fault gpu 4 lost\n");
-        await().atMost(Duration.ofSeconds(30)).until(() -> host("flaky-01").at("/host/gpus/unhealthy").asInt() == 1);
+        await("the restarted inventory loop reports the lost GPU").atMost(Duration.ofSeconds(30)).until(() -> host("flaky-01").at("/host/gpus/unhealthy").asInt() == 1);
         assertThat(state("flaky-01")).isEqualTo("ready");
         assertThat(died).isEmpty();
     }
@@ -121,10 +121,10 @@ class LoopHealthIT {
         armed.put("inventory", () -> {
             throw new OutOfMemoryError("Java heap space (injected)");
         });
-        await().atMost(Duration.ofSeconds(30)).until(() -> died.containsKey("inventory"));
+        await("the OutOfMemoryError handed to Fatal (the process exit)").atMost(Duration.ofSeconds(30)).until(() -> died.containsKey("inventory"));
         assertThat(died.get("inventory")).isInstanceOf(OutOfMemoryError.class);
         assertThat(agent.loops().health("inventory").restarts()).as("not started again in place").isZero();
         // Here the process lives on (the test records the exit instead): the dead loop withholds the heartbeat.
-        await().atMost(Duration.ofSeconds(60)).until(() -> "not-ready".equals(state("oom-01")));
+        await("host oom-01 not-ready with a dead loop").atMost(Duration.ofSeconds(60)).until(() -> "not-ready".equals(state("oom-01")));
     }
 }

@@ -43,7 +43,7 @@ class LoopsTest {
                 throw new IllegalStateException("a bug in round 3");
             }
         }));
-        await().atMost(Duration.ofSeconds(30)).until(() -> loops.health("flaky").rounds() >= 5);
+        await("the flaky loop, started again, finishes rounds").atMost(Duration.ofSeconds(30)).until(() -> loops.health("flaky").rounds() >= 5);
         assertThat(loops.health("flaky").restarts()).as("started again once").isEqualTo(1);
         assertThat(died).isEmpty();
         assertThat(loops.stale()).isEmpty();
@@ -54,10 +54,10 @@ class LoopsTest {
         loops.spawn("heap", Duration.ofMinutes(1), rounds(Duration.ofMillis(20), () -> {
             throw new OutOfMemoryError("Java heap space (injected)");
         }));
-        await().atMost(Duration.ofSeconds(30)).until(() -> died.containsKey("heap"));
+        await("the OutOfMemoryError handed to Fatal").atMost(Duration.ofSeconds(30)).until(() -> died.containsKey("heap"));
         assertThat(died.get("heap")).isInstanceOf(OutOfMemoryError.class).hasMessageContaining("injected");
         assertThat(loops.health("heap").restarts()).as("an Error is not retried in place").isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> loops.stale().equals(List.of("heap")));
+        await("the dead loop reported stale").atMost(Duration.ofSeconds(30)).until(() -> loops.stale().equals(List.of("heap")));
     }
 
     @Test
@@ -74,10 +74,10 @@ class LoopsTest {
                 }
             }
         }));
-        await().atMost(Duration.ofSeconds(30)).until(() -> loops.stale().equals(List.of("hangs")));
+        await("the hung loop, and only it, reported stale").atMost(Duration.ofSeconds(30)).until(() -> loops.stale().equals(List.of("hangs")));
         long before = loops.health("hangs").rounds();
         stuck.countDown();
-        await().atMost(Duration.ofSeconds(30)).until(() -> loops.stale().isEmpty());
+        await("no loop stale once the round finished").atMost(Duration.ofSeconds(30)).until(() -> loops.stale().isEmpty());
         assertThat(loops.health("hangs").rounds()).isGreaterThan(before);
         assertThat(loops.health("steady").restarts() + loops.health("hangs").restarts()).isZero();
     }

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,6 +64,10 @@ class StreamFloodIT {
             t.join(10_000);
         }
         if (agent != null) {
+            if (!agent.alive()) {
+                System.out.println("the agent exited with status " + agent.process.exitValue() + "; its log ends:\n"
+                        + agent.logTail(40));
+            }
             agent.close();
         }
         fx.close();
@@ -86,7 +91,7 @@ class StreamFloodIT {
             flood.add(t);
             t.start();
         }
-        await().atMost(Duration.ofSeconds(120)).until(() -> dialed.get() >= 4 * HELD_PER_POD);
+        duringTheFlood("the flood holding its connections").atMost(Duration.ofSeconds(120)).until(() -> dialed.get() >= 4 * HELD_PER_POD);
 
         Map<String, Object> pod = Pods.pod("flood-pod", "hello", "seeweb-nvidia-1xa6000",
                 List.of(Pods.container("main", 1, "500m", "256Mi")));
@@ -94,13 +99,13 @@ class StreamFloodIT {
         Map<String, Object> main = (Map<String, Object>) ((List<?>) pod.get("containers")).get(0);
         main.put("command", List.of("sh", "-c", "echo hello through the flood; exec sleep 3600"));
         assertThat(fx.http.post("/v1/tenants/flood0000/workloads", tenant, pod).status()).isEqualTo(201);
-        await().atMost(Duration.ofSeconds(120)).until(() -> "running".equals(
+        duringTheFlood("the pod created during the flood running").atMost(Duration.ofSeconds(120)).until(() -> "running".equals(
                 fx.http.get("/v1/tenants/flood0000/workloads/flood-pod", tenant).json().path("phase").asText()));
-        await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get(
+        duringTheFlood("its logs served through the control-api").atMost(Duration.ofSeconds(60)).until(() -> fx.http.get(
                 "/v1/tenants/flood0000/workloads/flood-pod/logs?container=main", tenant).body().contains("hello through the flood"));
 
         // Heartbeats went on through the flood: one was taken well after it began, and the host is ready.
-        await().atMost(Duration.ofSeconds(60)).until(() -> Instant.parse(host().at("/host/lastHeartbeat").asText())
+        duringTheFlood("a heartbeat taken 10 s into the flood").atMost(Duration.ofSeconds(60)).until(() -> Instant.parse(host().at("/host/lastHeartbeat").asText())
                 .isAfter(floodStarted.plusSeconds(10)));
         assertThat(host().at("/host/state").asText()).isEqualTo("ready");
         assertThat(dialed.get()).as("connections dialed by the flood").isGreaterThan(2_000);
@@ -110,6 +115,11 @@ class StreamFloodIT {
         System.out.printf("flood: %d connections dialed from %d addresses; agent heap in use %.1f MiB, live after a GC %.1f MiB"
                 + " (limit 96 MiB)%n", dialed.get(), PODS.size(), inUse / 1048576.0, live / 1048576.0);
         assertThat(live).as("live heap during the flood").isLessThan(64L << 20);
+    }
+
+    /** Waits for {@code what}, and fails at once if the agent's process ends. */
+    private ConditionFactory duringTheFlood(String what) {
+        return await(what).failFast("the agent process exited", () -> !agent.alive());
     }
 
     /**
@@ -211,6 +221,11 @@ class StreamFloodIT {
                 return port[0] > 0;
             });
             return port[0];
+        }
+
+        String logTail(int lines) throws IOException {
+            List<String> all = Files.readAllLines(log);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
         }
 
         boolean alive() {
