@@ -93,7 +93,7 @@ public final class ControlApi implements AutoCloseable {
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
-            new StreamRoutes(new HostStreams(db), bodies, access).install(cfg.routes);
+            new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
             Dashboard.install(cfg, db, tokens);
         });

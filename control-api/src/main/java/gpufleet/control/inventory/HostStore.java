@@ -71,6 +71,8 @@ public final class HostStore {
             }
             if (!created) {
                 id = takeOver(c, name, scope);
+                // A new credential pins a new stream certificate on its first report (a reinstalled host has a new one).
+                clearStreams(c, id);
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET address = ? WHERE id = ?")) {
                 ps.setString(1, address);
@@ -137,6 +139,8 @@ public final class HostStore {
                 }
             }
             int revoked = tokens.revokeHostTokens(c, hostId);
+            // The re-registered host pins its stream certificate anew (it may have been reinstalled); no streams until then.
+            clearStreams(c, hostId);
             TokenStore.IssuedToken join = tokens.issueJoin(c, new TokenStore.JoinScope(1, List.of(name), hostId, null),
                     "re-key of host " + name, Instant.now().plus(ttl));
             Events.host(c, hostId, "Warning", "Rekeyed", "host " + name + " re-keyed by operator token " + operatorTokenId
@@ -145,6 +149,14 @@ public final class HostStore {
         });
         tokens.evictHost(hostId);
         return r;
+    }
+
+    private static void clearStreams(Connection c, UUID hostId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE hosts SET stream_url = NULL, stream_key = NULL, stream_cert = NULL WHERE id = ?")) {
+            ps.setObject(1, hostId);
+            ps.executeUpdate();
+        }
     }
 
     /** The outcome of a re-key: what was revoked and the join token to register with (its secret shown once). */

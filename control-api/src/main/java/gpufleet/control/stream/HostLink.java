@@ -11,17 +11,15 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.time.Duration;
 import java.time.Instant;
 
 /**
- * One stream connection to a host-agent: the request line with a ticket good for 30 seconds, the
- * host's answer, then frames. A refusal becomes the matching API error before anything streams.
+ * One stream connection to a host-agent, over TLS to the host's pinned certificate: the request
+ * line with a single-use ticket for exactly that request, the host's answer, then frames. A
+ * refusal becomes the matching API error before anything streams.
  */
 final class HostLink implements AutoCloseable {
-    private static final Duration TICKET_LIFE = Duration.ofSeconds(30);
     private final Socket socket;
     private final DataInputStream in;
     private final DataOutputStream out;
@@ -33,18 +31,12 @@ final class HostLink implements AutoCloseable {
     }
 
     /** Sends the request; returns once the host accepted it, else throws the host's refusal. */
-    static HostLink open(HostStreams.Target t, String scope, StreamRequest draft) {
-        String ticket = Tickets.sign(t.key(), draft.op(), scope, Instant.now().plus(TICKET_LIFE));
-        StreamRequest req = new StreamRequest(draft.op(), t.workload() == null ? null : t.workload().toString(), ticket,
-                t.namespace(), t.name(), draft.container(), draft.command(), draft.stdin(), draft.stdout(), draft.stderr(),
-                draft.tty(), draft.follow(), draft.tailLines(), draft.sinceSeconds(), draft.sinceTime(), draft.timestamps(),
-                draft.previous(), draft.limitBytes(), draft.port(), draft.workloads());
-        Socket s = new Socket();
+    static HostLink open(HostStreams.Target t, StreamRequest draft) {
+        StreamRequest req = withTicket(t, draft, null);
+        req = withTicket(t, draft, Tickets.sign(t.key(), req, Instant.now().plus(Tickets.LIFE)));
+        Socket s = null;
         try {
-            int colon = t.address().lastIndexOf(':');
-            String host = t.address().substring(0, colon).replace("[", "").replace("]", "");
-            s.connect(new InetSocketAddress(host, Integer.parseInt(t.address().substring(colon + 1))), 5000);
-            s.setTcpNoDelay(true);
+            s = PinnedTls.connect(t.address(), t.certificate(), t.hostName());
             HostLink link = new HostLink(s);
             link.out.write(Json.mapper().writeValueAsBytes(req));
             link.out.write('\n');
@@ -54,12 +46,22 @@ final class HostLink implements AutoCloseable {
                 s.close();
                 throw new ApiException(kind(reply.status()), reply.message());
             }
+            s.setSoTimeout(0); // From here a stream may idle as long as kubectl keeps it.
             return link;
         } catch (IOException e) {
-            closeQuietly(s);
+            if (s != null) {
+                closeQuietly(s);
+            }
             throw new ApiException(ErrorKind.UNAVAILABLE, "cannot reach host " + t.hostName() + " for streams at "
                     + t.address() + ": " + e.getMessage());
         }
+    }
+
+    /** The request as the host will see it: the draft with the target's workload and pod, and the ticket. */
+    private static StreamRequest withTicket(HostStreams.Target t, StreamRequest d, String ticket) {
+        return new StreamRequest(d.op(), t.workload() == null ? null : t.workload().toString(), ticket, t.namespace(), t.name(),
+                d.container(), d.command(), d.stdin(), d.stdout(), d.stderr(), d.tty(), d.follow(), d.tailLines(),
+                d.sinceSeconds(), d.sinceTime(), d.timestamps(), d.previous(), d.limitBytes(), d.port(), d.workloads());
     }
 
     private static ErrorKind kind(int status) {

@@ -6,6 +6,7 @@ import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.PodUsage;
 import gpufleet.common.stream.StreamRequest;
 import gpufleet.control.auth.Access;
+import gpufleet.control.auth.Principal;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.Params;
@@ -37,11 +38,13 @@ public final class StreamRoutes {
     private final HostStreams streams;
     private final Bodies bodies;
     private final WsRelay relay;
+    private final StreamSessions sessions;
 
     public StreamRoutes(HostStreams streams, Bodies bodies, Access access) {
         this.streams = streams;
         this.bodies = bodies;
-        this.relay = new WsRelay(streams, access);
+        this.sessions = new StreamSessions(streams.database());
+        this.relay = new WsRelay(streams, access, sessions);
     }
 
     public void install(RoutesConfig routes) {
@@ -63,7 +66,7 @@ public final class StreamRoutes {
 
     private void logs(Context ctx) throws IOException {
         String tenant = ctx.pathParam("tenant");
-        Access.tenantOrOperator(ctx, tenant);
+        Principal by = Access.tenantOrOperator(ctx, tenant);
         Params.only(ctx, LOG_PARAMS);
         String container = ctx.queryParam("container");
         if (container == null || container.isBlank()) {
@@ -81,7 +84,10 @@ public final class StreamRoutes {
                 false, flag(ctx, "follow"), number(ctx, "tailLines"), number(ctx, "sinceSeconds"), sinceTime,
                 flag(ctx, "timestamps"), flag(ctx, "previous"), number(ctx, "limitBytes"), null, null);
         HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
-        try (HostLink link = HostLink.open(t, t.workload().toString(), req)) {
+        HostLink link = HostLink.open(t, req);
+        // A revoked token or disabled tenant cuts the followed log: the response ends early.
+        Object session = sessions.opened(by.tokenId(), tenant, why -> link.close());
+        try (link) {
             WsRelay.keepOpen(ctx);
             ctx.status(200).contentType("text/plain; charset=utf-8");
             OutputStream out = ctx.res().getOutputStream();
@@ -89,6 +95,8 @@ public final class StreamRoutes {
                 out.write(f.data());
                 out.flush(); // Followed logs arrive line by line; the writes block while the reader is slow.
             }
+        } finally {
+            sessions.closed(session);
         }
     }
 
@@ -103,10 +111,11 @@ public final class StreamRoutes {
         for (List<HostStreams.Target> pods : byHost.values()) {
             List<String> ids = pods.stream().map(p -> p.workload().toString()).toList();
             HostStreams.Target first = pods.get(0);
-            HostStreams.Target hostOnly = new HostStreams.Target(null, null, null, null, first.hostName(), first.address(), first.key());
+            HostStreams.Target hostOnly = new HostStreams.Target(null, null, null, null, first.hostName(), first.address(), first.key(),
+                    first.certificate());
             StreamRequest req = new StreamRequest(StreamRequest.STATS, null, null, null, null, null, null, false, false, false,
                     false, false, null, null, null, false, false, null, null, ids);
-            try (HostLink link = HostLink.open(hostOnly, String.join(",", ids), req)) {
+            try (HostLink link = HostLink.open(hostOnly, req)) {
                 java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
                 for (Frames.Frame f = link.next(); f != null && f.channel() != Frames.END; f = link.next()) {
                     json.write(f.data());

@@ -4,6 +4,7 @@ import gpufleet.common.Json;
 import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
 import gpufleet.control.auth.Access;
+import gpufleet.control.auth.Principal;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.Params;
 import io.javalin.config.RoutesConfig;
@@ -30,6 +31,7 @@ import org.eclipse.jetty.websocket.api.Callback;
  */
 final class WsRelay {
     private static final String LINK = "gpufleet.stream.link";
+    private static final String OPENED_BY = "gpufleet.stream.principal";
     /** The refusal's message on a failed upgrade, URL-encoded. */
     static final String ERROR_HEADER = "X-Stream-Error";
     /** As long as the kubelet keeps an idle streaming connection. */
@@ -38,11 +40,24 @@ final class WsRelay {
 
     private final HostStreams streams;
     private final Access access;
-    private final Map<String, HostLink> links = new ConcurrentHashMap<>();
+    private final StreamSessions sessions;
+    private final Map<String, Relayed> links = new ConcurrentHashMap<>();
 
-    WsRelay(HostStreams streams, Access access) {
+    /** One relayed session: its host link, its entry in {@link StreamSessions}, and why it was ended, if it was. */
+    private static final class Relayed {
+        final HostLink link;
+        volatile Object handle;
+        volatile String endedBecause;
+
+        Relayed(HostLink link) {
+            this.link = link;
+        }
+    }
+
+    WsRelay(HostStreams streams, Access access, StreamSessions sessions) {
         this.streams = streams;
         this.access = access;
+        this.sessions = sessions;
     }
 
     void install(RoutesConfig routes) {
@@ -77,7 +92,7 @@ final class WsRelay {
     private void open(Context ctx, String op) {
         access.authenticate(ctx);
         String tenant = ctx.pathParam("tenant");
-        Access.tenantOrOperator(ctx, tenant);
+        ctx.attribute(OPENED_BY, Access.tenantOrOperator(ctx, tenant));
         StreamRequest req;
         if (op.equals(StreamRequest.PORT_FORWARD)) {
             Params.only(ctx, Set.of("port"));
@@ -104,7 +119,7 @@ final class WsRelay {
                     null, null, null);
         }
         HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
-        ctx.attribute(LINK, HostLink.open(t, t.workload().toString(), req));
+        ctx.attribute(LINK, HostLink.open(t, req));
     }
 
     private static int port(String text) {
@@ -125,15 +140,22 @@ final class WsRelay {
             ctx.closeSession(1011, "no stream to relay");
             return;
         }
-        links.put(ctx.sessionId(), link);
+        Relayed r = new Relayed(link);
+        links.put(ctx.sessionId(), r);
+        Principal by = ctx.attribute(OPENED_BY);
+        r.handle = sessions.opened(by.tokenId(), ctx.pathParam("tenant"), why -> {
+            r.endedBecause = why;
+            link.close(); // The reading side sees the break and ends the session with this reason.
+        });
         ctx.session.setIdleTimeout(IDLE);
-        Thread down = new Thread(() -> down(ctx, link), "ws-relay-" + ctx.sessionId());
+        Thread down = new Thread(() -> down(ctx, r), "ws-relay-" + ctx.sessionId());
         down.setDaemon(true);
         down.start();
     }
 
     /** Host to client, READY first and END last. */
-    private void down(WsContext ctx, HostLink link) {
+    private void down(WsContext ctx, Relayed r) {
+        HostLink link = r.link;
         try {
             send(ctx, Frames.READY, new byte[0]);
             Frames.Frame f;
@@ -146,16 +168,20 @@ final class WsRelay {
             } while (f.channel() != Frames.END);
             ctx.closeSession(1000, "done");
         } catch (IOException e) {
+            String ended = r.endedBecause;
             try {
-                byte[] end = Json.mapper().writeValueAsBytes(Map.of("status", 503, "message", "stream broke: " + e.getMessage()));
+                byte[] end = Json.mapper().writeValueAsBytes(ended != null ? Map.of("status", 403, "message", "stream ended: " + ended)
+                        : Map.of("status", 503, "message", "stream broke: " + e.getMessage()));
                 send(ctx, Frames.END, end);
             } catch (IOException | RuntimeException ignored) {
                 // The client is gone too.
             }
-            ctx.closeSession(1011, "stream broke");
+            // 1008, policy violation: the caller may no longer hold this stream; the reason fits a close frame (123 bytes).
+            ctx.closeSession(ended != null ? 1008 : 1011, ended != null ? "stream ended: " + ended : "stream broke");
         } finally {
             link.close();
             links.remove(ctx.sessionId());
+            sessions.closed(r.handle);
         }
     }
 
@@ -176,11 +202,12 @@ final class WsRelay {
 
     /** Client to host: stdin, its end, resizes. Blocks while the host does not read. */
     private void up(WsBinaryMessageContext ctx) {
-        HostLink link = links.get(ctx.sessionId());
+        Relayed r = links.get(ctx.sessionId());
         ByteBuffer data = ctx.data();
-        if (link == null || !data.hasRemaining()) {
+        if (r == null || !data.hasRemaining()) {
             return;
         }
+        HostLink link = r.link;
         int channel = data.get() & 0xff;
         if (channel != Frames.STDIN && channel != Frames.STDIN_EOF && channel != Frames.RESIZE) {
             return; // Only these go up; anything else is ignored as kubelets ignore unknown channels.
@@ -195,9 +222,10 @@ final class WsRelay {
     }
 
     private void closed(WsContext ctx) {
-        HostLink link = links.remove(ctx.sessionId());
-        if (link != null) {
-            link.close();
+        Relayed r = links.remove(ctx.sessionId());
+        if (r != null) {
+            r.link.close();
+            sessions.closed(r.handle);
         }
     }
 }

@@ -8,6 +8,7 @@ import gpufleet.host.gpu.Gpu;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.stream.ContainerStreams;
 import gpufleet.host.stream.PodStatsReader;
+import gpufleet.host.stream.StreamIdentity;
 import gpufleet.host.stream.StreamServer;
 import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
@@ -23,9 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's streams loop: serves kubectl's streams for this host's pods and tells the
- * control-api where, with a key made for each server; told again whenever the host registers
- * anew. A server whose accept thread has died is replaced, and one that cannot listen (the port
+ * The agent's streams loop: serves kubectl's streams for this host's pods over TLS and tells the
+ * control-api where, with a ticket key made for each server and the certificate it pins (kept in
+ * the state directory, see {@link StreamIdentity}); told again whenever the host registers anew. A server whose accept thread has died is replaced, and one that cannot listen (the port
  * is taken) is tried again with back-off, so the loop itself never ends while the agent runs.
  */
 final class StreamService implements AutoCloseable {
@@ -36,6 +37,7 @@ final class StreamService implements AutoCloseable {
     private final WorkloadLoop.HostSupplier host;
     private final ContainerStreams handler;
     private volatile StreamServer server;
+    private StreamIdentity identity; // read or made on the first listen
 
     StreamService(AgentConfig config, ControlApiClient api, WorkloadLoop.HostSupplier host, HostContainers containers,
                   WorkloadLoop workloads, Supplier<GpuSnapshot> snapshot) {
@@ -91,7 +93,7 @@ final class StreamService implements AutoCloseable {
                     log.info("serving streams on {}", endpoint.address());
                 }
                 backoff.reset();
-            } catch (UncheckedIOException e) {
+            } catch (UncheckedIOException | IllegalStateException e) { // the port, or the TLS key files
                 wait = backoff.next();
                 if (backoff.failures() == 1) {
                     log.error("kubectl logs/exec/attach/port-forward will not reach this host until it can listen: {}", e.getMessage());
@@ -112,9 +114,12 @@ final class StreamService implements AutoCloseable {
 
     private StreamEndpoint listen() {
         String key = Tickets.newKey();
-        StreamServer s = new StreamServer(config.publishAddress(), config.streamPort(), key, handler);
+        if (identity == null) {
+            identity = StreamIdentity.loadOrCreate(config.stateDir(), config.hostName());
+        }
+        StreamServer s = new StreamServer(config.publishAddress(), config.streamPort(), key, identity.serverContext(), handler);
         server = s;
-        return new StreamEndpoint(s.address(), key);
+        return new StreamEndpoint(s.address(), key, identity.certificateBase64());
     }
 
     @Override

@@ -3,7 +3,7 @@ package gpufleet.host.stream;
 import gpufleet.common.Json;
 import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
-import gpufleet.common.stream.Tickets;
+import gpufleet.common.stream.TicketGate;
 import gpufleet.host.listen.Admission;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -28,13 +28,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import jdk.net.ExtendedSocketOptions;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The host-agent's stream server: the control-api opens one TCP connection per kubectl logs, exec,
- * attach, port-forward or stats request, sends a {@link StreamRequest} line with a ticket signed
- * by this agent's stream key, and then frames flow both ways. One thread per direction and
+ * The host-agent's stream server: the control-api opens one TLS connection per kubectl logs, exec,
+ * attach, port-forward or stats request, sends a {@link StreamRequest} line with a single-use
+ * ticket signed by this agent's stream key for exactly that request, and then frames flow both ways. One thread per direction and
  * blocking writes: a slow reader stalls its writer instead of filling memory.
  *
  * <p>Pods can dial this port too, so every connection is bounded by {@link StreamLimits}: one over
@@ -50,7 +53,8 @@ public final class StreamServer implements AutoCloseable {
     private static final int SESSION_BUFFER = 64 * 1024;
 
     private final ServerSocket server;
-    private final String key;
+    private final TicketGate tickets;
+    private final SSLSocketFactory tls;
     private final StreamHandler handler;
     private final StreamLimits limits;
     private final Admission strangers;
@@ -64,12 +68,17 @@ public final class StreamServer implements AutoCloseable {
     private final AtomicLong lastStrangerWarning = new AtomicLong(System.nanoTime() - TimeUnit.SECONDS.toNanos(10));
     private volatile boolean open = true;
 
-    public StreamServer(InetAddress address, int port, String key, StreamHandler handler) {
-        this(address, port, key, handler, StreamLimits.DEFAULT);
+    public StreamServer(InetAddress address, int port, String key, SSLContext tls, StreamHandler handler) {
+        this(address, port, key, tls, handler, StreamLimits.DEFAULT);
     }
 
-    public StreamServer(InetAddress address, int port, String key, StreamHandler handler, StreamLimits limits) {
-        this.key = key;
+    /**
+     * Serves TLS with {@code tls}'s certificate (the one the control-api pins) and admits a request
+     * only with a single-use ticket signed with {@code key} for exactly that request.
+     */
+    public StreamServer(InetAddress address, int port, String key, SSLContext tls, StreamHandler handler, StreamLimits limits) {
+        this.tickets = new TicketGate(key);
+        this.tls = tls.getSocketFactory();
         this.handler = handler;
         this.limits = limits;
         this.strangers = new Admission(limits.pending(), limits.pendingPerSource());
@@ -189,10 +198,8 @@ public final class StreamServer implements AutoCloseable {
                 return;
             }
             StreamRequest req = opening.request();
-            DataOutputStream raw = new DataOutputStream(socket.getOutputStream());
-            String scope = StreamRequest.STATS.equals(req.op()) && req.workloads() != null
-                    ? String.join(",", req.workloads()) : req.workload();
-            String refusal = Tickets.check(key, req.ticket(), String.valueOf(req.op()), String.valueOf(scope), Instant.now());
+            DataOutputStream raw = new DataOutputStream(opening.tls().getOutputStream());
+            String refusal = tickets.admit(req, Instant.now());
             if (refusal != null) {
                 strangerWarning("stream refused from {}: {}", socket.getRemoteSocketAddress(), refusal);
                 Conversation.reply(raw, new StreamRequest.Reply(401, refusal));
@@ -208,6 +215,7 @@ public final class StreamServer implements AutoCloseable {
             try {
                 session(socket, opening);
             } finally {
+                closeQuietly(opening.tls()); // close_notify, then the connection
                 sessions.release();
             }
         } catch (SocketException e) {
@@ -221,8 +229,11 @@ public final class StreamServer implements AutoCloseable {
         }
     }
 
-    /** The request line, and the input it was read from: bytes past the line stay in its buffer. */
-    private record Opening(StreamRequest request, InputStream in) {}
+    /**
+     * The TLS connection, its request line, and the input it was read from: bytes past the line
+     * stay in its buffer.
+     */
+    private record Opening(SSLSocket tls, StreamRequest request, InputStream in) {}
 
     /**
      * The request line, read with a small buffer under the request deadline; null when the
@@ -237,13 +248,17 @@ public final class StreamServer implements AutoCloseable {
         try {
             // The read timeout alone would let a peer that trickles a byte at a time stay for ever.
             socket.setSoTimeout((int) deadline);
-            InputStream in = new BufferedInputStream(socket.getInputStream(), HANDSHAKE_BUFFER);
+            // The handshake too is under the deadline: a peer that starts one and stalls is closed.
+            SSLSocket tlsSocket = (SSLSocket) tls.createSocket(socket, null, socket.getPort(), true);
+            tlsSocket.setUseClientMode(false);
+            tlsSocket.startHandshake();
+            InputStream in = new BufferedInputStream(tlsSocket.getInputStream(), HANDSHAKE_BUFFER);
             StreamRequest req = Json.mapper().readValue(Frames.line(in, MAX_REQUEST_LINE), StreamRequest.class);
             if (!guard.cancel(false)) {
                 return null;
             }
             socket.setSoTimeout(0);
-            return new Opening(req, in);
+            return new Opening(tlsSocket, req, in);
         } finally {
             guard.cancel(false);
         }
@@ -253,8 +268,8 @@ public final class StreamServer implements AutoCloseable {
         socket.setTcpNoDelay(true);
         keepAlive(socket);
         DataInputStream in = new DataInputStream(new BufferedInputStream(opening.in(), SESSION_BUFFER));
-        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), SESSION_BUFFER));
-        handler.handle(opening.request(), new Conversation(socket, in, out, threads));
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(opening.tls().getOutputStream(), SESSION_BUFFER));
+        handler.handle(opening.request(), new Conversation(opening.tls(), in, out, threads));
     }
 
     /**

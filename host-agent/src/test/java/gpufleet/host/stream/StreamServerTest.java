@@ -8,6 +8,7 @@ import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
 import gpufleet.common.stream.Tickets;
 import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.InputStreamReader;
 import java.io.IOException;
@@ -15,6 +16,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.util.Base64;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -26,15 +33,57 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class StreamServerTest {
+    private static final StreamIdentity IDENTITY = identity();
     private final String key = Tickets.newKey();
+
+    private static StreamIdentity identity() {
+        try {
+            return StreamIdentity.create("test-gpu");
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private StreamServer server(StreamServer.StreamHandler handler) {
+        return new StreamServer(InetAddress.getLoopbackAddress(), 0, key, IDENTITY.serverContext(), handler);
+    }
+
+    private StreamServer server(StreamServer.StreamHandler handler, StreamLimits limits) {
+        return new StreamServer(InetAddress.getLoopbackAddress(), 0, key, IDENTITY.serverContext(), handler, limits);
+    }
 
     private static StreamRequest logs(String ticket) {
         return new StreamRequest("logs", "w-1", ticket, "default", "p", "main", null, false, true, true, false, false,
                 null, null, null, false, false, null, null, null);
     }
 
+    private static StreamRequest exec(String ticket, List<String> command) {
+        return new StreamRequest("exec", "w-1", ticket, "default", "p", "main", command, true, true, true, false, false,
+                null, null, null, false, false, null, null, null);
+    }
+
+    /** A logs request with a fresh ticket for exactly it. */
+    private StreamRequest signedLogs() {
+        return logs(Tickets.sign(key, logs(null), Instant.now().plus(Tickets.LIFE)));
+    }
+
+    /** A TLS client that trusts exactly the server's certificate, as the control-api does. */
+    private static SSLSocket tls(Socket plain) throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("host", CertificateFactory.getInstance("X.509").generateCertificate(
+                new ByteArrayInputStream(Base64.getDecoder().decode(IDENTITY.certificateBase64()))));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(plain, null, plain.getPort(), true);
+        s.startHandshake();
+        return s;
+    }
+
     private String ask(StreamServer server, StreamRequest req) throws Exception {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        try (Socket s = tls(new Socket(InetAddress.getLoopbackAddress(), server.port()))) {
             s.getOutputStream().write(Json.mapper().writeValueAsBytes(req));
             s.getOutputStream().write('\n');
             return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
@@ -44,12 +93,63 @@ class StreamServerTest {
     @Test
     void aRequestWithoutAGoodTicketIsRefusedAndNeverServed() throws Exception {
         List<StreamRequest> served = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, (r, c) -> served.add(r))) {
+        try (StreamServer server = server((r, c) -> served.add(r))) {
             assertThat(ask(server, logs(null))).isEqualTo("{\"status\":401,\"message\":\"no stream ticket\"}");
-            String forExec = Tickets.sign(key, "exec", "w-1", Instant.now().plusSeconds(30));
-            assertThat(ask(server, logs(forExec))).contains("\"status\":401").contains("not valid for logs on workload w-1");
-            String otherKey = Tickets.sign(Tickets.newKey(), "logs", "w-1", Instant.now().plusSeconds(30));
+            String forExec = Tickets.sign(key, exec(null, List.of("id")), Instant.now().plusSeconds(15));
+            assertThat(ask(server, logs(forExec))).contains("\"status\":401").contains("does not match this request (logs on workload w-1)");
+            String otherKey = Tickets.sign(Tickets.newKey(), logs(null), Instant.now().plusSeconds(15));
             assertThat(ask(server, logs(otherKey))).contains("\"status\":401");
+            assertThat(served).isEmpty();
+        }
+    }
+
+    @Test
+    void aReplayedTicketIsRefusedAndNeverServedTwice() throws Exception {
+        List<StreamRequest> served = new java.util.concurrent.CopyOnWriteArrayList<>();
+        StreamServer.StreamHandler ok = (r, c) -> {
+            served.add(r);
+            c.ok();
+            c.end(Map.of());
+        };
+        try (StreamServer server = server(ok)) {
+            StreamRequest once = signedLogs();
+            assertThat(ask(server, once)).isEqualTo("{\"status\":200}");
+            assertThat(ask(server, once)).isEqualTo("{\"status\":401,\"message\":\"stream ticket already used\"}");
+            assertThat(served).hasSize(1);
+        }
+    }
+
+    @Test
+    void aTicketForOneCommandDoesNotRunAnother() throws Exception {
+        List<StreamRequest> served = new java.util.concurrent.CopyOnWriteArrayList<>();
+        StreamServer.StreamHandler ok = (r, c) -> {
+            served.add(r);
+            c.ok();
+            c.end(Map.of());
+        };
+        try (StreamServer server = server(ok)) {
+            String forId = Tickets.sign(key, exec(null, List.of("id")), Instant.now().plus(Tickets.LIFE));
+            String answer = ask(server, exec(forId, List.of("sh", "-c", "cat /etc/shadow")));
+            assertThat(answer).contains("\"status\":401").contains("stream ticket does not match this request (exec on workload w-1)");
+            assertThat(served).isEmpty();
+        }
+    }
+
+    @Test
+    void aPlainTextClientGetsNoAnswerAndIsNeverServed() throws Exception {
+        List<StreamRequest> served = new java.util.concurrent.CopyOnWriteArrayList<>();
+        StreamServer.StreamHandler ok = (r, c) -> {
+            served.add(r);
+            c.ok();
+            c.end(Map.of());
+        };
+        try (StreamServer server = server(ok);
+             Socket plain = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            plain.setSoTimeout(30_000);
+            plain.getOutputStream().write((Json.mapper().writeValueAsString(signedLogs()) + "\n").getBytes(StandardCharsets.UTF_8));
+            byte[] answer = plain.getInputStream().readNBytes(64);
+            assertThat(new String(answer, StandardCharsets.ISO_8859_1)).as("no reply in clear, at most a TLS alert")
+                    .doesNotContain("status");
             assertThat(served).isEmpty();
         }
     }
@@ -62,9 +162,9 @@ class StreamServerTest {
             c.send(Frames.STDOUT, b, 0, b.length);
             c.end(Map.of());
         };
-        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, echo);
-             Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-            s.getOutputStream().write(Json.mapper().writeValueAsBytes(logs(Tickets.sign(key, "logs", "w-1", Instant.now().plusSeconds(30)))));
+        try (StreamServer server = server(echo);
+             Socket s = tls(new Socket(InetAddress.getLoopbackAddress(), server.port()))) {
+            s.getOutputStream().write(Json.mapper().writeValueAsBytes(signedLogs()));
             s.getOutputStream().write('\n');
             DataInputStream in = new DataInputStream(s.getInputStream());
             StringBuilder line = new StringBuilder();
@@ -103,7 +203,7 @@ class StreamServerTest {
     private static int firstByte(Socket s) throws IOException {
         try {
             return s.getInputStream().read();
-        } catch (SocketException reset) {
+        } catch (IOException reset) { // a TLS connection reports the reset as an SSLException
             return -1;
         }
     }
@@ -124,15 +224,14 @@ class StreamServerTest {
             c.end(Map.of());
         };
         List<Socket> idle = new ArrayList<>();
-        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, ok, SMALL)) {
+        try (StreamServer server = server(ok, SMALL)) {
             for (int i = 0; i < SMALL.pendingPerSource(); i++) {
                 idle.add(dial(server, POD));
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> server.counts().pending() == SMALL.pendingPerSource());
             assertThat(firstByteOfANewConnection(server, POD)).as("a connection over the per-address bound is closed at once").isEqualTo(-1);
             assertThat(server.counts().refused()).as("reset at once by the bound, not left to the deadline").isEqualTo(1);
-            String ticket = Tickets.sign(key, "logs", "w-1", Instant.now().plusSeconds(30));
-            assertThat(ask(server, logs(ticket))).as("another address is still served").isEqualTo("{\"status\":200}");
+            assertThat(ask(server, signedLogs())).as("another address is still served").isEqualTo("{\"status\":200}");
             assertThat(server.counts().timedOut()).isZero();
         } finally {
             for (Socket s : idle) {
@@ -143,8 +242,8 @@ class StreamServerTest {
 
     @Test
     void aConnectionThatTricklesItsRequestIsClosedAtTheDeadlineAndItsSlotFreed() throws Exception {
-        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, (r, c) -> { }, SMALL);
-             Socket slow = dial(server, POD)) {
+        try (StreamServer server = server((r, c) -> { }, SMALL);
+             Socket slow = tls(dial(server, POD))) {
             // Half a request, then a byte now and then: each read succeeds, the whole never arrives.
             slow.getOutputStream().write("{\"op\":\"logs\",".getBytes(StandardCharsets.UTF_8));
             CountDownLatch closed = new CountDownLatch(1);
@@ -178,12 +277,11 @@ class StreamServerTest {
                 Thread.currentThread().interrupt();
             }
         };
-        String ticket = Tickets.sign(key, "logs", "w-1", Instant.now().plusSeconds(30));
-        try (StreamServer server = new StreamServer(InetAddress.getLoopbackAddress(), 0, key, hold, SMALL);
-             Socket first = dial(server, InetAddress.getLoopbackAddress())) {
-            first.getOutputStream().write((Json.mapper().writeValueAsString(logs(ticket)) + "\n").getBytes(StandardCharsets.UTF_8));
+        try (StreamServer server = server(hold, SMALL);
+             Socket first = tls(dial(server, InetAddress.getLoopbackAddress()))) {
+            first.getOutputStream().write((Json.mapper().writeValueAsString(signedLogs()) + "\n").getBytes(StandardCharsets.UTF_8));
             assertThat(Frames.line(first.getInputStream(), 1024)).isEqualTo("{\"status\":200}");
-            assertThat(ask(server, logs(ticket))).contains("\"status\":503").contains("limit of 1 streams");
+            assertThat(ask(server, signedLogs())).contains("\"status\":503").contains("limit of 1 streams");
             assertThat(server.counts().sessions()).isEqualTo(1);
             release.countDown();
             await().atMost(Duration.ofSeconds(10)).until(() -> server.counts().sessions() == 0);
