@@ -11,6 +11,7 @@ import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
 import gpufleet.control.support.Pods;
+import gpufleet.control.support.StreamCertificates;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -212,7 +213,8 @@ class HostTrustIT {
     }
 
     private static Http.Response streams(Host h, String address, String key) {
-        return fx.http.put("/v1/hosts/" + h.id() + "/streams", h.token(), Map.of("address", address, "key", key));
+        return fx.http.put("/v1/hosts/" + h.id() + "/streams", h.token(),
+                Map.of("address", address, "key", key, "certificate", StreamCertificates.A));
     }
 
     /** The stream address the control-api would dial for this host: no API shows it, so it is read where it is kept. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
+import gpufleet.control.support.StreamCertificates;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,19 +20,8 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StreamEndpointIT {
-    /** Two self-signed EC certificates made once with keytool for this test (base64 DER). */
-    static final String CERT_A = ""
-            + "MIIBQDCB56ADAgECAggCKA+3bNKcYjAKBggqhkjOPQQDAjAUMRIwEAYDVQQDEwlmaXh0dXJlIGEwIBcNMjYxMTI5MDE1OTE1"
-            + "WhgPMjEyNjExMDUwMTU5MTVaMBQxEjAQBgNVBAMTCWZpeHR1cmUgYTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABApOQNjq"
-            + "gQ+u8rH0ME6A4tl4JQVQRdVvQcxl+XSnJhK7VlgB5vQBu8oxF82WB+K3qdVIVZCDGOXncEXVCAcahXSjITAfMB0GA1UdDgQW"
-            + "BBRUJgEqA3x5E5uT4RzcL8S3SnpfhTAKBggqhkjOPQQDAgNIADBFAiEA+tWv3kAdCzYwY1oqTKWAcvobO9GEuEWOX1c6woKK"
-            + "fT8CICI9RzUz50IGecGb6h2sw1pI8cr+eAoVA2OgRFZ2sCFn";
-    static final String CERT_B = ""
-            + "MIIBQTCB56ADAgECAghAhXyNpPL27zAKBggqhkjOPQQDAjAUMRIwEAYDVQQDEwlmaXh0dXJlIGIwIBcNMjYxMTI5MDE1OTE3"
-            + "WhgPMjEyNjExMDUwMTU5MTdaMBQxEjAQBgNVBAMTCWZpeHR1cmUgYjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABF3sem5V"
-            + "jHJYALt2rygicpWEWhwc3Sj082F8FQOyfxXT1xGCR6t7A9csbOjKVDbsK+jdUASw4OsPsduC13jKIlijITAfMB0GA1UdDgQW"
-            + "BBRulFyKHmlTRqljU3QpAbl4dDAXSjAKBggqhkjOPQQDAgNJADBGAiEAgRHyV8fGmP363QOQAkVg4t0O98P/ml6Y6kkdKVYK"
-            + "KXQCIQDsfjJTgaySoN3smVwjBnoOzEJGzKnAmvhqu563sPIvfw==";
+    static final String CERT_A = StreamCertificates.A;
+    static final String CERT_B = StreamCertificates.B;
     static final String KEY = "k".repeat(43);
     ApiFixture fx;
 
