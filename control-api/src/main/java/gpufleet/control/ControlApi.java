@@ -7,6 +7,7 @@ import gpufleet.control.stream.StreamRoutes;
 import gpufleet.control.auth.TokenRoutes;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.config.ControlApiConfig;
+import gpufleet.control.config.SealKey;
 import gpufleet.control.dashboard.Dashboard;
 import gpufleet.control.db.Database;
 import gpufleet.control.edge.EdgeSync;
@@ -30,6 +31,7 @@ import gpufleet.control.quota.StreamQuota;
 import gpufleet.control.tenancy.TenancyRoutes;
 import gpufleet.control.tenancy.TenantStore;
 import gpufleet.control.workload.HostWorkloads;
+import gpufleet.control.workload.LegacySecrets;
 import gpufleet.control.workload.PendingPlacer;
 import gpufleet.control.workload.Wakeups;
 import gpufleet.control.workload.WorkloadRoutes;
@@ -58,6 +60,7 @@ public final class ControlApi implements AutoCloseable {
         Metrics metrics = new Metrics();
         this.db = new Database(config, metrics.registry());
         db.migrate();
+        LegacySecrets.sealAll(db, config.sealKey());
         TokenStore tokens = new TokenStore(db);
         this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
         this.heartbeats = new HeartbeatBatcher(db);
@@ -69,7 +72,7 @@ public final class ControlApi implements AutoCloseable {
         TenantStore tenants = new TenantStore(db, quotas);
         Bodies bodies = new Bodies(config.maxBodyBytes());
         Access access = new Access(tokens);
-        this.workloads = new WorkloadStore(db, wakeups, quotas);
+        this.workloads = new WorkloadStore(db, wakeups, quotas, config.sealKey());
         RouteStore routes = new RouteStore(db, wakeups, config.edge(), quotas);
         this.edge = config.edge().enabled() ? new EdgeSync(db, config.edge()) : null;
         RateLimit rateLimit = new RateLimit(config.quotas());
@@ -92,7 +95,7 @@ public final class ControlApi implements AutoCloseable {
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
-            new WorkloadRoutes(workloads, new HostWorkloads(db), wakeups, bodies).install(cfg.routes);
+            new WorkloadRoutes(workloads, new HostWorkloads(db, config.sealKey()), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
             Dashboard.install(cfg, db, tokens);
@@ -102,6 +105,7 @@ public final class ControlApi implements AutoCloseable {
     /** Migrates the database, makes sure an operator token exists, and starts serving. */
     public static ControlApi start(ControlApiConfig config) {
         ControlApi api = new ControlApi(config);
+        log.info("sealing key {} ({})", config.sealKey().keyId(), SealKey.FILE_VARIABLE);
         try {
             api.app.start();
         } catch (RuntimeException e) {

@@ -7,8 +7,10 @@ import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.ReportResult;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadStatusReport;
+import gpufleet.control.config.SealKey;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
+import gpufleet.control.http.ErrorKind;
 import gpufleet.control.inventory.HostAddresses;
 import java.io.IOException;
 import java.sql.Connection;
@@ -18,14 +20,24 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The host side of workloads: what a host must run, and what it reports back. */
 public final class HostWorkloads {
-    private final Database db;
+    private static final Logger log = LoggerFactory.getLogger(HostWorkloads.class);
 
-    public HostWorkloads(Database db) {
+    private final Database db;
+    private final SpecSecrets secrets;
+    /** Each unopenable workload is logged once per process, not on every poll of its host. */
+    private final Set<String> reported = ConcurrentHashMap.newKeySet();
+
+    public HostWorkloads(Database db, SealKey sealKey) {
         this.db = db;
+        this.secrets = new SpecSecrets(sealKey);
     }
 
     public long version(UUID host) {
@@ -60,19 +72,38 @@ public final class HostWorkloads {
                                 SELECT a.container, json_agg(a.gpu_uuid ORDER BY a.id) AS uuids FROM gpu_allocations a
                                 WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x),
                            (SELECT json_agg(DISTINCT (t ->> 'port')::int) FROM routes r, jsonb_array_elements(r.targets) t
-                            WHERE r.tenant = w.tenant AND t ->> 'podUid' = w.pod_uid)
+                            WHERE r.tenant = w.tenant AND t ->> 'podUid' = w.pod_uid),
+                           w.sealed_secrets
                     FROM workloads w WHERE w.host_id = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id""")) {
                 ps.setObject(1, host);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Map<String, List<String>> gpus = WorkloadViews.gpus(rs.getString(8));
+                        WorkloadSpec spec = opened(rs.getString(2), spec(rs.getString(6)), rs.getBytes(10));
                         out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                                rs.getString(4), rs.getString(5), spec(rs.getString(6)), gpus, rs.getBoolean(7), ports(rs.getString(9))));
+                                rs.getString(4), rs.getString(5), spec, gpus, rs.getBoolean(7), ports(rs.getString(9))));
                     }
                 }
             }
             return new HostDesired(version, out);
         });
+    }
+
+    /**
+     * The spec with its secrets, opened here only: this is the one answer that carries them, to the
+     * host the workload is placed on. A value the configured keys cannot open is the operator's
+     * problem (the key file was swapped or lost), not the host's: the whole answer is a 500 naming
+     * the keys, so the host keeps running what it has instead of removing what it was not sent.
+     */
+    private WorkloadSpec opened(String tenant, WorkloadSpec clear, byte[] sealed) {
+        try {
+            return secrets.open(tenant, clear, sealed);
+        } catch (SealKey.SealException e) {
+            if (reported.add(e.getMessage())) {
+                log.error("{}; its host is sent nothing until then", e.getMessage());
+            }
+            throw new ApiException(ErrorKind.INTERNAL, e.getMessage() + "; the operator must fix the control-api's sealing key");
+        }
     }
 
     /**

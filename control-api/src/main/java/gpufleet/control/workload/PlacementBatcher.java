@@ -13,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,7 +50,8 @@ final class PlacementBatcher implements AutoCloseable {
     /** Created, but no host could be locked for it in the batch: place it one at a time. */
     record PlaceAlone(UUID id, String model) implements Outcome {}
 
-    private record Job(String tenant, WorkloadSpec spec, CompletableFuture<Outcome> done) {}
+    /** {@code spec} is the clear part; {@code sealed} its secrets (SpecSecrets), null when it has none. */
+    private record Job(String tenant, WorkloadSpec spec, byte[] sealed, CompletableFuture<Outcome> done) {}
 
     private record Offer(String model, int gpus, long cpuMillis, long memoryBytes) {}
 
@@ -67,13 +69,13 @@ final class PlacementBatcher implements AutoCloseable {
         this.worker.start();
     }
 
-    CompletableFuture<Outcome> submit(String tenant, WorkloadSpec spec) {
+    CompletableFuture<Outcome> submit(String tenant, WorkloadSpec spec, byte[] sealed) {
         CompletableFuture<Outcome> f = new CompletableFuture<>();
         if (!running) {
             f.complete(new Alone());
             return f;
         }
-        queue.add(new Job(tenant, spec, f));
+        queue.add(new Job(tenant, spec, sealed, f));
         return f;
     }
 
@@ -233,6 +235,7 @@ final class PlacementBatcher implements AutoCloseable {
         List<Object> gpus = new ArrayList<>();
         List<Object> cpus = new ArrayList<>();
         List<Object> memories = new ArrayList<>();
+        List<Object> sealed = new ArrayList<>();
         try {
             for (Map.Entry<UUID, Job> e : byId.entrySet()) {
                 WorkloadSpec s = e.getValue().spec();
@@ -246,15 +249,19 @@ final class PlacementBatcher implements AutoCloseable {
                 gpus.add(s.gpus());
                 cpus.add(s.cpuMillis());
                 memories.add(s.memoryBytes());
+                sealed.add(e.getValue().sealed() == null ? null : Base64.getEncoder().encodeToString(e.getValue().sealed()));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
         try (PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase)
-                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory, 'pending'
-                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[])
-                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory)""")) {
+                INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase,
+                    sealed_secrets)
+                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory, 'pending',
+                       decode(x.sealed, 'base64')
+                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[],
+                            ?::text[])
+                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed)""")) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
             ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
             ps.setArray(3, c.createArrayOf("text", pods.toArray()));
@@ -265,6 +272,7 @@ final class PlacementBatcher implements AutoCloseable {
             ps.setArray(8, c.createArrayOf("int4", gpus.toArray()));
             ps.setArray(9, c.createArrayOf("int8", cpus.toArray()));
             ps.setArray(10, c.createArrayOf("int8", memories.toArray()));
+            ps.setArray(11, c.createArrayOf("text", sealed.toArray()));
             ps.executeUpdate();
         }
     }

@@ -4,6 +4,7 @@ import gpufleet.common.Json;
 import gpufleet.common.Quantity;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadView;
+import gpufleet.control.config.SealKey;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
@@ -22,9 +23,11 @@ public final class WorkloadStore implements AutoCloseable {
     private final Database db;
     private final Wakeups wakeups;
     private final PlacementBatcher batcher;
+    private final SpecSecrets secrets;
     private final Quotas quotas;
 
-    public WorkloadStore(Database db, Wakeups wakeups, Quotas quotas) {
+    public WorkloadStore(Database db, Wakeups wakeups, Quotas quotas, SealKey sealKey) {
+        this.secrets = new SpecSecrets(sealKey);
         this.db = db;
         this.wakeups = wakeups;
         this.quotas = quotas;
@@ -45,10 +48,13 @@ public final class WorkloadStore implements AutoCloseable {
      * the existing workload unchanged. A pod over its offering's limits is refused with the numbers,
      * and one more than the tenant's workload quota with 403 "exceeded quota" (nothing stored).
      */
-    public Created create(String tenant, WorkloadSpec spec) {
+    public Created create(String tenant, WorkloadSpec given) {
+        // Sealed before any transaction: every path below stores and places the clear part only.
+        SpecSecrets.Split split = secrets.split(tenant, given);
+        WorkloadSpec spec = split.clear();
         PlacementBatcher.Outcome o;
         try {
-            o = batcher.submit(tenant, spec).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            o = batcher.submit(tenant, spec, split.sealed()).get(30, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             o = new PlacementBatcher.Alone();
         } catch (InterruptedException e) {
@@ -64,7 +70,7 @@ public final class WorkloadStore implements AutoCloseable {
                 return new Created(WorkloadViews.byId(c, p.id()), true);
             }));
         } else {
-            r = createAlone(tenant, spec);
+            r = createAlone(tenant, spec, split.sealed());
         }
         if (r.created() && r.workload().hostId() != null) {
             wakeups.changed(r.workload().hostId());
@@ -73,7 +79,7 @@ public final class WorkloadStore implements AutoCloseable {
     }
 
     /** One pod in its own transaction: the path with every answer (existing pod, refused offering, misfit). */
-    private Created createAlone(String tenant, WorkloadSpec spec) {
+    private Created createAlone(String tenant, WorkloadSpec spec, byte[] sealed) {
         return Retry.onConflict(() -> db.tx(c -> {
             WorkloadView existing = WorkloadViews.byPodUid(c, tenant, spec.podUid());
             if (existing != null) {
@@ -85,7 +91,7 @@ public final class WorkloadStore implements AutoCloseable {
             UUID id = UUID.randomUUID();
             try (PreparedStatement ps = c.prepareStatement("""
                     INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis,
-                        memory_bytes, phase) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, 'pending')""")) {
+                        memory_bytes, phase, sealed_secrets) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, 'pending', ?)""")) {
                 ps.setObject(1, id);
                 ps.setString(2, tenant);
                 ps.setString(3, spec.podUid());
@@ -96,6 +102,7 @@ public final class WorkloadStore implements AutoCloseable {
                 ps.setInt(8, spec.gpus());
                 ps.setLong(9, spec.cpuMillis());
                 ps.setLong(10, spec.memoryBytes());
+                ps.setBytes(11, sealed);
                 ps.executeUpdate();
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException(e);
