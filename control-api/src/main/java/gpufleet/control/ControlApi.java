@@ -17,6 +17,7 @@ import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetRoutes;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.ErrorMapper;
+import gpufleet.control.http.SecurityHeaders;
 import gpufleet.control.inventory.HeartbeatBatcher;
 import gpufleet.control.inventory.HostRoutes;
 import gpufleet.control.inventory.HostStore;
@@ -24,6 +25,7 @@ import gpufleet.control.inventory.LivenessJob;
 import gpufleet.control.operator.OperatorRoutes;
 import gpufleet.control.ops.HealthRoutes;
 import gpufleet.control.ops.Metrics;
+import gpufleet.control.ops.MetricsServer;
 import gpufleet.control.ops.OpenApiRoutes;
 import gpufleet.control.quota.Quotas;
 import gpufleet.control.quota.RateLimit;
@@ -38,6 +40,7 @@ import gpufleet.control.workload.WorkloadRoutes;
 import gpufleet.control.workload.WorkloadStore;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
+import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,10 +57,12 @@ public final class ControlApi implements AutoCloseable {
     private final WorkloadStore workloads;
     private final StreamQuota streamQuota;
     private final Javalin app;
+    private final Metrics metrics;
+    private MetricsServer metricsServer;
     private final String firstOperatorToken;
 
     private ControlApi(ControlApiConfig config) {
-        Metrics metrics = new Metrics();
+        this.metrics = new Metrics();
         this.db = new Database(config, metrics.registry());
         db.migrate();
         LegacySecrets.sealAll(db, config.sealKey());
@@ -85,6 +90,7 @@ public final class ControlApi implements AutoCloseable {
             cfg.jetty.host = config.listenHost();
             cfg.jetty.port = config.listenPort();
             ErrorMapper.install(cfg);
+            SecurityHeaders.install(cfg.routes);
             metrics.install(cfg.routes);
             cfg.routes.beforeMatched("/v1/*", access::authenticate);
             cfg.routes.beforeMatched("/v1/*", rateLimit::check);
@@ -108,16 +114,24 @@ public final class ControlApi implements AutoCloseable {
         log.info("sealing key {} ({})", config.sealKey().keyId(), SealKey.FILE_VARIABLE);
         try {
             api.app.start();
+            InetSocketAddress m = config.metricsListen();
+            api.metricsServer = new MetricsServer(m.getHostString(), m.getPort(), api.metrics);
         } catch (RuntimeException e) {
             api.close();
             throw e;
         }
-        log.info("control-api listening on {}:{}", config.listenHost(), api.port());
+        log.info("control-api listening on {}:{}, metrics on {}:{}", config.listenHost(), api.port(),
+                config.metricsListen().getHostString(), api.metricsPort());
         return api;
     }
 
     public int port() {
         return app.port();
+    }
+
+    /** The port of the metrics listener (GPUFLEET_METRICS_LISTEN), apart from the API's. */
+    public int metricsPort() {
+        return metricsServer.port();
     }
 
     public Database database() {
@@ -171,6 +185,9 @@ public final class ControlApi implements AutoCloseable {
             edge.close();
         }
         app.stop();
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
         placer.close();
         liveness.close();
         heartbeats.close();

@@ -2,6 +2,7 @@ package gpufleet.control.config;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,13 +32,15 @@ public record ControlApiConfig(
         String operatorToken,
         QuotaSettings quotas,
         EdgeSettings edge,
-        SealKey sealKey) {
+        SealKey sealKey,
+        InetSocketAddress metricsListen) {
 
     public static final Map<String, String> DEFAULTS = withEdge(Map.of(
             "GPUFLEET_DB_URL", "jdbc:postgresql://127.0.0.1:5432/gpufleet",
             "GPUFLEET_DB_USER", "gpufleet",
             "GPUFLEET_DB_POOL_SIZE", "16",
             "GPUFLEET_LISTEN", "127.0.0.1:8080",
+            "GPUFLEET_METRICS_LISTEN", "127.0.0.1:9464",
             "GPUFLEET_HEARTBEAT_GRACE", "40s",
             "GPUFLEET_LOST_AFTER", "5m",
             "GPUFLEET_LIVENESS_INTERVAL", "5s",
@@ -90,7 +93,8 @@ public record ControlApiConfig(
                 values.get("GPUFLEET_OPERATOR_TOKEN"),
                 QuotaSettings.read(values, r.problems),
                 EdgeSettings.read(values, r.problems),
-                r.sealKey());
+                r.sealKey(),
+                r.listen("GPUFLEET_METRICS_LISTEN"));
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
             r.problems.add("GPUFLEET_DB_URL: '" + config.dbUrl() + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db)");
         }
@@ -110,7 +114,8 @@ public record ControlApiConfig(
 
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
-                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, quotas, edge, sealKey);
+                lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, quotas, edge, sealKey,
+                metricsListen);
     }
 
     private static Map<String, String> readFile(Path path) {
@@ -172,6 +177,17 @@ public record ControlApiConfig(
                 problems.add(e.getMessage());
                 return null;
             }
+        }
+
+        /** host:port, unresolved: the server binds it at start and says then if it cannot. */
+        InetSocketAddress listen(String key) {
+            String value = text(key);
+            int colon = value.lastIndexOf(':');
+            if (colon <= 0) {
+                problems.add(key + ": '" + value + "' must be host:port, e.g. 127.0.0.1:9464");
+                return null;
+            }
+            return InetSocketAddress.createUnresolved(value.substring(0, colon), integer(key, value.substring(colon + 1), 0, 65535));
         }
 
         Duration duration(String key) {

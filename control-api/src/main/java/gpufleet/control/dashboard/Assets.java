@@ -43,9 +43,13 @@ final class Assets {
         }
     }
 
-    /** Answers with a page; {@code error}, when not null, is shown on it (the login page has a slot). */
-    void page(Context ctx, String name, String error) {
-        String html = texts.get(name).replace("{{error}}", error == null ? "" : escape(error));
+    /**
+     * Answers with a page; {@code error}, when not null, is shown on it (the login page has a slot),
+     * and {@code formToken} goes into its forms' CSRF field.
+     */
+    void page(Context ctx, String name, String error, String formToken) {
+        String html = texts.get(name).replace("{{error}}", error == null ? "" : escape(error))
+                .replace("{{csrf}}", formToken == null ? "" : escape(formToken));
         headers(ctx, name).result(html);
     }
 
@@ -60,8 +64,9 @@ final class Assets {
 
     private static Context headers(Context ctx, String name) {
         String extension = name.substring(name.lastIndexOf('.') + 1);
+        // Pages carry a form token of the moment: never kept, so Back does not show a stale form.
         return ctx.contentType(TYPES.get(extension))
-                .header("Cache-Control", "no-cache")
+                .header("Cache-Control", extension.equals("html") ? "no-store" : "no-cache")
                 .header("Content-Security-Policy", POLICY)
                 .header("X-Content-Type-Options", "nosniff")
                 .header("Referrer-Policy", "same-origin");

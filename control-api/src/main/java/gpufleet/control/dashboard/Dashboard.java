@@ -53,7 +53,7 @@ public final class Dashboard {
     }
 
     private void routes(RoutesConfig r) {
-        r.get("/dashboard/login", ctx -> assets.page(ctx, "login.html", null));
+        r.get("/dashboard/login", ctx -> assets.page(ctx, "login.html", null, Csrf.issueLoginToken(ctx)));
         r.post("/dashboard/login", this::login);
         r.post("/dashboard/logout", this::logout);
         r.get("/dashboard/assets/{file}", assets::file);
@@ -68,31 +68,47 @@ public final class Dashboard {
     }
 
     private void login(Context ctx) {
+        try {
+            Csrf.checkLoginForm(ctx);
+        } catch (ApiException e) {
+            loginPage(ctx, e.kind().status(), e.getMessage());
+            return;
+        }
         String token = ctx.formParam("token");
         if (token == null || token.isBlank()) {
-            ctx.status(HttpStatus.BAD_REQUEST);
-            assets.page(ctx, "login.html", "Enter an operator token (it begins with gfo_).");
+            loginPage(ctx, HttpStatus.BAD_REQUEST.getCode(), "Enter an operator token (it begins with gfo_).");
             return;
         }
         try {
             sessions.open(ctx, token);
         } catch (ApiException e) {
-            ctx.status(e.kind().status());
-            assets.page(ctx, "login.html", "Sign-in refused: " + e.getMessage());
+            loginPage(ctx, e.kind().status(), "Sign-in refused: " + e.getMessage());
             return;
         }
+        ctx.removeCookie(Csrf.LOGIN_COOKIE, "/dashboard/login");
         ctx.redirect("/dashboard", HttpStatus.SEE_OTHER);
     }
 
+    /** The login page again, with the reason and a fresh form token. */
+    private void loginPage(Context ctx, int status, String error) {
+        ctx.status(status);
+        assets.page(ctx, "login.html", error, Csrf.issueLoginToken(ctx));
+    }
+
+    /** Signing out is a form of the session too: a page elsewhere must not end an operator's session. */
     private void logout(Context ctx) {
-        sessions.close(ctx);
+        String secret = Sessions.secret(ctx);
+        if (secret != null) {
+            Csrf.checkSessionForm(ctx, secret);
+            sessions.close(ctx);
+        }
         ctx.redirect("/dashboard/login", HttpStatus.SEE_OTHER);
     }
 
     private Handler page(String name) {
         return ctx -> {
             if (sessions.valid(ctx)) {
-                assets.page(ctx, name, null);
+                assets.page(ctx, name, null, Sessions.formToken(ctx));
             } else {
                 ctx.redirect("/dashboard/login", HttpStatus.SEE_OTHER);
             }

@@ -7,6 +7,7 @@ import gpufleet.control.auth.TokenStore;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
+import gpufleet.control.http.SecurityHeaders;
 import io.javalin.http.Context;
 import io.javalin.http.Cookie;
 import io.javalin.http.SameSite;
@@ -78,6 +79,18 @@ final class Sessions {
         });
     }
 
+    /** The session secret the request's cookie holds, or null: not checked against the database. */
+    static String secret(Context ctx) {
+        String secret = ctx.cookie(COOKIE);
+        return secret == null || secret.isBlank() ? null : secret;
+    }
+
+    /** The token this session's forms must carry (see {@link Csrf}); null without a session cookie. */
+    static String formToken(Context ctx) {
+        String secret = secret(ctx);
+        return secret == null ? null : Csrf.sessionToken(secret);
+    }
+
     /** Ends the session the request carries, if any, and clears the cookie. */
     void close(Context ctx) {
         String secret = ctx.cookie(COOKIE);
@@ -94,8 +107,6 @@ final class Sessions {
 
     /** Secure whenever the browser reached us over HTTPS, directly or through the edge. */
     private static Cookie cookie(Context ctx, String value, int maxAgeSeconds) {
-        boolean https = "https".equalsIgnoreCase(ctx.scheme())
-                || "https".equalsIgnoreCase(ctx.header("X-Forwarded-Proto"));
-        return new Cookie(COOKIE, value, PATH, maxAgeSeconds, https, true, null, SameSite.STRICT);
+        return new Cookie(COOKIE, value, PATH, maxAgeSeconds, SecurityHeaders.overHttps(ctx), true, null, SameSite.STRICT);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import gpufleet.control.config.EdgeSettings;
+import gpufleet.control.http.SecurityHeaders;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -56,6 +57,11 @@ public final class EdgeConfig {
             ObjectNode handle = route.putArray("handle").addObject().put("handler", "reverse_proxy");
             ArrayNode upstreams = handle.putArray("upstreams");
             edge.apiUpstreams().forEach(u -> upstreams.addObject().put("dial", u));
+            // This site is HTTPS only (the dashboard's sign-in and every token go through it), so
+            // browsers are told to come back over HTTPS alone. Set, not added: the control-api
+            // sends the same header when it sees X-Forwarded-Proto https, and one copy is enough.
+            handle.putObject("headers").putObject("response").putObject("set")
+                    .putArray("Strict-Transport-Security").add(SecurityHeaders.HSTS);
             route.put("terminal", true);
         }
         for (Route r : routes) {

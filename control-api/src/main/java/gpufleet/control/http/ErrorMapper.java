@@ -25,7 +25,7 @@ public final class ErrorMapper {
                     log.warn("{} {} failed: {}", ctx.method(), ctx.path(), e.getMessage());
                     write(ctx, kind, "the fleet database is unavailable; nothing was changed, retry later", null);
                 }
-                case CONFLICT -> write(ctx, kind, "the request conflicts with an existing object; nothing was changed", null);
+                case CONFLICT -> write(ctx, kind, conflict(e.sqlState()), null);
                 case INVALID -> write(ctx, kind, "the request holds a value the fleet cannot store; nothing was changed", null);
                 default -> {
                     log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -51,23 +51,32 @@ public final class ErrorMapper {
     }
 
     /**
-     * What a failed statement means for the caller, by its SQLSTATE class: the database out of
-     * reach or refusing for now (connections, resources, shutdown, a lost serialization race) is a
-     * 503 worth retrying; a uniqueness or reference clash a 409; data PostgreSQL cannot hold a 400;
-     * anything else is this program's fault. Handlers check their input first: these are the
-     * database's last word, not the usual path.
+     * What a failed statement means for the caller, by its SQLSTATE class: only the database out
+     * of reach or refusing for now (connections, resources, shutdown, I/O) is a 503; a clash with
+     * an existing row, or a concurrent request that won the same rows (a lost serialization race,
+     * a deadlock, a lock not granted), is a 409; data PostgreSQL cannot hold a 400; anything else
+     * is this program's fault. Handlers check their input first: these are the database's last
+     * word, not the usual path.
      */
     static ErrorKind kindOf(String sqlState) {
         if (sqlState == null || sqlState.length() != 5) {
             return ErrorKind.UNAVAILABLE; // no answer from the server: a pool timeout, a broken connection
         }
         return switch (sqlState.substring(0, 2)) {
-            case "08", "53", "57", "58", "40", "55" -> ErrorKind.UNAVAILABLE;
+            case "08", "53", "57", "58" -> ErrorKind.UNAVAILABLE;
+            case "40", "55" -> ErrorKind.CONFLICT;
             case "23" -> sqlState.equals("23505") || sqlState.equals("23503") || sqlState.equals("23P01")
                     ? ErrorKind.CONFLICT : ErrorKind.INVALID;
             case "22" -> ErrorKind.INVALID;
             default -> ErrorKind.INTERNAL;
         };
+    }
+
+    /** The words of a 409 from the database: an existing row, or a request that raced this one. */
+    static String conflict(String sqlState) {
+        return sqlState.startsWith("23")
+                ? "the request conflicts with an existing object; nothing was changed"
+                : "another request changed the same objects at the same moment; nothing was changed, retry";
     }
 
     private static void write(Context ctx, ErrorKind kind, String message, String field) {

@@ -9,8 +9,12 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
-/** Prometheus metrics: request latency histograms by route, pool usage (HikariCP), JVM. */
+/**
+ * Prometheus metrics: request latency histograms by route, pool usage (HikariCP), JVM. Served by
+ * {@link MetricsServer} on its own listener, not on the API's routes.
+ */
 public final class Metrics {
     private static final String START = "gpufleet.requestStart";
 
@@ -25,10 +29,10 @@ public final class Metrics {
         return registry;
     }
 
+    /** Times every request of the API's server. */
     public void install(RoutesConfig routes) {
         routes.before(ctx -> ctx.attribute(START, System.nanoTime()));
         routes.after(this::record);
-        routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
     }
 
     private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
@@ -42,22 +46,29 @@ public final class Metrics {
         return METHODS.contains(m) ? m : "other";
     }
 
+    /**
+     * The route's template ("/v1/hosts/{host}"), never the path asked for: a label value per
+     * requested path would let anyone grow the registry, as made-up methods could.
+     */
+    static String route(Context ctx) {
+        var endpoint = ctx.endpoints().matchedHttpEndpoint();
+        return endpoint == null ? "unmatched" : endpoint.path;
+    }
+
     private void record(Context ctx) {
         Long start = ctx.attribute(START);
         if (start == null) {
             return;
         }
-        var endpoint = ctx.endpoints().matchedHttpEndpoint();
-        String route = endpoint == null ? "unmatched" : endpoint.path;
         Timer.builder("http_server_requests")
                 .description("control-api request latency")
                 .tag("method", method(ctx))
-                .tag("route", route)
+                .tag("route", route(ctx))
                 .tag("status", Integer.toString(ctx.statusCode()))
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(10))
                 .register(registry)
-                .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 }

@@ -11,7 +11,12 @@ class ErrorMapperTest {
         assertThat(ErrorMapper.kindOf("08006")).as("connection failure").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("57P01")).as("admin shutdown").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("53300")).as("too many connections").isEqualTo(ErrorKind.UNAVAILABLE);
-        assertThat(ErrorMapper.kindOf("40001")).as("serialization failure").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("58030")).as("I/O error").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("40001")).as("serialization failure: another request won").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.kindOf("40P01")).as("deadlock: another request won").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.kindOf("55P03")).as("lock not available").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.conflict("40001")).contains("another request").contains("retry").doesNotContain("unavailable");
+        assertThat(ErrorMapper.conflict("23505")).contains("existing object");
         assertThat(ErrorMapper.kindOf("23505")).as("unique violation").isEqualTo(ErrorKind.CONFLICT);
         assertThat(ErrorMapper.kindOf("23503")).as("foreign key violation").isEqualTo(ErrorKind.CONFLICT);
         assertThat(ErrorMapper.kindOf("23514")).as("check violation").isEqualTo(ErrorKind.INVALID);

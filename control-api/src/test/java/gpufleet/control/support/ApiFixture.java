@@ -56,6 +56,7 @@ public final class ApiFixture implements AutoCloseable {
         values.put("GPUFLEET_DB_PASSWORD", TestDatabase.PASSWORD);
         values.put("GPUFLEET_DB_POOL_SIZE", "4");
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0");
         values.put("GPUFLEET_OPERATOR_TOKEN", OPERATOR);
         values.put(SealKey.FILE_VARIABLE, SEAL_KEY_FILE.toString());
         values.put("GPUFLEET_LIVENESS_INTERVAL", "200ms");
