@@ -13,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** The operator's word on what a host is: its approved GPUs and its registered address. */
@@ -47,7 +48,7 @@ public final class HostApprovals {
                 taken.add(h.describe());
             }
             HostStore.upsertGpus(c, hostId, gpus);
-            var approvedModels = InventoryApproval.approvedModels(c, hostId);
+            Map<String, String> approvedModels = InventoryApproval.approvedModels(c, hostId);
             if (conditions != null) {
                 HostStore.storeConditions(c, hostId, InventoryApproval.withCondition(conditions,
                         InventoryApproval.condition(name, approvedModels, List.of())));

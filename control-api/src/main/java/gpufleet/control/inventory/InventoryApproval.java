@@ -22,7 +22,8 @@ import java.util.UUID;
  * operator's approval extends it. A reported GPU outside it (a new UUID, or a known one under
  * another model) is held in {@code held_gpus}, where placement never looks, and the host carries
  * the condition {@value #CONDITION}=False naming the change. A GPU that disappears or fails only
- * becomes unavailable: shrinking needs no approval.
+ * becomes unavailable, even when it fails so badly that its model no longer reads: shrinking
+ * needs no approval.
  */
 final class InventoryApproval {
     static final String CONDITION = "InventoryApproved";
@@ -58,13 +59,23 @@ final class InventoryApproval {
             String model = approvedModels.get(g.uuid());
             if (model == null) {
                 held.add(new Held(g, null));
-            } else if (!model.equals(g.name())) {
+            } else if (!model.equals(g.name()) && g.healthy()) {
                 held.add(new Held(g, model));
+            } else if (!model.equals(g.name())) {
+                // A failed GPU's model may read as "unknown" (NVML cannot reach it). It is not placed
+                // onto anyway, so it stays what it was approved as, unhealthy with the host's reason.
+                approved.add(withModel(g, model));
             } else {
                 approved.add(g);
             }
         }
         return new Split(approved, held);
+    }
+
+    private static GpuReport withModel(GpuReport g, String model) {
+        return new GpuReport(g.uuid(), g.index(), model, g.memoryTotalBytes(), g.memoryUsedBytes(), g.pciBusId(), g.numaNode(),
+                g.migEnabled(), g.healthy(), g.healthReason(), g.utilizationGpu(), g.utilizationMemory(), g.temperatureC(),
+                g.powerMilliwatts(), g.topology());
     }
 
     /** UUID → approved model of every GPU approved on the host. */

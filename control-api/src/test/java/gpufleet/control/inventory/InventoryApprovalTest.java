@@ -40,6 +40,19 @@ class InventoryApprovalTest {
     }
 
     @Test
+    void aGpuThatFailedSoBadlyItsModelReadsUnknownIsOnlyUnhealthy() {
+        Map<String, String> approved = Map.of(gpu(0, A).uuid(), A);
+        GpuReport lost = Inventories.gpu("split", 0, "unknown", false, "GPU is lost");
+        InventoryApproval.Split s = InventoryApproval.split(approved, List.of(lost));
+        assertThat(s.held()).isEmpty();
+        assertThat(s.approved()).singleElement().satisfies(g -> {
+            assertThat(g.name()).as("it keeps its approved model").isEqualTo(A);
+            assertThat(g.healthy()).isFalse();
+            assertThat(g.healthReason()).isEqualTo("GPU is lost");
+        });
+    }
+
+    @Test
     void aConditionNamingManyGpusStaysWithinItsLimitAndAHostCannotClaimIt() {
         List<GpuReport> many = new java.util.ArrayList<>();
         for (int i = 0; i < 64; i++) {
