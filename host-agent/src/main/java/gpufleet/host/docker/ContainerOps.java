@@ -13,6 +13,7 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Volume;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.Observed;
@@ -82,29 +83,32 @@ final class ContainerOps {
         return out;
     }
 
-    static boolean ensureImage(DockerClient client, String image, String policy, List<WorkloadSpec.PullSecret> credentials,
-                               Runnable beforePull) throws RuntimeFailure {
-        boolean present;
+    static Optional<String> imageId(DockerClient client, String image) throws RuntimeFailure {
         try {
-            client.inspectImageCmd(image).exec();
-            present = true;
+            return Optional.ofNullable(client.inspectImageCmd(image).exec().getId());
         } catch (NotFoundException e) {
-            present = false;
+            return Optional.empty();
         } catch (RuntimeException e) {
             throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
         }
-        if (present && !policy.equals("Always")) {
-            return false;
+    }
+
+    static java.util.Set<String> imageIds(DockerClient client) throws RuntimeFailure {
+        try {
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            client.listImagesCmd().withShowAll(true).exec().forEach(i -> ids.add(i.getId()));
+            return ids;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("RuntimeUnavailable", DockerRuntime.rootMessage(e));
         }
-        if (policy.equals("Never")) {
-            throw new RuntimeFailure("ErrImageNeverPull", "image " + image + " is not present and imagePullPolicy is Never");
-        }
-        beforePull.run();
+    }
+
+    static void pull(DockerClient client, String image, WorkloadSpec.PullSecret credential) throws RuntimeFailure {
         try {
             var pull = client.pullImageCmd(repository(image)).withTag(tag(image));
-            AuthConfig auth = auth(image, credentials);
-            if (auth != null) {
-                pull = pull.withAuthConfig(auth);
+            if (credential != null) {
+                pull = pull.withAuthConfig(new AuthConfig().withUsername(credential.username()).withPassword(credential.password())
+                        .withRegistryAddress(credential.registry()));
             }
             if (!pull.exec(new PullImageResultCallback()).awaitCompletion(10, TimeUnit.MINUTES)) {
                 throw new RuntimeFailure("ErrImagePull", "pulling " + image + " took longer than 10 minutes");
@@ -113,12 +117,8 @@ final class ContainerOps {
             Thread.currentThread().interrupt();
             throw new RuntimeFailure("ErrImagePull", "interrupted while pulling " + image);
         } catch (RuntimeException e) {
-            if (present) {
-                return false; // Always: a failed refresh of an image we have is not fatal, as with the kubelet.
-            }
             throw new RuntimeFailure("ErrImagePull", "failed to pull image " + image + ": " + DockerRuntime.rootMessage(e));
         }
-        return true;
     }
 
     static List<String> imageEnv(DockerClient client, String image) throws RuntimeFailure {
@@ -164,6 +164,8 @@ final class ContainerOps {
                 .withPidsLimit(p.pidsLimit())
                 .withPrivileged(false)
                 .withSecurityOpts(List.of("no-new-privileges"))
+                // The kubelet's default rotation (10Mi × 5), whatever the daemon's default: logs cannot fill the disk.
+                .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "5")))
                 .withCapDrop(Capability.NET_RAW) // Docker's default set minus what Pod Security Baseline forbids
                 .withNetworkMode(p.networkMode())
                 .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()), AccessMode.ro)).toList());
@@ -233,22 +235,6 @@ final class ContainerOps {
         }
         int colon = image.lastIndexOf(':');
         return colon > image.lastIndexOf('/') ? image.substring(colon + 1) : "latest";
-    }
-
-    /**
-     * The pull secret for the image's registry. An image that names no registry (the engine's
-     * default one) takes the only secret given, if there is exactly one.
-     */
-    static AuthConfig auth(String image, List<WorkloadSpec.PullSecret> credentials) {
-        String first = image.contains("/") ? image.substring(0, image.indexOf('/')) : "";
-        boolean qualified = first.contains(".") || first.contains(":") || first.equals("localhost");
-        for (WorkloadSpec.PullSecret s : credentials) {
-            String host = s.registry().replaceFirst("^https?://", "").replaceFirst("/.*$", "");
-            if ((qualified && host.equals(first)) || (!qualified && credentials.size() == 1)) {
-                return new AuthConfig().withUsername(s.username()).withPassword(s.password()).withRegistryAddress(s.registry());
-            }
-        }
-        return null;
     }
 
     private static Instant time(String docker) {

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 
 /** {@link ContainerRuntime} over the Docker Engine API (docker-java). */
@@ -73,9 +74,18 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
-            throws RuntimeFailure {
-        return ContainerOps.ensureImage(client, image, pullPolicy, credentials, beforePull);
+    public Optional<String> imageId(String image) throws RuntimeFailure {
+        return ContainerOps.imageId(client, image);
+    }
+
+    @Override
+    public java.util.Set<String> imageIds() throws RuntimeFailure {
+        return ContainerOps.imageIds(client);
+    }
+
+    @Override
+    public void pull(String image, WorkloadSpec.PullSecret credential) throws RuntimeFailure {
+        ContainerOps.pull(client, image, credential);
     }
 
     @Override

@@ -4,6 +4,7 @@ import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.WorkloadSpec;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The container engine that runs tenant workloads. The real adapter is Docker
@@ -30,17 +31,21 @@ public interface ContainerRuntime extends AutoCloseable {
     /** One container, by id or exact name, as it is now (its network addresses included); empty when it does not exist. */
     java.util.Optional<Observed> inspect(String idOrName) throws RuntimeFailure;
 
+    /** The image's ID ("sha256:…") when the engine has it; empty when it does not. */
+    Optional<String> imageId(String image) throws RuntimeFailure;
+
+    /** The IDs of every image the engine has. */
+    java.util.Set<String> imageIds() throws RuntimeFailure;
+
     /**
-     * Makes the image present per the pull policy (Always, IfNotPresent, Never). Runs
-     * {@code beforePull} just before a pull starts; returns true when it pulled, false when the
-     * image was present and the policy asked for nothing more.
+     * Pulls the image, with {@code credential} (null: anonymously). Fails with ErrImagePull when
+     * the registry refuses, whether or not an older copy is present.
      */
-    boolean ensureImage(String image, String pullPolicy, List<WorkloadSpec.PullSecret> credentials, Runnable beforePull)
-            throws RuntimeFailure;
+    void pull(String image, WorkloadSpec.PullSecret credential) throws RuntimeFailure;
 
     /**
      * The environment an image sets ("NAME=value", as its config holds it); empty when it sets
-     * none. The image must be present (see {@link #ensureImage}).
+     * none. The image must be present.
      */
     List<String> imageEnv(String image) throws RuntimeFailure;
 

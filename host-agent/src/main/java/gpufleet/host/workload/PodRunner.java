@@ -69,6 +69,7 @@ final class PodRunner {
     private final String host;
     private final PodFiles files;
     private final HostPaths paths;
+    private final ImageAccess images;
     private final RestartBackoff backoff;
     private final String gpuRuntime;
     private final String pauseImage;
@@ -96,6 +97,7 @@ final class PodRunner {
         this.host = containers.host();
         this.files = files;
         this.paths = new HostPaths(files.root());
+        this.images = new ImageAccess(runtime, files.root());
         this.backoff = backoff;
         this.gpuRuntime = gpuRuntime;
         this.pauseImage = pauseImage;
@@ -216,7 +218,11 @@ final class PodRunner {
         String network = network(tenant);
         firewall.require();
         runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant), networkOptions(tenant));
-        runtime.ensureImage(pauseImage, "IfNotPresent", List.of(), () -> { });
+        // Never pulled: a sandbox image fetched by a mutable tag would run in every pod of the host.
+        if (runtime.imageId(pauseImage).isEmpty()) {
+            log.error("the pause image {} is not on this host; build it (ansible's host_agent role, or bash dev/services.sh images)", pauseImage);
+            throw new RuntimeFailure("CreateContainerError", "this host is missing its pod sandbox image; the pod starts once it has it");
+        }
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
         return id;
@@ -269,7 +275,7 @@ final class PodRunner {
         long t0 = System.nanoTime();
         Long pulledMillis = null;
         try {
-            boolean pulled = runtime.ensureImage(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> progress.report(
+            boolean pulled = images.ensure(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> progress.report(
                     w.id(), soFar.apply(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt))));
             if (pulled) {
                 pulledMillis = (System.nanoTime() - t0) / 1_000_000;

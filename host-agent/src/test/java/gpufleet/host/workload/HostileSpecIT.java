@@ -120,6 +120,8 @@ class HostileSpecIT {
                 .filter(i -> "one".equals(i.getConfig().getLabels().get("org.gpufleet.container"))).findFirst().orElseThrow();
         assertThat(app.getHostConfig().getNanoCPUs()).isEqualTo(1_500_000_000L);
         assertThat(app.getHostConfig().getMemory()).isEqualTo(48L << 20);
+        assertThat(app.getHostConfig().getLogConfig().getType().getType()).isEqualTo("json-file");
+        assertThat(app.getHostConfig().getLogConfig().getConfig()).containsEntry("max-size", "10m").containsEntry("max-file", "5");
     }
 
     static Map<String, String> envOf(InspectContainerResponse c) {
@@ -200,5 +202,18 @@ class HostileSpecIT {
         assertThat(message).as("the container must fail to start: %s", o.statuses()).isNotNull().contains("not a directory");
         assertThat(message).doesNotContain(state.toAbsolutePath().toString()).doesNotContain("/var/lib/docker")
                 .contains(HostPaths.HIDDEN);
+    }
+
+    @Test
+    void theSandboxImageIsNeverPulled() throws Exception {
+        // Not on this engine: pulled by its tag, whoever publishes that name would run in every pod.
+        try (TestEngine.Wired absent = TestEngine.Wired.host("hostile-host", state, "gpufleet/pause:absent")) {
+            UUID id = UUID.randomUUID();
+            PodRunner.Outcome o = absent.reconciler().reconcile(new HostDesired(1, List.of(workload(id,
+                    List.of(sleeper("app", "gpufleet/busybox:test", "100m", "32Mi", List.of())), Map.of())))).get(id);
+            assertThat(o.statuses().get(0).reason()).isEqualTo("CreateContainerError");
+            assertThat(o.statuses().get(0).message()).isEqualTo("pod sandbox: this host is missing its pod sandbox image; the pod starts once it has it");
+            assertThat(containersOf(id)).isEmpty();
+        }
     }
 }

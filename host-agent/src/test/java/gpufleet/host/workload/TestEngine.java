@@ -53,11 +53,15 @@ final class TestEngine {
     /** One host's reconciler with its runtime and port relay, without a control-api. */
     record Wired(DockerRuntime runtime, PortRelay relay, Reconciler reconciler) implements AutoCloseable {
         static Wired host(String host, Path state) {
+            return host(host, state, "gpufleet/pause:test");
+        }
+
+        static Wired host(String host, Path state, String pauseImage) {
             DockerRuntime runtime = new DockerRuntime(DOCKER, "nvidia");
             PortRelay relay = new PortRelay(InetAddress.getLoopbackAddress());
             HostContainers containers = new HostContainers(runtime, host);
             PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                    "gpufleet/pause:test", 4096, (w, o) -> { }, relay, firewall());
+                    pauseImage, 4096, (w, o) -> { }, relay, firewall());
             return new Wired(runtime, relay, new Reconciler(containers, pods, relay));
         }
 

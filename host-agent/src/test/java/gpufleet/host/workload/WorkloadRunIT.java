@@ -113,7 +113,13 @@ class WorkloadRunIT {
                         "org.gpufleet.container", name)).exec().stream()
                 .max((x, y) -> Integer.compare(Integer.parseInt(x.getLabels().get("org.gpufleet.attempt")),
                         Integer.parseInt(y.getLabels().get("org.gpufleet.attempt"))))
-                .map(c -> docker.inspectContainerCmd(c.getId()).exec());
+                .flatMap(c -> {
+                    try {
+                        return Optional.of(docker.inspectContainerCmd(c.getId()).exec());
+                    } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+                        return Optional.empty(); // removed between the listing and now: the agent replaced it
+                    }
+                });
     }
 
     private static String env(InspectContainerResponse c, String name) {
