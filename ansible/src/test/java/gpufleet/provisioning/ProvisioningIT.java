@@ -7,6 +7,8 @@ import gpufleet.control.support.ApiFixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -159,14 +161,17 @@ class ProvisioningIT {
                             gpufleet_operator_token: %s
                             gpufleet_control_api_jar: %s
                             control_api_db_password: %s
+                            gpufleet_seal_key: %s
                             caddy_edge_api_domain: fleet.test
                             caddy_edge_tls: internal
-                    """.formatted(name, server.container, operatorToken, CONTROL_API_JAR, UUID.randomUUID()));
+                    """.formatted(name, server.container, operatorToken, CONTROL_API_JAR, UUID.randomUUID(), sealKey()));
 
             Ansible.Run first = ansible.playbook("control-plane.yml", inventory, "control-plane-first");
             assertThat(first.result().ok()).as(first.toString()).isTrue();
 
             assertThat(get(server, "http://127.0.0.1:8080/readyz", null)).startsWith("200 ").contains("\"ready\"");
+            // The control-api starts only with a key file its user alone may read.
+            assertThat(server.exec("stat", "-c", "%a %U", "/etc/gpufleet/seal.key").strip()).isEqualTo("400 gpufleet-api");
             // Caddy started with nothing but its admin API: the API's site through it is the
             // control-api's edge sync at work (its server "gpufleet", a certificate from Caddy's CA).
             assertThat(awaitStatus(server, "https://fleet.test/readyz", "200 ")).contains("\"ready\"");
@@ -184,6 +189,13 @@ class ProvisioningIT {
             assertThat(second.result().ok()).as(second.toString()).isTrue();
             assertThat(second.host(name).changed()).as(second.toString()).isZero();
         }
+    }
+
+    /** A new sealing key, as an operator makes one: base64 of 32 random bytes. */
+    private static String sealKey() {
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        return Base64.getEncoder().encodeToString(key);
     }
 
     /**
