@@ -102,7 +102,7 @@ public final class ControlApi implements AutoCloseable {
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db, config.sealKey()), wakeups, bodies).install(cfg.routes);
-            new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access).install(cfg.routes);
+            new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
             Dashboard.install(cfg, db, tokens);
         });

@@ -46,7 +46,7 @@ public final class StreamQuota {
         int[] used = new int[1];
         open.compute(tenant, (t, n) -> {
             used[0] = n == null ? 0 : n;
-            return used[0] < limit ? used[0] + 1 : n;
+            return used[0] < limit ? Integer.valueOf(used[0] + 1) : n; // boxed: n may be null (none open, limit 0)
         });
         if (used[0] >= limit) {
             throw QuotaExceeded.of("concurrent streams", tenant, 1, used[0], limit,

@@ -11,6 +11,7 @@ import gpufleet.control.http.ApiException;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.Params;
 import gpufleet.control.inventory.HostStore;
+import gpufleet.control.quota.StreamQuota;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -39,12 +40,14 @@ public final class StreamRoutes {
     private final Bodies bodies;
     private final WsRelay relay;
     private final StreamSessions sessions;
+    private final StreamQuota quota;
 
-    public StreamRoutes(HostStreams streams, Bodies bodies, Access access) {
+    public StreamRoutes(HostStreams streams, Bodies bodies, Access access, StreamQuota quota) {
         this.streams = streams;
+        this.quota = quota;
         this.bodies = bodies;
         this.sessions = new StreamSessions(streams.database());
-        this.relay = new WsRelay(streams, access, sessions);
+        this.relay = new WsRelay(streams, access, sessions, quota);
     }
 
     public void install(RoutesConfig routes) {
@@ -83,8 +86,15 @@ public final class StreamRoutes {
         StreamRequest req = new StreamRequest(StreamRequest.LOGS, null, null, null, null, container, null, false, true, true,
                 false, flag(ctx, "follow"), number(ctx, "tailLines"), number(ctx, "sinceSeconds"), sinceTime,
                 flag(ctx, "timestamps"), flag(ctx, "previous"), number(ctx, "limitBytes"), null, null);
-        HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
-        HostLink link = HostLink.open(t, req);
+        StreamQuota.Permit permit = quota.acquire(tenant); // the tenant's concurrent-stream quota, given back below
+        HostLink link;
+        try {
+            HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
+            link = HostLink.open(t, req);
+        } catch (RuntimeException e) {
+            permit.close();
+            throw e;
+        }
         // A revoked token or disabled tenant cuts the followed log: the response ends early.
         Object session = sessions.opened(by.tokenId(), tenant, why -> link.close());
         try (link) {
@@ -97,6 +107,7 @@ public final class StreamRoutes {
             }
         } finally {
             sessions.closed(session);
+            permit.close();
         }
     }
 

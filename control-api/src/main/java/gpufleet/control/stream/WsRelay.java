@@ -7,6 +7,7 @@ import gpufleet.control.auth.Access;
 import gpufleet.control.auth.Principal;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.Params;
+import gpufleet.control.quota.StreamQuota;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.websocket.WsBinaryMessageContext;
@@ -31,6 +32,7 @@ import org.eclipse.jetty.websocket.api.Callback;
  */
 final class WsRelay {
     private static final String LINK = "gpufleet.stream.link";
+    private static final String PERMIT = "gpufleet.stream.permit";
     private static final String OPENED_BY = "gpufleet.stream.principal";
     /** The refusal's message on a failed upgrade, URL-encoded. */
     static final String ERROR_HEADER = "X-Stream-Error";
@@ -41,12 +43,14 @@ final class WsRelay {
     private final HostStreams streams;
     private final Access access;
     private final StreamSessions sessions;
+    private final StreamQuota quota;
     private final Map<String, Relayed> links = new ConcurrentHashMap<>();
 
     /** One relayed session: its host link, its entry in {@link StreamSessions}, and why it was ended, if it was. */
     private static final class Relayed {
         final HostLink link;
         volatile Object handle;
+        volatile StreamQuota.Permit permit;
         volatile String endedBecause;
 
         Relayed(HostLink link) {
@@ -54,10 +58,11 @@ final class WsRelay {
         }
     }
 
-    WsRelay(HostStreams streams, Access access, StreamSessions sessions) {
+    WsRelay(HostStreams streams, Access access, StreamSessions sessions, StreamQuota quota) {
         this.streams = streams;
         this.access = access;
         this.sessions = sessions;
+        this.quota = quota;
     }
 
     void install(RoutesConfig routes) {
@@ -118,8 +123,15 @@ final class WsRelay {
                     stdin, stdout, stderr, StreamRoutes.flag(ctx, "tty"), false, null, null, null, false, false,
                     null, null, null);
         }
-        HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
-        ctx.attribute(LINK, HostLink.open(t, req));
+        StreamQuota.Permit permit = quota.acquire(tenant); // the tenant's concurrent-stream quota, until the session ends
+        try {
+            HostStreams.Target t = streams.target(tenant, ctx.pathParam("podUid"));
+            ctx.attribute(LINK, HostLink.open(t, req));
+            ctx.attribute(PERMIT, permit);
+        } catch (RuntimeException e) {
+            permit.close();
+            throw e;
+        }
     }
 
     private static int port(String text) {
@@ -141,6 +153,7 @@ final class WsRelay {
             return;
         }
         Relayed r = new Relayed(link);
+        r.permit = ctx.attribute(PERMIT);
         links.put(ctx.sessionId(), r);
         Principal by = ctx.attribute(OPENED_BY);
         r.handle = sessions.opened(by.tokenId(), ctx.pathParam("tenant"), why -> {
@@ -182,6 +195,7 @@ final class WsRelay {
             link.close();
             links.remove(ctx.sessionId());
             sessions.closed(r.handle);
+            release(r);
         }
     }
 
@@ -226,6 +240,13 @@ final class WsRelay {
         if (r != null) {
             r.link.close();
             sessions.closed(r.handle);
+            release(r);
+        }
+    }
+
+    private static void release(Relayed r) {
+        if (r.permit != null) {
+            r.permit.close(); // idempotent: the reader's end and the socket's close may both get here
         }
     }
 }
