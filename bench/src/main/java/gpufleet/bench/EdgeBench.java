@@ -36,6 +36,7 @@ final class EdgeBench {
         String ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", CONTAINER).trim();
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
         v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
+        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         v.putAll(Map.of("GPUFLEET_DB_URL", db.url("gpufleet_bench_edge"), "GPUFLEET_DB_USER", db.user(),
                 "GPUFLEET_DB_PASSWORD", db.password(), "GPUFLEET_LISTEN", "127.0.0.1:0", "GPUFLEET_OPERATOR_TOKEN", PlacementBench.TOKEN,
                 "GPUFLEET_EDGE_ADMIN_URL", "http://127.0.0.1:2019", "GPUFLEET_EDGE_HTTPS_PORT", Integer.toString(HTTPS),

@@ -84,6 +84,7 @@ final class HostAgentBench {
         values.put("GPUFLEET_DB_USER", db.user());
         values.put("GPUFLEET_DB_PASSWORD", db.password());
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         values.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
         Path state = Files.createTempDirectory("agent-bench");
         Process agent = null;

@@ -50,6 +50,7 @@ final class InventoryBench {
         values.put("GPUFLEET_DB_USER", db.user());
         values.put("GPUFLEET_DB_PASSWORD", db.password());
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         values.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
         values.put("GPUFLEET_DB_POOL_SIZE", "24");
         try (ControlApi api = ControlApi.start(ControlApiConfig.from(values))) {

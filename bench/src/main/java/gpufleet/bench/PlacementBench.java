@@ -57,7 +57,13 @@ final class PlacementBench {
         v.put("GPUFLEET_DB_USER", db.user());
         v.put("GPUFLEET_DB_PASSWORD", db.password());
         v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         v.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
+        // One tenant stands for the whole fleet's traffic here: the per-tenant request rate and
+        // workload quota (defaults 50/s and 1000) are lifted, as an operator would for such a tenant.
+        v.put("GPUFLEET_TENANT_REQUEST_RATE", "1000000");
+        v.put("GPUFLEET_TENANT_REQUEST_BURST", "1000000");
+        v.put("GPUFLEET_TENANT_MAX_WORKLOADS", "1000000");
         v.put("GPUFLEET_DB_POOL_SIZE", "24");
         v.put("GPUFLEET_HEARTBEAT_GRACE", "10m");
         v.put("GPUFLEET_LOST_AFTER", "20m");

@@ -48,6 +48,7 @@ final class PodStartBench {
         v.put("GPUFLEET_DB_USER", db.user());
         v.put("GPUFLEET_DB_PASSWORD", db.password());
         v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
+        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         v.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
         KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
                 new KubernetesCrudDispatcher(), false);

@@ -40,7 +40,7 @@ public final class Fit {
         if (enoughGpus.isEmpty()) {
             HostFree most = hosts.stream().max(Comparator.comparingInt((HostFree h) -> h.gpus().size())).orElse(null);
             return new Misfit("no ready host has " + r.gpus() + " free " + r.model()
-                    + (most == null ? "; none has any free" : "; most free on one host: " + most.gpus().size() + " (" + most.name() + ")"));
+                    + (most == null ? "; none has any free" : "; most free on one host: " + most.gpus().size()));
         }
         List<HostFree> fitting = new ArrayList<>(enoughGpus.stream()
                 .filter(h -> h.cpuMillis() >= r.cpuMillis() && h.memoryBytes() >= r.memoryBytes()).toList());

@@ -20,6 +20,7 @@ import java.time.Instant;
  * refusal becomes the matching API error before anything streams.
  */
 final class HostLink implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HostLink.class);
     private final Socket socket;
     private final DataInputStream in;
     private final DataOutputStream out;
@@ -52,8 +53,10 @@ final class HostLink implements AutoCloseable {
             if (s != null) {
                 closeQuietly(s);
             }
-            throw new ApiException(ErrorKind.UNAVAILABLE, "cannot reach host " + t.hostName() + " for streams at "
-                    + t.address() + ": " + e.getMessage());
+            // The host's name and private address are the operator's to read, in the log; the tenant learns the pod's host is unreachable.
+            log.warn("cannot reach host {} for streams at {}: {}", t.hostName(), t.address(), e.getMessage());
+            throw new ApiException(ErrorKind.UNAVAILABLE, "the host of pod " + t.namespace() + "/" + t.name()
+                    + " cannot be reached for streams right now; retry later");
         }
     }
 

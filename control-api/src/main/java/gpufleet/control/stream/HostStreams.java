@@ -120,8 +120,8 @@ public final class HostStreams {
             throw ApiException.notFound("pod " + podUid + " of tenant " + tenant);
         }
         if (t.address() == null || t.certificate() == null) {
-            throw new ApiException(ErrorKind.UNAVAILABLE, "host " + t.hostName() + " of pod " + t.namespace() + "/" + t.name()
-                    + " does not serve streams (its host-agent has not reported a TLS stream endpoint)");
+            throw new ApiException(ErrorKind.UNAVAILABLE, "the host of pod " + t.namespace() + "/" + t.name()
+                    + " does not serve streams yet (its host-agent has not reported a TLS stream endpoint)");
         }
         return t;
     }

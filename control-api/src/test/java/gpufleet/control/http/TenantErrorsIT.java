@@ -103,4 +103,15 @@ class TenantErrorsIT {
         assertThat(route.json().get("readyTargets").asInt()).isEqualTo(1);
         assertThat(route.body()).as("a route with a ready target on the host").doesNotContain(PRIVATE);
     }
+
+    @Test
+    void aStreamWhoseHostCannotBeReachedNamesNeitherTheHostNorItsAddress() {
+        // The host's registered address, where nothing answers: the control-api's dial fails.
+        Http.Response reported = fx.http.put("/v1/hosts/" + host.id() + "/streams", host.token(),
+                Map.of("address", PRIVATE + ":10350", "key", "k".repeat(43), "certificate", gpufleet.control.support.StreamCertificates.A));
+        assertThat(reported.status()).as(reported.toString()).isLessThan(300);
+        Http.Response logs = fx.http.get("/v1/tenants/acme/workloads/my-pod-1/logs?container=nvidia", mine);
+        assertThat(logs.status()).as(logs.toString()).isEqualTo(503);
+        assertThat(logs.body()).as("what the tenant reads").contains("default/nvidia-smi").doesNotContain(PRIVATE).doesNotContain("gpu-private-07");
+    }
 }

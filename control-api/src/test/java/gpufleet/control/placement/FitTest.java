@@ -41,7 +41,7 @@ class FitTest {
     @Test
     void misfitsSayWhy() {
         assertThat(Fit.decide(request(2, 1000, 1), List.of(host("gpu-03", 1, 63000, 250), host("gpu-04", 0, 63000, 250))))
-                .isEqualTo(new Fit.Misfit("no ready host has 2 free NVIDIA RTX A6000; most free on one host: 1 (gpu-03)"));
+                .isEqualTo(new Fit.Misfit("no ready host has 2 free NVIDIA RTX A6000; most free on one host: 1"));
         assertThat(Fit.decide(request(1, 1000, 1), List.of()))
                 .isEqualTo(new Fit.Misfit("no ready host has 1 free NVIDIA RTX A6000; none has any free"));
         assertThat(Fit.decide(request(1, 4000, 16), List.of(host("gpu-05", 4, 1500, 12))))
