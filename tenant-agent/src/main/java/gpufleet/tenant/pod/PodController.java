@@ -68,6 +68,14 @@ public final class PodController {
                 sync(tenant, pod, known, classes);
             } catch (RuntimeException e) {
                 log.warn("pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
+            } catch (JsonClient.Refused e) {
+                if (e.status() == 401) {
+                    throw e; // this agent's token is refused: nothing else will go through either
+                }
+                // One pod refused (over a quota, too many requests, a spec the provider will not take)
+                // waits with the reason; the pass goes on with the others and this one is tried again.
+                warn(pod, refusalReason(e), String.valueOf(e.getMessage()).replaceFirst("^[A-Z]+ \\S+: [0-9]{3} ", ""));
+                moving = true;
             }
         }
         for (WorkloadView w : workloads.values()) {
@@ -77,6 +85,13 @@ public final class PodController {
             }
         }
         return moving;
+    }
+
+    private static String refusalReason(JsonClient.Refused e) {
+        if (e.status() == 429) {
+            return "TooManyRequests";
+        }
+        return e.status() == 403 && e.getMessage() != null && e.getMessage().contains("exceeded quota") ? "ExceededQuota" : "FailedCreate";
     }
 
     private static boolean finished(Pod pod) {

@@ -317,4 +317,20 @@ class PodsIT {
         sync();
         assertThat(workload(p.getMetadata().getUid()).get("deletionRequested").asBoolean()).isTrue();
     }
+
+    @Test
+    void podsOverTheTenantsQuotaWaitWithTheReasonAndThePassGoesOn() throws Exception {
+        assertThat(fx.http.put("/v1/tenants/skg00000/limits", ApiFixture.OPERATOR, Map.of("maxWorkloads", 1)).status()).isEqualTo(200);
+        for (String name : List.of("quota-a", "quota-b", "quota-c")) {
+            pod(name, "seeweb-nvidia-1xa6000", List.of(nvidia("nvidia", 1, "1", "1Gi")));
+        }
+        sync();
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads", token).json().get("items")).as("one within the quota").hasSize(1);
+        assertThat(client.v1().events().inNamespace("default").list().getItems())
+                .filteredOn(e -> "ExceededQuota".equals(e.getReason())).as("the other two say why they wait").hasSize(2)
+                .allSatisfy(e -> assertThat(e.getMessage()).startsWith("exceeded quota: workloads"));
+        assertThat(fx.http.put("/v1/tenants/skg00000/limits", ApiFixture.OPERATOR, Map.of("maxWorkloads", 3)).status()).isEqualTo(200);
+        sync();
+        assertThat(fx.http.get("/v1/tenants/skg00000/workloads", token).json().get("items")).as("all three once the quota allows").hasSize(3);
+    }
 }
