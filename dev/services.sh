@@ -245,15 +245,14 @@ service_docker() {
   local nvidia_path
   nvidia_path=$(command -v nvidia-container-runtime || command -v runc || true)
   [[ -n $nvidia_path ]] || die "neither nvidia-container-runtime nor runc found (docker.io should have pulled in runc)"
-  # As Ansible's docker role sets it, except no-new-privileges: this daemon also runs the
-  # provisioning stand-ins (systemd and a nested dockerd); the host-agent asks it of every tenant
-  # container itself. live-restore: containers outlive a dockerd restart.
+  # live-restore as Ansible's docker role sets it (containers outlive a dockerd restart). Not
+  # no-new-privileges: this daemon also runs the provisioning stand-ins (systemd and a nested
+  # dockerd); the host-agent asks it of every tenant container itself. Not log rotation: Docker
+  # 20.10 stops following a log across rotations, which StreamsIT's 100 MiB followed log finds.
   local config
   config=$(cat <<EOF
 {
   "live-restore": true,
-  "log-driver": "json-file",
-  "log-opts": { "max-size": "50m", "max-file": "3" },
   "runtimes": {
     "nvidia": { "path": "$nvidia_path" }
   }

@@ -13,7 +13,6 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Volume;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.Observed;
@@ -164,8 +163,6 @@ final class ContainerOps {
                 .withPidsLimit(p.pidsLimit())
                 .withPrivileged(false)
                 .withSecurityOpts(List.of("no-new-privileges"))
-                // The kubelet's default rotation (10Mi × 5), whatever the daemon's default: logs cannot fill the disk.
-                .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "5")))
                 .withCapDrop(Capability.NET_RAW) // Docker's default set minus what Pod Security Baseline forbids
                 .withNetworkMode(p.networkMode())
                 .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()), AccessMode.ro)).toList());
