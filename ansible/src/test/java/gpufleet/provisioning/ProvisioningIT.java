@@ -104,10 +104,16 @@ class ProvisioningIT {
             assertThat(detail.path("gpus")).as(detail.toString()).hasSize(8);
             assertThat(condition(detail, "NvmlReady")).isEqualTo("True");
             assertThat(condition(detail, "ContainerRuntimeReady")).as(detail.toString()).isEqualTo("True");
+            assertThat(condition(detail, "PodNetworkIsolated")).as("the agent's pod firewall, as user gpufleet-agent: %s", detail)
+                    .isEqualTo("True");
             // Routes' pod ports are published on the host's default IPv4 address (here its address on
             // the stand-ins' network).
             String address = server.address();
             assertThat(server.exec("cat", "/etc/gpufleet/host-agent.env").lines()).contains("GPUFLEET_PUBLISH_ADDRESS=" + address);
+            assertThat(server.exec("cat", "/etc/gpufleet/host-agent.env").lines())
+                    .contains("GPUFLEET_PAUSE_IMAGE=gpufleet/pause:local", "GPUFLEET_POD_FIREWALL=iptables");
+            assertThat(server.exec("docker", "image", "inspect", "--format", "{{index .Config.Labels \"org.gpufleet.busybox\"}}",
+                    "gpufleet/pause:local")).as("the pause image, built on the host from busybox-static").isNotBlank();
             assertThat(detail.at("/host/address").asText()).as("registered at the address its join token binds").isEqualTo(address);
 
             assertThat(server.exec("systemctl", "is-enabled", "gpufleet-host-agent")).isEqualTo("enabled");
