@@ -79,6 +79,18 @@ if [[ -s /var/run/docker.pid ]]; then
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && { log "dockerd $pid did not stop"; exit 1; }
 fi
+# The host-agent's pod firewall (docs/host-agent.md): a fresh machine has none; the tests' agents make it.
+for tool in iptables ip6tables; do
+  command -v "$tool" >/dev/null || continue
+  for jump in "INPUT -i gfp+ -j GPUFLEET-POD-IN" "DOCKER-USER -i gfp+ -j GPUFLEET-POD-OUT" "FORWARD -i gfp+ -j GPUFLEET-POD-OUT"; do
+    while $tool -w 5 -D $jump 2>/dev/null; do :; done
+  done
+  for chain in GPUFLEET-POD-IN GPUFLEET-POD-OUT; do
+    if $tool -w 5 -F "$chain" 2>/dev/null; then
+      $tool -w 5 -X "$chain" && log "$tool: removed the pod firewall's chain $chain"
+    fi
+  done
+done
 if pgrep -x caddy >/dev/null; then
   log "stopping caddy; dev/services.sh starts it with the bare configuration"
   pkill -x caddy || true
