@@ -5,6 +5,7 @@ import gpufleet.common.stream.Frames;
 import gpufleet.common.stream.StreamRequest;
 import gpufleet.common.stream.TicketGate;
 import gpufleet.host.listen.Admission;
+import gpufleet.host.listen.KeepAlive;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -27,7 +28,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import jdk.net.ExtendedSocketOptions;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -277,14 +277,7 @@ public final class StreamServer implements AutoCloseable {
      * probes find a peer that vanished (half-open) after the idle time plus three unanswered probes.
      */
     private void keepAlive(Socket socket) throws IOException {
-        socket.setKeepAlive(true);
-        try {
-            socket.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, (int) limits.keepAliveIdle().toSeconds());
-            socket.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, 10);
-            socket.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, 3);
-        } catch (UnsupportedOperationException e) {
-            // Not Linux: the system's keep-alive times apply.
-        }
+        KeepAlive.apply(socket, limits.keepAliveIdle());
     }
 
     private void pause() {

@@ -1,6 +1,7 @@
 package gpufleet.host.workload;
 
 import gpufleet.host.listen.Admission;
+import gpufleet.host.listen.KeepAlive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,7 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -208,14 +208,7 @@ final class RelayListener implements AutoCloseable {
             s.setTcpNoDelay(true);
             // Reads wake at this interval to check the idle time; the limit is on both directions together.
             s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, limits.idle().toMillis() / 4)));
-            s.setKeepAlive(true);
-            try {
-                s.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, (int) limits.keepAliveIdle().toSeconds());
-                s.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, 10);
-                s.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, 3);
-            } catch (UnsupportedOperationException e) {
-                // Not Linux: the system's keep-alive times apply.
-            }
+            KeepAlive.apply(s, limits.keepAliveIdle());
         }
 
         private void pump(Socket source, Socket into) {
