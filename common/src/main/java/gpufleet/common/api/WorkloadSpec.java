@@ -113,11 +113,18 @@ public record WorkloadSpec(
      * capped far above any server the fleet offers (an offering's own limits are checked at
      * placement), so that the pod's sums and the host's conversions (cpu to nanocpus) cannot overflow.
      */
-    public record Resources(Integer gpus, String cpu, String memory) {
+    public record Resources(Integer gpus, String cpu, String memory, String ephemeralStorage) {
         /** 4096 cores: twice the largest server sold today, yet 16 of them in nanocpus fit a long many times. */
         public static final long MAX_CPU_MILLIS = 4096L * 1000;
         /** 64Ti. */
         public static final long MAX_MEMORY_BYTES = 64L << 40;
+        /** 1Pi: far above any disk, small enough that 16 of them sum exactly. */
+        public static final long MAX_EPHEMERAL_STORAGE_BYTES = 1L << 50;
+
+        /** Without an ephemeral-storage limit: the host's default for the pod applies. */
+        public Resources(Integer gpus, String cpu, String memory) {
+            this(gpus, cpu, memory, null);
+        }
 
         public Resources {
             gpus = gpus == null ? 0 : gpus;
@@ -130,6 +137,16 @@ public record WorkloadSpec(
             Invalid.check(bytes >= 4L << 20, "memory", "memory must be at least 4Mi");
             Invalid.check(bytes <= MAX_MEMORY_BYTES, "memory", "memory: '" + memory + "' is more than one container may ask (at most "
                     + Quantity.memory(MAX_MEMORY_BYTES) + ")");
+            if (ephemeralStorage != null) {
+                long disk = Quantity.bytes(ephemeralStorage, "ephemeral-storage");
+                Invalid.check(disk > 0 && disk <= MAX_EPHEMERAL_STORAGE_BYTES, "ephemeral-storage", "ephemeral-storage: '"
+                        + ephemeralStorage + "' must be more than 0 and at most " + Quantity.memory(MAX_EPHEMERAL_STORAGE_BYTES));
+            }
+        }
+
+        /** The container's ephemeral-storage limit in bytes; null when the pod set none. */
+        public Long ephemeralStorageBytes() {
+            return ephemeralStorage == null ? null : Quantity.bytes(ephemeralStorage, "ephemeral-storage");
         }
 
         public long cpuMillis() {
