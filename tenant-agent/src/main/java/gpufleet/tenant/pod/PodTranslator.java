@@ -33,12 +33,17 @@ public final class PodTranslator {
         Integer[] gpus = new Integer[n];
         Long[] cpu = new Long[n];
         Long[] mem = new Long[n];
+        String[] disk = new String[n];
         try {
             for (int i = 0; i < n; i++) {
                 Map<String, io.fabric8.kubernetes.api.model.Quantity> limits = merged(containers.get(i));
                 gpus[i] = limits.containsKey(GPU) ? Integer.parseInt(limits.get(GPU).toString()) : null;
                 cpu[i] = limits.containsKey("cpu") ? Quantity.cpuMillis(limits.get("cpu").toString(), "cpu") : null;
                 mem[i] = limits.containsKey("memory") ? Quantity.bytes(limits.get("memory").toString(), "memory") : null;
+                disk[i] = ephemeralStorage(containers.get(i));
+                if (disk[i] != null) {
+                    Quantity.bytes(disk[i], "ephemeral-storage");
+                }
             }
         } catch (Invalid | NumberFormatException e) {
             return new Refused("InvalidResources", "container resources are not valid quantities: " + e.getMessage());
@@ -74,13 +79,22 @@ public final class PodTranslator {
                 c.getPorts().forEach(p -> ports.add(new WorkloadSpec.Port(p.getName(), p.getContainerPort(), p.getProtocol())));
             }
             out.add(new WorkloadSpec.Container(c.getName(), c.getImage(), c.getImagePullPolicy(), c.getCommand(), c.getArgs(), env,
-                    ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i])),
+                    ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i]), disk[i]),
                     resolved.files().getOrDefault(c.getName(), List.of()),
                     c.getWorkingDir(), c.getTty(), c.getStdin()));
         }
         Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
         return new Ok(new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
                 offering.name(), out, pod.getSpec().getRestartPolicy(), grace, resolved.pullSecrets()));
+    }
+
+    /** The container's ephemeral-storage limit as the host enforces it (evicting past it); null: the host's default. */
+    private static String ephemeralStorage(Container c) {
+        if (c.getResources() == null || c.getResources().getLimits() == null) {
+            return null;
+        }
+        io.fabric8.kubernetes.api.model.Quantity q = c.getResources().getLimits().get("ephemeral-storage");
+        return q == null ? null : q.toString();
     }
 
     private static Map<String, io.fabric8.kubernetes.api.model.Quantity> merged(Container c) {
