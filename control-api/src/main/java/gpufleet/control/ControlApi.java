@@ -101,7 +101,8 @@ public final class ControlApi implements AutoCloseable {
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
-            new WorkloadRoutes(workloads, new HostWorkloads(db, config.sealKey()), wakeups, bodies).install(cfg.routes);
+            new WorkloadRoutes(workloads, new HostWorkloads(db, config.sealKey()),
+                    new gpufleet.control.workload.HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
             Dashboard.install(cfg, db, tokens);

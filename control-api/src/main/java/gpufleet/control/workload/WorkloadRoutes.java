@@ -22,12 +22,14 @@ public final class WorkloadRoutes {
     private final HostWorkloads hosts;
     private final Wakeups wakeups;
     private final Bodies bodies;
+    private final HostEvictions evictions;
 
-    public WorkloadRoutes(WorkloadStore store, HostWorkloads hosts, Wakeups wakeups, Bodies bodies) {
+    public WorkloadRoutes(WorkloadStore store, HostWorkloads hosts, HostEvictions evictions, Wakeups wakeups, Bodies bodies) {
         this.store = store;
         this.hosts = hosts;
         this.wakeups = wakeups;
         this.bodies = bodies;
+        this.evictions = evictions;
     }
 
     public void install(RoutesConfig routes) {
@@ -51,6 +53,16 @@ public final class WorkloadRoutes {
                 throw ApiException.invalid("workload", "workload id '" + ctx.pathParam("workload") + "' is not a UUID");
             }
             ctx.json(hosts.report(host, workload, bodies.read(ctx, WorkloadStatusReport.class)));
+        });
+        routes.post("/v1/hosts/{id}/workloads/{workload}/eviction", ctx -> {
+            UUID host = hostId(ctx);
+            Access.ownHost(ctx, host);
+            UUID workload = HostStore.parseUuid(ctx.pathParam("workload"));
+            if (workload == null) {
+                throw ApiException.invalid("workload", "workload id '" + ctx.pathParam("workload") + "' is not a UUID");
+            }
+            boolean now = evictions.evict(host, workload, bodies.read(ctx, gpufleet.common.api.WorkloadEviction.class));
+            ctx.status(now ? 201 : 200).json(Map.of("evicted", now));
         });
     }
 

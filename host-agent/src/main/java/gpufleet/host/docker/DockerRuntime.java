@@ -21,7 +21,7 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /** {@link ContainerRuntime} over the Docker Engine API (docker-java). */
-public final class DockerRuntime implements ContainerRuntime {
+public final class DockerRuntime implements ContainerRuntime, gpufleet.host.runtime.DiskUsage {
     private final String dockerHost;
     private final String runtime;
     private final DockerClient client;
@@ -116,6 +116,18 @@ public final class DockerRuntime implements ContainerRuntime {
     @Override
     public void remove(String id) throws RuntimeFailure {
         ContainerOps.remove(client, id);
+    }
+
+    @Override
+    public long writableBytes(String containerId) throws RuntimeFailure {
+        try {
+            Long size = client.inspectContainerCmd(containerId).withSize(true).exec().getSizeRw();
+            return size == null ? 0 : size;
+        } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+            return 0;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailure("StorageCheckFailed", "cannot measure container " + containerId + ": " + rootMessage(e));
+        }
     }
 
     static String rootMessage(Throwable e) {

@@ -1,0 +1,146 @@
+package gpufleet.host.workload;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.github.dockerjava.api.DockerClient;
+import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.docker.DockerRuntime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Disk fillers on real Docker: containers that write into their writable layer past a limit are
+ * found by the agent's measurement and evicted with the kubelet's words; one within its limit is
+ * left alone, and nothing is killed before the control-api has been told.
+ */
+class StorageWatchIT {
+    static final String HOST = "storage-host";
+    static DockerClient docker;
+
+    DockerRuntime runtime;
+    HostContainers containers;
+    final List<StorageWatch.Eviction> told = new ArrayList<>();
+    boolean controlApiAnswers = true;
+
+    @BeforeAll
+    static void docker() {
+        docker = TestEngine.client();
+    }
+
+    @AfterAll
+    static void closeDocker() throws Exception {
+        docker.close();
+    }
+
+    @BeforeEach
+    void start() {
+        TestEngine.removeManaged(docker);
+        runtime = new DockerRuntime(TestEngine.DOCKER, "runc");
+        containers = new HostContainers(runtime, HOST);
+    }
+
+    @AfterEach
+    void stop() {
+        runtime.close();
+        TestEngine.removeManaged(docker);
+    }
+
+    StorageWatch watch(long hostBound) {
+        return new StorageWatch(containers, runtime, hostBound, (w, message) -> {
+            if (controlApiAnswers) {
+                told.add(new StorageWatch.Eviction(w, message));
+            }
+            return controlApiAnswers;
+        });
+    }
+
+    /** A running container of the workload that writes {@code mib} MiB into its writable layer, then sleeps. */
+    String filler(UUID workload, String container, int mib) {
+        String id = docker.createContainerCmd("gpufleet/busybox:test")
+                .withLabels(Map.of(Labels.MANAGED, "true", Labels.HOST, HOST, Labels.WORKLOAD, workload.toString(),
+                        Labels.CONTAINER, container))
+                .withCmd("sh", "-c", "dd if=/dev/zero of=/fill bs=1048576 count=" + mib + " && sync && exec sleep 300")
+                .exec().getId();
+        docker.startContainerCmd(id).exec();
+        await().atMost(Duration.ofSeconds(60)).until(() -> runtime.writableBytes(id) >= (long) mib << 20);
+        return id;
+    }
+
+    static HostDesired desired(UUID workload, String... limits) {
+        List<WorkloadSpec.Container> cs = new ArrayList<>();
+        for (int i = 0; i < limits.length; i++) {
+            cs.add(new WorkloadSpec.Container("c" + i, "gpufleet/busybox:test", "IfNotPresent", null, null, null, null,
+                    new WorkloadSpec.Resources(0, "100m", "64Mi", limits[i]), null, null, null, null));
+        }
+        WorkloadSpec spec = new WorkloadSpec("uid-" + workload, "default", "filler", "offer", cs, "Always", 1L, List.of());
+        return new HostDesired(1, List.of(new HostWorkload(workload, "tenant", "uid-" + workload, "default", "filler", spec,
+                Map.of(), false, List.of())));
+    }
+
+    boolean running(String id) {
+        return Boolean.TRUE.equals(docker.inspectContainerCmd(id).exec().getState().getRunning());
+    }
+
+    @Test
+    void aContainerPastItsOwnLimitIsEvictedWithTheKubeletsWords() throws Exception {
+        UUID w = UUID.randomUUID();
+        String id = filler(w, "c0", 40);
+        List<StorageWatch.Eviction> evicted = watch(1L << 40).check(desired(w, "20Mi"));
+        assertThat(told).containsExactly(new StorageWatch.Eviction(w, "Container c0 exceeded its local ephemeral storage limit \"20Mi\"."));
+        assertThat(evicted).isEqualTo(told);
+        assertThat(running(id)).as("the evicted container is killed").isFalse();
+    }
+
+    @Test
+    void aPodWithoutLimitsIsHeldToTheHostsBound() throws Exception {
+        UUID w = UUID.randomUUID();
+        String a = filler(w, "c0", 15);
+        String b = filler(w, "c1", 15);
+        watch(20L << 20).check(desired(w, null, null));
+        assertThat(told).extracting(StorageWatch.Eviction::message)
+                .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
+        assertThat(running(a) || running(b)).isFalse();
+    }
+
+    @Test
+    void aLimitAboveTheHostsBoundDoesNotLiftIt() throws Exception {
+        UUID w = UUID.randomUUID();
+        filler(w, "c0", 30);
+        watch(20L << 20).check(desired(w, "1Ti"));
+        assertThat(told).extracting(StorageWatch.Eviction::message)
+                .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
+    }
+
+    @Test
+    void aPodWithinItsLimitsRuns() throws Exception {
+        UUID w = UUID.randomUUID();
+        String id = filler(w, "c0", 20);
+        watch(1L << 30).check(desired(w, "100Mi"));
+        assertThat(told).isEmpty();
+        assertThat(running(id)).isTrue();
+    }
+
+    @Test
+    void nothingIsKilledBeforeTheControlApiKnows() throws Exception {
+        UUID w = UUID.randomUUID();
+        String id = filler(w, "c0", 30);
+        controlApiAnswers = false;
+        StorageWatch watch = watch(1L << 40);
+        assertThat(watch.check(desired(w, "10Mi"))).isEmpty();
+        assertThat(running(id)).as("the pod keeps running until its eviction is recorded").isTrue();
+        controlApiAnswers = true;
+        assertThat(watch.check(desired(w, "10Mi"))).hasSize(1);
+        assertThat(running(id)).isFalse();
+    }
+}
