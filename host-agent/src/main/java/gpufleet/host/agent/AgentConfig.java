@@ -39,7 +39,11 @@ public record AgentConfig(
         InetAddress publishAddress,
         int streamPort,
         boolean podFirewall,
-        List<Ipv4Cidr> podDenied) {
+        List<Ipv4Cidr> podDenied,
+        long podEphemeralStorage,
+        Duration storageCheckInterval,
+        long containerLogMaxBytes,
+        int containerLogMaxFiles) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -61,7 +65,11 @@ public record AgentConfig(
             Map.entry("GPUFLEET_CUTOFF_AFTER", "4m"),
             Map.entry("GPUFLEET_PUBLISH_ADDRESS", "127.0.0.1"),
             Map.entry("GPUFLEET_STREAM_PORT", "10350"),
-            Map.entry("GPUFLEET_POD_FIREWALL", "iptables"));
+            Map.entry("GPUFLEET_POD_FIREWALL", "iptables"),
+            Map.entry("GPUFLEET_POD_EPHEMERAL_STORAGE", "100Gi"),
+            Map.entry("GPUFLEET_STORAGE_CHECK_INTERVAL", "10s"),
+            Map.entry("GPUFLEET_CONTAINER_LOG_MAX_SIZE", "10Mi"),
+            Map.entry("GPUFLEET_CONTAINER_LOG_MAX_FILES", "5"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -109,7 +117,11 @@ public record AgentConfig(
                 duration(v, "GPUFLEET_RESTART_BACKOFF", problems), duration(v, "GPUFLEET_RESYNC_INTERVAL", problems),
                 duration(v, "GPUFLEET_CUTOFF_AFTER", problems), publishAddress(v.get("GPUFLEET_PUBLISH_ADDRESS"), problems),
                 streamPort(v.get("GPUFLEET_STREAM_PORT"), problems), podFirewall(v.get("GPUFLEET_POD_FIREWALL"), problems),
-                podDenied(v.get("GPUFLEET_POD_DENY"), problems));
+                podDenied(v.get("GPUFLEET_POD_DENY"), problems),
+                atLeast(quantity(v, "GPUFLEET_POD_EPHEMERAL_STORAGE", false, problems), 1L << 20, "GPUFLEET_POD_EPHEMERAL_STORAGE", problems),
+                duration(v, "GPUFLEET_STORAGE_CHECK_INTERVAL", problems),
+                atLeast(quantity(v, "GPUFLEET_CONTAINER_LOG_MAX_SIZE", false, problems), 1L << 20, "GPUFLEET_CONTAINER_LOG_MAX_SIZE", problems),
+                logFiles(v.get("GPUFLEET_CONTAINER_LOG_MAX_FILES"), problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -188,6 +200,22 @@ public record AgentConfig(
             problems.add("GPUFLEET_POD_DENY: " + e.getMessage() + " (a comma-separated list of IPv4 networks)");
             return List.of();
         }
+    }
+
+    private static long atLeast(long value, long min, String key, List<String> problems) {
+        if (value != 0 && value < min) {
+            problems.add(key + ": must be at least " + gpufleet.common.Quantity.memory(min));
+        }
+        return value;
+    }
+
+    /** How many log files Docker keeps per container (the one written and the rotated ones), as the kubelet's containerLogMaxFiles. */
+    private static int logFiles(String text, List<String> problems) {
+        if (text.matches("^[0-9]{1,3}$") && Integer.parseInt(text) >= 2) {
+            return Integer.parseInt(text);
+        }
+        problems.add("GPUFLEET_CONTAINER_LOG_MAX_FILES: '" + text + "' must be a whole number of at least 2");
+        return 5;
     }
 
     private static long pids(String text, List<String> problems) {

@@ -46,6 +46,12 @@ public final class ControlApiClient {
                 ReportResult.class);
     }
 
+    /** Evicts one of this host's workloads (its pod fails with reason Evicted and is deleted). */
+    public void evict(RegisteredHost host, UUID workload, String message) throws IOException, Refused {
+        http.send("POST", "/v1/hosts/" + host.hostId() + "/workloads/" + workload + "/eviction", host.token(),
+                new gpufleet.common.api.WorkloadEviction(message), java.util.Map.class);
+    }
+
     /** Tells the control-api where this agent serves streams and the key its tickets are signed with. */
     public void streams(RegisteredHost host, StreamEndpoint endpoint) throws IOException, Refused {
         http.send("PUT", "/v1/hosts/" + host.hostId() + "/streams", host.token(), endpoint, Void.class);

@@ -18,6 +18,20 @@ class AgentConfigTest {
         assertThat(c.metricsPort()).isEqualTo(9400);
         assertThat(c.reservedMemoryBytes()).isEqualTo(4L << 30);
         assertThat(c.publishAddress().getHostAddress()).isEqualTo("127.0.0.1");
+        assertThat(c.podEphemeralStorage()).isEqualTo(100L << 30);
+        assertThat(c.storageCheckInterval()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.containerLogMaxBytes()).as("the kubelet's containerLogMaxSize").isEqualTo(10L << 20);
+        assertThat(c.containerLogMaxFiles()).as("the kubelet's containerLogMaxFiles").isEqualTo(5);
+    }
+
+    @Test
+    void diskBoundsTooSmallToMeanAnythingAreRefused() {
+        assertThatThrownBy(() -> AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example",
+                "GPUFLEET_POD_EPHEMERAL_STORAGE", "1Ki", "GPUFLEET_CONTAINER_LOG_MAX_FILES", "1",
+                "GPUFLEET_CONTAINER_LOG_MAX_SIZE", "lots"), "gpu-01"))
+                .hasMessageContaining("GPUFLEET_POD_EPHEMERAL_STORAGE: must be at least 1Mi")
+                .hasMessageContaining("GPUFLEET_CONTAINER_LOG_MAX_FILES: '1' must be a whole number of at least 2")
+                .hasMessageContaining("GPUFLEET_CONTAINER_LOG_MAX_SIZE: 'lots' is not a quantity");
     }
 
     @Test
