@@ -1,8 +1,16 @@
 package gpufleet.common.api;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import gpufleet.common.ContainerLimits;
 import gpufleet.common.Invalid;
 import gpufleet.common.Names;
 import gpufleet.common.Quantity;
+import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -113,7 +121,8 @@ public record WorkloadSpec(
      * capped far above any server the fleet offers (an offering's own limits are checked at
      * placement), so that the pod's sums and the host's conversions (cpu to nanocpus) cannot overflow.
      */
-    public record Resources(Integer gpus, String cpu, String memory, String ephemeralStorage) {
+    public record Resources(@JsonDeserialize(using = WholeGpus.class) Integer gpus, String cpu, String memory,
+                            String ephemeralStorage) {
         /** 4096 cores: twice the largest server sold today, yet 16 of them in nanocpus fit a long many times. */
         public static final long MAX_CPU_MILLIS = 4096L * 1000;
         /** 64Ti. */
@@ -134,7 +143,8 @@ public record WorkloadSpec(
             Invalid.check(millis <= MAX_CPU_MILLIS, "cpu", "cpu: '" + cpu + "' is more than one container may ask (at most "
                     + Quantity.cpu(MAX_CPU_MILLIS) + ")");
             long bytes = Quantity.bytes(memory, "memory");
-            Invalid.check(bytes >= 4L << 20, "memory", "memory must be at least 4Mi");
+            Invalid.check(bytes >= ContainerLimits.MIN_MEMORY_BYTES, "memory", "memory: '" + memory
+                    + "' is less than 6Mi, the least memory Docker gives a container");
             Invalid.check(bytes <= MAX_MEMORY_BYTES, "memory", "memory: '" + memory + "' is more than one container may ask (at most "
                     + Quantity.memory(MAX_MEMORY_BYTES) + ")");
             if (ephemeralStorage != null) {
@@ -155,6 +165,29 @@ public record WorkloadSpec(
 
         public long memoryBytes() {
             return Quantity.bytes(memory, "memory");
+        }
+    }
+
+    /**
+     * The GPU count as JSON gives it: a whole number. Jackson would otherwise cut 1.5 to 1 and place
+     * a pod on fewer GPUs than it asked for; the API server likewise takes only integers for
+     * extended resources.
+     */
+    public static final class WholeGpus extends StdDeserializer<Integer> {
+        public WholeGpus() {
+            super(Integer.class);
+        }
+
+        @Override
+        public Integer deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+            if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
+                return p.getIntValue(); // out of int range: Jackson refuses it, never wraps
+            }
+            if (p.currentToken() == JsonToken.VALUE_NUMBER_FLOAT) {
+                throw JsonMappingException.from(p, "gpus must be a whole number, got " + p.getText()
+                        + ": a GPU is not shared by fractions (extended resources must be integers)");
+            }
+            return (Integer) ctx.handleUnexpectedToken(Integer.class, p);
         }
     }
 

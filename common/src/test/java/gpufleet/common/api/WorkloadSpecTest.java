@@ -62,4 +62,33 @@ class WorkloadSpecTest {
         assertThat(spec.memoryBytes()).isEqualTo(16 * (64L << 40));
         assertThat(Math.multiplyExact(spec.cpuMillis(), 1_000_000L)).isPositive();
     }
+
+    @Test
+    void memoryUnderDockersSixMebibytesIsRefusedWithTheReason() {
+        assertThatThrownBy(() -> container("a", "1", "4Mi"))
+                .isInstanceOf(Invalid.class)
+                .hasMessage("memory: '4Mi' is less than 6Mi, the least memory Docker gives a container")
+                .extracting(e -> ((Invalid) e).field()).isEqualTo("memory");
+        assertThat(container("a", "1m", "6Mi").resources().memoryBytes()).isEqualTo(6L << 20);
+    }
+
+    @Test
+    void kubernetesQuantityFormsAreTaken() {
+        WorkloadSpec.Resources r = container("a", ".5", "128e6").resources();
+        assertThat(r.cpuMillis()).isEqualTo(500);
+        assertThat(r.memoryBytes()).isEqualTo(128_000_000);
+        assertThat(container("b", "0.0005", "+1Gi").resources().cpuMillis()).as("rounded up to 1m").isEqualTo(1);
+    }
+
+    @Test
+    void aFractionOfAGpuInJsonIsRefusedNotCut() throws Exception {
+        String body = """
+                {"podUid":"6f1c3b1e-9a0e-4c59-9a53-2b7f1f3d7c11","namespace":"default","name":"p","offering":"h100-1",
+                 "containers":[{"name":"a","image":"busybox:1","resources":{"gpus":%s,"cpu":"8","memory":"16Gi"}}]}""";
+        assertThatThrownBy(() -> Json.mapper().readValue(body.formatted("1.5"), WorkloadSpec.class))
+                .hasMessageContaining("gpus must be a whole number, got 1.5");
+        assertThatThrownBy(() -> Json.mapper().readValue(body.formatted("\"1\""), WorkloadSpec.class))
+                .as("a string is no count either").hasMessageContaining("gpus");
+        assertThat(Json.mapper().readValue(body.formatted("2"), WorkloadSpec.class).gpus()).isEqualTo(2);
+    }
 }
