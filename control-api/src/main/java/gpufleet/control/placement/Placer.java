@@ -26,7 +26,8 @@ public final class Placer {
      * free GPUs (Nomad's limit iterator in spirit), so a placement costs the same in a fleet of
      * ten hosts or ten thousand, and hosts fill one after another (bin-packing: whole hosts stay
      * free for large requests). Its counts come from the statement's snapshot; the caller checks
-     * them again under the lock.
+     * them again under the lock. A finished workload (finished_at) holds no cpu or memory: its
+     * exited containers stay only for their logs.
      */
     private static final String LOCK_CANDIDATE = """
             WITH free AS (
@@ -36,7 +37,7 @@ public final class Placer {
                 LIMIT 64)
             SELECT h.id FROM free f JOIN hosts h ON h.id = f.host_id JOIN host_inventory i ON i.host_id = h.id
             CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL) used
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
             WHERE h.liveness = 'ready' AND NOT h.cordoned AND NOT h.id = ANY (?)
               AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
             LIMIT 1
@@ -46,7 +47,7 @@ public final class Placer {
             SELECT h.name, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
             FROM hosts h JOIN host_inventory i ON i.host_id = h.id
             CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL) used
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
             LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
                                WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
                                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)

@@ -56,7 +56,8 @@ public final class TenancyRoutes {
         });
         routes.get("/v1/tenants/{tenant}/node", ctx -> {
             Access.tenantOrOperator(ctx, ctx.pathParam("tenant"));
-            ctx.json(store.node(ctx.pathParam("tenant")));
+            // ?include=waiting: the tenant-agent's figures; without it, the answer older agents know.
+            ctx.json(store.node(ctx.pathParam("tenant"), "waiting".equals(ctx.queryParam("include"))));
         });
         routes.post("/v1/offerings", ctx -> {
             Access.operator(ctx);

@@ -203,19 +203,37 @@ public final class TenantStore {
         });
     }
 
-    /** The tenant's pool: schedulable hosts carrying any GPU model the tenant is offered. */
-    public NodeResources node(String tenant) {
+    /**
+     * The tenant's pool: schedulable hosts carrying any GPU model the tenant is offered. With
+     * {@code waiting}, also what the tenant's unplaced workloads will hold.
+     */
+    public NodeResources node(String tenant, boolean waiting) {
         return db.read(c -> {
             tenant(c, tenant);
+            NodeCapacity.Pool pool;
             try (PreparedStatement ps = c.prepareStatement(POOL_SQL)) {
                 ps.setString(1, tenant);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    return NodeCapacity.of(new NodeCapacity.Pool(rs.getLong(1), rs.getLong(2), rs.getLong(3),
-                            rs.getLong(4), rs.getLong(6), rs.getLong(7), rs.getLong(5)));
+                    pool = new NodeCapacity.Pool(rs.getLong(1), rs.getLong(2), rs.getLong(3),
+                            rs.getLong(4), rs.getLong(6), rs.getLong(7), rs.getLong(5));
                 }
             }
+            return NodeCapacity.of(pool, waiting ? waiting(c, tenant) : null);
         });
+    }
+
+    private static NodeCapacity.Waiting waiting(Connection c, String tenant) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT coalesce(sum(cpu_millis), 0), coalesce(sum(memory_bytes), 0), coalesce(sum(gpu_count), 0)
+                FROM workloads WHERE tenant = ? AND phase = 'pending' AND host_id IS NULL
+                  AND deletion_requested_at IS NULL AND deleted_at IS NULL""")) {
+            ps.setString(1, tenant);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new NodeCapacity.Waiting(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+            }
+        }
     }
 
     private static final String POOL_SQL = """
@@ -232,6 +250,6 @@ public final class TenantStore {
                    (SELECT count(*) FROM pool_gpus),
                    (SELECT count(*) FROM pool_gpus WHERE NOT healthy),
                    (SELECT count(*) FROM pool_gpus WHERE healthy AND used),
-                   (SELECT coalesce(sum(w.cpu_millis), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts)),
-                   (SELECT coalesce(sum(w.memory_bytes), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts))""";
+                   (SELECT coalesce(sum(w.cpu_millis), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.finished_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts)),
+                   (SELECT coalesce(sum(w.memory_bytes), 0) FROM workloads w WHERE w.deleted_at IS NULL AND w.finished_at IS NULL AND w.host_id IN (SELECT host_id FROM pool_hosts))""";
 }

@@ -113,78 +113,138 @@ public final class HostWorkloads {
      */
     public ReportResult report(UUID host, UUID workload, WorkloadStatusReport r) {
         return db.tx(c -> {
-            String restartPolicy;
-            boolean deleting;
-            long stored;
-            try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT spec ->> 'restartPolicy', deletion_requested_at IS NOT NULL, status_generation
-                    FROM workloads WHERE id = ? AND host_id = ? AND deleted_at IS NULL FOR UPDATE""")) {
-                ps.setObject(1, workload);
-                ps.setObject(2, host);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        throw ApiException.notFound("workload " + workload + " on this host");
-                    }
-                    restartPolicy = rs.getString(1);
-                    deleting = rs.getBoolean(2);
-                    stored = rs.getLong(3);
-                }
+            Stored s = stored(c, host, workload);
+            if (r.generation() <= s.generation()) {
+                return new ReportResult(false, s.generation());
             }
-            if (r.generation() <= stored) {
-                return new ReportResult(false, stored);
-            }
-            if (r.gone() && deleting) {
+            if (r.gone() && s.deleting()) {
                 release(c, workload);
                 return new ReportResult(true, r.generation());
             }
             HostAddresses.checkPorts(c, host, r.ports());
+            String phase = s.evicted() || TERMINAL.contains(s.phase()) ? s.phase() : phase(r.containers(), s.restartPolicy());
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
-                        phase = CASE WHEN reason = 'Evicted' THEN phase ELSE ? END, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
+                        phase = ?, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
                 ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
                 ps.setLong(2, r.generation());
-                ps.setString(3, phase(r.containers(), restartPolicy));
+                ps.setString(3, phase);
                 ps.setString(4, Json.mapper().writeValueAsString(r.ports()));
                 ps.setObject(5, workload);
                 ps.executeUpdate();
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
+            if (!s.evicted() && TERMINAL.contains(phase)) {
+                finish(c, workload);
+            }
             return new ReportResult(true, r.generation());
         });
     }
 
-    /** Frees the workload's GPUs and marks it deleted; an evicted one keeps the phase its pod shows. */
-    static void release(Connection c, UUID workload) throws SQLException {
+    /** Phases a pod never leaves, as the kubelet's: nothing of it will run again. */
+    static final Set<String> TERMINAL = Set.of("succeeded", "failed");
+
+    /** The stored row a report is checked against, locked for the report's transaction. */
+    private record Stored(String restartPolicy, boolean deleting, long generation, String phase, boolean evicted) {}
+
+    private static Stored stored(Connection c, UUID host, UUID workload) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT spec ->> 'restartPolicy', deletion_requested_at IS NOT NULL, status_generation, phase,
+                       coalesce(reason = 'Evicted', false)
+                FROM workloads WHERE id = ? AND host_id = ? AND deleted_at IS NULL FOR UPDATE""")) {
+            ps.setObject(1, workload);
+            ps.setObject(2, host);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw ApiException.notFound("workload " + workload + " on this host");
+                }
+                return new Stored(rs.getString(1), rs.getBoolean(2), rs.getLong(3), rs.getString(4), rs.getBoolean(5));
+            }
+        }
+    }
+
+    /**
+     * A finished pod holds nothing from now on: its GPUs go back to the pool and its cpu and
+     * memory stop counting (finished_at), while its exited containers stay on the host for their
+     * logs until the pod is deleted. Done once; the later release on deletion finds nothing left
+     * to free and only marks the workload deleted.
+     */
+    private static void finish(Connection c, UUID workload) throws SQLException {
+        try (PreparedStatement w = c.prepareStatement(
+                "UPDATE workloads SET finished_at = now() WHERE id = ? AND finished_at IS NULL")) {
+            w.setObject(1, workload);
+            if (w.executeUpdate() == 1) {
+                freeGpus(c, workload);
+            }
+        }
+    }
+
+    private static void freeGpus(Connection c, UUID workload) throws SQLException {
         try (PreparedStatement a = c.prepareStatement("""
                 WITH freed AS (UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL
                                RETURNING gpu_uuid)
-                UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""");
-             PreparedStatement w = c.prepareStatement("""
-                     UPDATE workloads SET phase = CASE WHEN reason = 'Evicted' THEN phase ELSE 'deleted' END,
-                         deleted_at = now(), updated_at = now() WHERE id = ?""")) {
+                UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""")) {
             a.setObject(1, workload);
             a.executeUpdate();
+        }
+    }
+
+    /** Frees the workload's GPUs and marks it deleted; an evicted one keeps the phase its pod shows. */
+    static void release(Connection c, UUID workload) throws SQLException {
+        freeGpus(c, workload);
+        try (PreparedStatement w = c.prepareStatement("""
+                UPDATE workloads SET phase = CASE WHEN reason = 'Evicted' THEN phase ELSE 'deleted' END,
+                    deleted_at = now(), updated_at = now() WHERE id = ?""")) {
             w.setObject(1, workload);
             w.executeUpdate();
         }
     }
 
-    /** Kubernetes' pod phase from container states and the restart policy. */
+    /**
+     * The pod's phase as the kubelet words it ("placed" is Kubernetes' Pending on a host): a
+     * container not started yet keeps the pod Pending; one running makes it Running; when all
+     * have stopped, Always (and OnFailure after a failure) means Running while they restart, and
+     * otherwise Succeeded or Failed. A container waiting to be started again after an earlier run
+     * (CrashLoopBackOff: restartCount above 0) counts as stopped, as the kubelet counts one with
+     * a last termination state, so a crash loop stays Running. Under Never nothing is restarted:
+     * a waiting container there is one still being started, never a finished one.
+     */
     static String phase(List<ContainerStatus> containers, String restartPolicy) {
         if (containers.isEmpty()) {
             return "placed";
         }
-        boolean allTerminated = containers.stream().allMatch(s -> s.state().equals("terminated"));
-        if (!allTerminated) {
-            return containers.stream().anyMatch(s -> s.state().equals("running")) ? "running" : "placed";
+        String policy = restartPolicy == null ? "Always" : restartPolicy;
+        int running = 0;
+        int waiting = 0;
+        int stopped = 0;
+        int succeeded = 0;
+        for (ContainerStatus s : containers) {
+            switch (s.state()) {
+                case "running" -> running++;
+                case "terminated" -> {
+                    stopped++;
+                    succeeded += Integer.valueOf(0).equals(s.exitCode()) ? 1 : 0;
+                }
+                default -> {
+                    if (s.restartCount() > 0 && !policy.equals("Never")) {
+                        stopped++;
+                    } else {
+                        waiting++;
+                    }
+                }
+            }
         }
-        boolean allSucceeded = containers.stream().allMatch(s -> Integer.valueOf(0).equals(s.exitCode()));
-        return switch (restartPolicy == null ? "Always" : restartPolicy) {
-            case "Never" -> allSucceeded ? "succeeded" : "failed";
-            case "OnFailure" -> allSucceeded ? "succeeded" : "running";
-            default -> "running";
-        };
+        if (waiting > 0) {
+            return "placed";
+        }
+        if (running > 0 || policy.equals("Always")) {
+            return "running";
+        }
+        if (stopped == succeeded) {
+            return "succeeded";
+        }
+        return policy.equals("Never") ? "failed" : "running";
     }
 
     private static List<Integer> ports(String json) {

@@ -44,7 +44,7 @@ public final class ProviderClient {
     }
 
     public NodeResources node(String tenant) throws IOException, Refused {
-        return http.send("GET", "/v1/tenants/" + tenant + "/node", token, null, NodeResources.class);
+        return http.send("GET", "/v1/tenants/" + tenant + "/node?include=waiting", token, null, NodeResources.class);
     }
 
     public WorkloadView createWorkload(String tenant, WorkloadSpec spec) throws IOException, Refused {

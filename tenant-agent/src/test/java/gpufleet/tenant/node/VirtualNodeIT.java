@@ -92,6 +92,33 @@ class VirtualNodeIT {
         assertThat(figures(n.getStatus().getAllocatable())).isEqualTo(Map.of("cpu", "61", "memory", "246789840Ki", "nvidia.com/gpu", "7", "pods", "7"));
     }
 
+    /**
+     * The seed's pod bound to the node: the scheduler counts its requests itself, so allocatable
+     * stays at capacity and what `kubectl describe node` shows free is the seed's 61 / 246789840Ki / 7 / 7.
+     */
+    @Test
+    void theSeedsPodOnTheNodeLeavesTheSeedsNumbersFreeToTheScheduler() {
+        controller.syncOnce();
+        assertThat(fx.http.post("/v1/tenants/skg00000/workloads", token, Pods.seedPod("uid-1")).status()).isEqualTo(201);
+        client.pods().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+                .withName("nvidia-smi").endMetadata().withNewSpec().withNodeName("k8s.gpu").withRestartPolicy("OnFailure")
+                .withRuntimeClassName("seeweb-nvidia-1xa6000").addNewContainer().withName("nvidia").withImage("nvidia/cuda")
+                .withNewResources().withLimits(Map.of("nvidia.com/gpu", new Quantity("1"), "memory", new Quantity("16Gi"),
+                        "cpu", new Quantity("2"))).endResources().endContainer().endSpec().build()).create();
+        controller.syncOnce();
+        Node n = client.nodes().withName("k8s.gpu").get();
+        Map<String, String> seed = Map.of("cpu", "63", "memory", "263567056Ki", "nvidia.com/gpu", "8", "pods", "8");
+        assertThat(figures(n.getStatus().getAllocatable())).isEqualTo(seed);
+        assertThat(Quantity.getAmountInBytes(n.getStatus().getAllocatable().get("memory"))
+                .subtract(Quantity.getAmountInBytes(new Quantity("16Gi"))))
+                .isEqualByComparingTo(Quantity.getAmountInBytes(new Quantity("246789840Ki")));
+        io.fabric8.kubernetes.api.model.Pod another = client.pods().inNamespace("default").withName("nvidia-smi").get();
+        another.getMetadata().setName("another");
+        another.getMetadata().setUid(null);
+        assertThat(SchedulerFit.refusals(another, n, client.pods().inAnyNamespace().list().getItems()))
+                .as("a second seed pod fits the 7 GPUs left").isEmpty();
+    }
+
     @Test
     void oneRuntimeClassPerOfferingWithTheSeedsAnnotationsAndScheduling() {
         client.runtimeClasses().resource(new RuntimeClassBuilder().withNewMetadata().withName("someone-elses").endMetadata()
