@@ -1,0 +1,103 @@
+package gpufleet.faults;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A PostgreSQL cluster of the fault tests' own, made with Debian's postgresql-common tools on a
+ * free port: stopping it for real (immediate mode, as a crash) cannot disturb any other test's
+ * database. Clusters left by an earlier run that died are dropped first.
+ */
+final class PgCluster implements AutoCloseable {
+    static final String PREFIX = "gpufleetfaults";
+    static final String USER = "gpufleet";
+    static final String PASSWORD = "gpufleet-faults";
+
+    final String version;
+    final String name;
+    final int port;
+
+    private PgCluster(String version, String name, int port) {
+        this.version = version;
+        this.name = name;
+        this.port = port;
+    }
+
+    static PgCluster create() {
+        String version = version();
+        dropLeftovers(version);
+        int port = Ports.free();
+        String name = PREFIX + port;
+        run("pg_createcluster", version, name, "-p", Integer.toString(port), "--start", "--",
+                "--auth-local=peer", "--auth-host=scram-sha-256");
+        PgCluster c = new PgCluster(version, name, port);
+        c.psql("CREATE ROLE " + USER + " LOGIN PASSWORD '" + PASSWORD + "'");
+        c.psql("CREATE DATABASE gpufleet OWNER " + USER);
+        return c;
+    }
+
+    String jdbcUrl() {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/gpufleet";
+    }
+
+    /** A crash: no checkpoint, no goodbye to the clients. */
+    void stopImmediately() {
+        run("pg_ctlcluster", version, name, "stop", "-m", "immediate");
+    }
+
+    void start() {
+        run("pg_ctlcluster", version, name, "start");
+    }
+
+    private void psql(String sql) {
+        run("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", Integer.toString(port),
+                "-d", "postgres", "-c", sql);
+    }
+
+    @Override
+    public void close() {
+        run("pg_dropcluster", version, name, "--stop");
+    }
+
+    private static String version() {
+        try (var dirs = Files.list(Path.of("/usr/lib/postgresql"))) {
+            return dirs.map(p -> p.getFileName().toString()).filter(v -> v.matches("[0-9]+")).max(String::compareTo)
+                    .orElseThrow(() -> new IllegalStateException("no PostgreSQL server under /usr/lib/postgresql: run bash dev/services.sh"));
+        } catch (IOException e) {
+            throw new IllegalStateException("PostgreSQL is needed for the fault tests: run bash dev/services.sh", e);
+        }
+    }
+
+    private static void dropLeftovers(String version) {
+        Path dir = Path.of("/etc/postgresql", version);
+        try (var clusters = Files.list(dir)) {
+            for (Path p : clusters.toList()) {
+                if (p.getFileName().toString().startsWith(PREFIX)) {
+                    run("pg_dropcluster", version, p.getFileName().toString(), "--stop");
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + dir, e);
+        }
+    }
+
+    static String run(String... command) {
+        try {
+            Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + command[0] + " (the fault tests need PostgreSQL's tools)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted running " + command[0], e);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package gpufleet.faults;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One of the programs as its own JVM, from the jar its module built, with its output in a log
+ * file under target/faults. {@link #kill9()} is a SIGKILL: no shutdown hook, no last words.
+ */
+final class Proc implements AutoCloseable {
+    private final String name;
+    private final List<String> command;
+    private final Map<String, String> env;
+    private final Path log;
+    private Process process;
+
+    Proc(String name, Path jar, List<String> args, Map<String, String> env) {
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: build it first (mvn -pl faults -am verify builds it)");
+        }
+        this.name = name;
+        this.command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+        this.command.addAll(args);
+        this.env = Map.copyOf(env);
+        this.log = Path.of("target", "faults", name + ".log");
+    }
+
+    static Path jar(String module) {
+        return Path.of("..", module, "target", module + "-0.1.0-SNAPSHOT-all.jar").toAbsolutePath().normalize();
+    }
+
+    Proc start() {
+        try {
+            Files.createDirectories(log.getParent());
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            pb.environment().keySet().removeIf(k -> k.startsWith("GPUFLEET_"));
+            pb.environment().putAll(env);
+            process = pb.start();
+            return this;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start " + name, e);
+        }
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    void kill9() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        if (alive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    kill9();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
