@@ -3,6 +3,7 @@ package gpufleet.tenant.pod;
 import io.fabric8.kubernetes.api.model.Capabilities;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EphemeralContainer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.SELinuxOptions;
@@ -15,8 +16,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The Pod Security Standards "baseline" profile, control by control, plus what a remote GPU node
- * cannot offer (local storage). Returns the first violation in words, or null.
+ * The Pod Security Standards "baseline" profile, control by control, over every container of the
+ * pod (init and ephemeral ones included). Returns the first violation in words, or null. GPU Fleet's
+ * own rules (storage, fields not honoured yet) are {@link PodFields}, worded as its own.
  */
 public final class Baseline {
     static final Set<String> ALLOWED_CAPABILITIES = Set.of("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
@@ -37,9 +39,6 @@ public final class Baseline {
         for (Volume v : spec.getVolumes() == null ? List.<Volume>of() : spec.getVolumes()) {
             if (v.getHostPath() != null) {
                 return "hostPath volumes (volume \"" + v.getName() + "\" mounts a path of the node)";
-            }
-            if (v.getPersistentVolumeClaim() != null) {
-                return "local storage (volume \"" + v.getName() + "\" claims a persistent volume; pods on this node cannot mount cluster storage)";
             }
         }
         PodSecurityContext psc = spec.getSecurityContext();
@@ -68,7 +67,13 @@ public final class Baseline {
             all.addAll(spec.getInitContainers());
         }
         for (Container c : all) {
-            String v = container(c);
+            String v = container("container \"" + c.getName() + "\"", c.getPorts(), c.getSecurityContext());
+            if (v != null) {
+                return v;
+            }
+        }
+        for (EphemeralContainer e : spec.getEphemeralContainers() == null ? List.<EphemeralContainer>of() : spec.getEphemeralContainers()) {
+            String v = ephemeral(e);
             if (v != null) {
                 return v;
             }
@@ -76,14 +81,20 @@ public final class Baseline {
         return null;
     }
 
-    private static String container(Container c) {
-        String who = "container \"" + c.getName() + "\"";
-        for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
+    /**
+     * The profile's controls on one ephemeral container (kubectl debug's), which the standard covers
+     * as it covers the others; null when it passes.
+     */
+    public static String ephemeral(EphemeralContainer e) {
+        return container("ephemeral container \"" + e.getName() + "\"", e.getPorts(), e.getSecurityContext());
+    }
+
+    private static String container(String who, List<ContainerPort> ports, SecurityContext sc) {
+        for (ContainerPort p : ports == null ? List.<ContainerPort>of() : ports) {
             if (p.getHostPort() != null && p.getHostPort() != 0) {
                 return "hostPort (" + who + " uses hostPort " + p.getHostPort() + ")";
             }
         }
-        SecurityContext sc = c.getSecurityContext();
         if (sc == null) {
             return null;
         }

@@ -4,6 +4,7 @@ import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
 import gpufleet.tenant.provider.ProviderClient;
+import io.fabric8.kubernetes.api.model.EphemeralContainer;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -124,6 +125,11 @@ public final class PodController {
             w = provider.createWorkload(tenant, ((PodTranslator.Ok) r).spec());
             log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
         }
+        String ignored = PodFields.check(pod).ignoredMessage();
+        if (ignored != null) {
+            warn(pod, "IgnoredPodFields", ignored);
+        }
+        ephemeralContainers(pod);
         if (w.phase().equals("pending") && w.reason() != null) {
             warn(pod, "FailedScheduling", w.message());
         }
@@ -142,11 +148,38 @@ public final class PodController {
         if (violation != null) {
             return new PodTranslator.Refused("PodSecurityBaseline", "violates PodSecurity \"baseline\": " + violation);
         }
+        String unsupported = PodFields.check(pod).refusal();
+        if (unsupported != null) {
+            return new PodTranslator.Refused("UnsupportedPodSpec", unsupported);
+        }
         try {
             return PodTranslator.translate(pod, o, resolver.resolve(pod));
         } catch (PodResolver.Missing m) {
             // As the kubelet: the pod waits until what it references exists.
             return new PodTranslator.Refused("CreateContainerConfigError", m.getMessage());
+        }
+    }
+
+    /**
+     * Ephemeral containers (kubectl debug adds them to a running pod) are not run on k8s.gpu: each
+     * gets one Warning Event saying so, or naming the Baseline control it breaks. kubectl exec
+     * reaches the pod's own containers instead.
+     */
+    private void ephemeralContainers(Pod pod) {
+        for (EphemeralContainer e : pod.getSpec().getEphemeralContainers() == null ? List.<EphemeralContainer>of()
+                : pod.getSpec().getEphemeralContainers()) {
+            if (!warned.add(pod.getMetadata().getUid() + "/ephemeral/" + e.getName())) {
+                continue;
+            }
+            String violation = Baseline.ephemeral(e);
+            if (violation != null) {
+                record(pod, "ephemeral." + e.getName(), "Warning", "PodSecurityBaseline", "ephemeral container \"" + e.getName()
+                        + "\" is not run: violates PodSecurity \"baseline\": " + violation);
+            } else {
+                record(pod, "ephemeral." + e.getName(), "Warning", "EphemeralContainersNotSupported", "ephemeral container \""
+                        + e.getName() + "\" is not run: ephemeral containers (kubectl debug) are not supported on k8s.gpu yet; "
+                        + "kubectl exec reaches the pod's containers");
+            }
         }
     }
 

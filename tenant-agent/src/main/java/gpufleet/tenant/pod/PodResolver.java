@@ -5,6 +5,7 @@ import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.DownwardAPIVolumeFile;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.KeyToPath;
@@ -83,8 +84,8 @@ public final class PodResolver {
         for (EnvFromSource from : c.getEnvFrom() == null ? List.<EnvFromSource>of() : c.getEnvFrom()) {
             String prefix = from.getPrefix() == null ? "" : from.getPrefix();
             if (from.getConfigMapRef() != null) {
-                Map<String, String> data = configMap(ns, from.getConfigMapRef().getName(), from.getConfigMapRef().getOptional());
-                data.forEach((k, v) -> out.add(new WorkloadSpec.EnvVar(prefix + k, v)));
+                Map<String, byte[]> data = configMap(ns, from.getConfigMapRef().getName(), from.getConfigMapRef().getOptional());
+                data.forEach((k, v) -> out.add(new WorkloadSpec.EnvVar(prefix + k, new String(v, StandardCharsets.UTF_8))));
             }
             if (from.getSecretRef() != null) {
                 Map<String, byte[]> data = secret(ns, from.getSecretRef().getName(), from.getSecretRef().getOptional());
@@ -96,7 +97,11 @@ public final class PodResolver {
             var from = e.getValueFrom();
             if (from != null && from.getConfigMapKeyRef() != null) {
                 var ref = from.getConfigMapKeyRef();
-                value = key(configMap(ns, ref.getName(), ref.getOptional()), ref.getKey(), "configmap", ref.getName(), ref.getOptional());
+                byte[] v = configMap(ns, ref.getName(), ref.getOptional()).get(ref.getKey());
+                if (v == null && !Boolean.TRUE.equals(ref.getOptional())) {
+                    throw new Missing("couldn't find key " + ref.getKey() + " in configmap " + ref.getName());
+                }
+                value = v == null ? null : new String(v, StandardCharsets.UTF_8);
             } else if (from != null && from.getSecretKeyRef() != null) {
                 var ref = from.getSecretKeyRef();
                 Map<String, byte[]> data = secret(ns, ref.getName(), ref.getOptional());
@@ -123,7 +128,7 @@ public final class PodResolver {
         int defaultMode = 0644;
         if (v.getConfigMap() != null) {
             defaultMode = v.getConfigMap().getDefaultMode() == null ? 0644 : v.getConfigMap().getDefaultMode();
-            project(utf8(configMap(ns, v.getConfigMap().getName(), v.getConfigMap().getOptional())), v.getConfigMap().getItems(),
+            project(configMap(ns, v.getConfigMap().getName(), v.getConfigMap().getOptional()), v.getConfigMap().getItems(),
                     content, modes, "ConfigMap " + v.getConfigMap().getName());
         } else if (v.getSecret() != null) {
             defaultMode = v.getSecret().getDefaultMode() == null ? 0644 : v.getSecret().getDefaultMode();
@@ -133,25 +138,27 @@ public final class PodResolver {
             defaultMode = v.getProjected().getDefaultMode() == null ? 0644 : v.getProjected().getDefaultMode();
             for (VolumeProjection p : v.getProjected().getSources()) {
                 if (p.getConfigMap() != null) {
-                    project(utf8(configMap(ns, p.getConfigMap().getName(), p.getConfigMap().getOptional())), p.getConfigMap().getItems(),
+                    project(configMap(ns, p.getConfigMap().getName(), p.getConfigMap().getOptional()), p.getConfigMap().getItems(),
                             content, modes, "ConfigMap " + p.getConfigMap().getName());
                 } else if (p.getSecret() != null) {
                     project(secret(ns, p.getSecret().getName(), p.getSecret().getOptional()), p.getSecret().getItems(),
                             content, modes, "Secret " + p.getSecret().getName());
                 } else if (p.getDownwardAPI() != null) {
-                    for (var item : p.getDownwardAPI().getItems()) {
-                        if (item.getFieldRef() != null) {
-                            content.put(item.getPath(), field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8));
-                        }
-                    }
+                    downward(pod, p.getDownwardAPI().getItems(), content, modes);
+                } else if (p.getClusterTrustBundle() != null) {
+                    throw new Missing("volume \"" + v.getName() + "\": clusterTrustBundle projections are not supported on k8s.gpu yet");
                 }
                 // A service account token would only let the pod call the cluster's API server, which
                 // pods on k8s.gpu cannot reach: it is left out, as the cluster's CA is kept.
             }
+        } else if (v.getDownwardAPI() != null) {
+            defaultMode = v.getDownwardAPI().getDefaultMode() == null ? 0644 : v.getDownwardAPI().getDefaultMode();
+            downward(pod, v.getDownwardAPI().getItems(), content, modes);
         } else if (v.getEmptyDir() != null) {
             return List.of(); // each container has its own writable filesystem
         } else {
-            throw new Missing("volume \"" + v.getName() + "\": only configMap, secret, projected and emptyDir volumes work on k8s.gpu");
+            throw new Missing("volume \"" + v.getName() + "\": only configMap, secret, projected, downwardAPI and emptyDir volumes "
+                    + "work on k8s.gpu");
         }
         List<WorkloadSpec.FileMount> out = new ArrayList<>();
         String base = m.getMountPath().endsWith("/") ? m.getMountPath() : m.getMountPath() + "/";
@@ -187,7 +194,11 @@ public final class PodResolver {
         }
     }
 
-    private Map<String, String> configMap(String ns, String name, Boolean optional) throws Missing {
+    /**
+     * A ConfigMap's keys as bytes: {@code data} as UTF-8, {@code binaryData} exactly as decoded (a
+     * round trip through a String would turn every invalid UTF-8 sequence into U+FFFD).
+     */
+    private Map<String, byte[]> configMap(String ns, String name, Boolean optional) throws Missing {
         ConfigMap cm = k8s.configMaps().inNamespace(ns).withName(name).get();
         if (cm == null) {
             if (Boolean.TRUE.equals(optional)) {
@@ -195,12 +206,12 @@ public final class PodResolver {
             }
             throw new Missing("configmap \"" + name + "\" not found");
         }
-        Map<String, String> data = new LinkedHashMap<>();
+        Map<String, byte[]> data = new LinkedHashMap<>();
         if (cm.getData() != null) {
-            data.putAll(cm.getData());
+            cm.getData().forEach((k, v) -> data.put(k, v.getBytes(StandardCharsets.UTF_8)));
         }
         if (cm.getBinaryData() != null) {
-            cm.getBinaryData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+            cm.getBinaryData().forEach((k, v) -> data.put(k, Base64.getDecoder().decode(v)));
         }
         return data;
     }
@@ -223,18 +234,18 @@ public final class PodResolver {
         return data;
     }
 
-    private static String key(Map<String, String> data, String key, String kind, String name, Boolean optional) throws Missing {
-        String v = data.get(key);
-        if (v == null && !Boolean.TRUE.equals(optional)) {
-            throw new Missing("couldn't find key " + key + " in " + kind + " " + name);
+    /** Downward API files (a downwardAPI volume or projection): pod fields; resource fields are not offered. */
+    private void downward(Pod pod, List<DownwardAPIVolumeFile> items, Map<String, byte[]> content, Map<String, Integer> modes)
+            throws Missing {
+        for (DownwardAPIVolumeFile item : items == null ? List.<DownwardAPIVolumeFile>of() : items) {
+            if (item.getFieldRef() == null) {
+                throw new Missing("downward API file " + item.getPath() + ": resourceFieldRef is not supported on k8s.gpu; use fieldRef");
+            }
+            content.put(item.getPath(), field(pod, item.getFieldRef().getFieldPath()).getBytes(StandardCharsets.UTF_8));
+            if (item.getMode() != null) {
+                modes.put(item.getPath(), item.getMode());
+            }
         }
-        return v;
-    }
-
-    private static Map<String, byte[]> utf8(Map<String, String> data) {
-        Map<String, byte[]> out = new LinkedHashMap<>();
-        data.forEach((k, v) -> out.put(k, v.getBytes(StandardCharsets.UTF_8)));
-        return out;
     }
 
     /** The downward API fields that make sense for a pod running at the provider. */

@@ -1,5 +1,6 @@
 package gpufleet.tenant.pod;
 
+import gpufleet.common.ContainerLimits;
 import gpufleet.common.Invalid;
 import gpufleet.common.Quantity;
 import gpufleet.common.api.OfferingView;
@@ -34,19 +35,21 @@ public final class PodTranslator {
         Long[] cpu = new Long[n];
         Long[] mem = new Long[n];
         String[] disk = new String[n];
-        try {
-            for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) {
+            try {
                 Map<String, io.fabric8.kubernetes.api.model.Quantity> limits = merged(containers.get(i));
-                gpus[i] = limits.containsKey(GPU) ? Integer.parseInt(limits.get(GPU).toString()) : null;
+                gpus[i] = gpus(containers.get(i));
                 cpu[i] = limits.containsKey("cpu") ? Quantity.cpuMillis(limits.get("cpu").toString(), "cpu") : null;
                 mem[i] = limits.containsKey("memory") ? Quantity.bytes(limits.get("memory").toString(), "memory") : null;
                 disk[i] = ephemeralStorage(containers.get(i));
                 if (disk[i] != null) {
                     Quantity.bytes(disk[i], "ephemeral-storage");
                 }
+                Invalid.check(mem[i] == null || mem[i] >= ContainerLimits.MIN_MEMORY_BYTES, "memory", "memory: '"
+                        + limits.get("memory") + "' is less than 6Mi, the least memory Docker gives a container");
+            } catch (Invalid e) {
+                return new Refused("InvalidResources", "container \"" + containers.get(i).getName() + "\": " + e.getMessage());
             }
-        } catch (Invalid | NumberFormatException e) {
-            return new Refused("InvalidResources", "container resources are not valid quantities: " + e.getMessage());
         }
         boolean anyGpu = false;
         for (Integer g : gpus) {
@@ -70,8 +73,19 @@ public final class PodTranslator {
                     + " cpu and " + Quantity.memory(totalMem) + " memory; RuntimeClass " + offering.name() + " allows 1 to "
                     + offering.gpuCount() + " GPU(s), at most " + offering.cpu() + " cpu and " + offering.memory() + " memory");
         }
+        try {
+            return new Ok(spec(pod, offering, resolved, gpus, cpu, mem, disk));
+        } catch (Invalid e) {
+            // A rule of the provider's spec (a port, a name, a file path): the pod waits with it, as refused.
+            return new Refused("InvalidPodSpec", e.getMessage());
+        }
+    }
+
+    private static WorkloadSpec spec(Pod pod, OfferingView offering, PodResolver.Resolved resolved, Integer[] gpus, Long[] cpu,
+                                     Long[] mem, String[] disk) {
+        List<Container> containers = pod.getSpec().getContainers();
         List<WorkloadSpec.Container> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < containers.size(); i++) {
             Container c = containers.get(i);
             List<WorkloadSpec.EnvVar> env = resolved.env().getOrDefault(c.getName(), List.of());
             List<WorkloadSpec.Port> ports = new ArrayList<>();
@@ -84,8 +98,29 @@ public final class PodTranslator {
                     c.getWorkingDir(), c.getTty(), c.getStdin()));
         }
         Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
-        return new Ok(new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, resolved.pullSecrets()));
+        return new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, resolved.pullSecrets());
+    }
+
+    /**
+     * The container's GPUs, by the API server's rule for extended resources: a whole number, in
+     * limits; requests, when given, equal to limits. Null when the container names none.
+     */
+    private static Integer gpus(Container c) {
+        var limits = c.getResources() == null ? null : c.getResources().getLimits();
+        var requests = c.getResources() == null ? null : c.getResources().getRequests();
+        var limit = limits == null ? null : limits.get(GPU);
+        var request = requests == null ? null : requests.get(GPU);
+        if (limit == null) {
+            Invalid.check(request == null, GPU, GPU + " is in requests only: as the API server requires for extended resources, "
+                    + "set it in limits (requests may be left out or must equal limits)");
+            return null;
+        }
+        long count = Quantity.whole(limit.toString(), GPU);
+        Invalid.check(request == null || Quantity.whole(request.toString(), GPU) == count, GPU, GPU + " requests ("
+                + request + ") must equal its limits (" + limit + "), as the API server requires for extended resources");
+        Invalid.check(count <= 16, GPU, GPU + ": " + count + " is more than a pod may ask (at most 16)");
+        return (int) count;
     }
 
     /** The container's ephemeral-storage limit as the host enforces it (evicting past it); null: the host's default. */
@@ -131,7 +166,7 @@ public final class PodTranslator {
 
     private static boolean cpuOrMemMissing(Long[] cpu, Long[] mem) {
         for (int i = 0; i < cpu.length; i++) {
-            if (cpu[i] <= 0 || mem[i] < (4L << 20)) {
+            if (cpu[i] <= 0 || mem[i] < ContainerLimits.MIN_MEMORY_BYTES) {
                 return true;
             }
         }

@@ -34,8 +34,13 @@ class BaselineTest {
                         .endCapabilities().endSecurityContext()), "capabilities (container \"main\" must not add \"SYS_ADMIN\")"),
                 Arguments.of("hostPath", pod(s -> s.addNewVolume().withName("v").withNewHostPath().withPath("/").endHostPath().endVolume(),
                         noContainer), "hostPath volumes"),
-                Arguments.of("pvc", pod(s -> s.addNewVolume().withName("v").withNewPersistentVolumeClaim().withClaimName("c")
-                        .endPersistentVolumeClaim().endVolume(), noContainer), "local storage"),
+                Arguments.of("privileged ephemeral container", pod(s -> s.addNewEphemeralContainer().withName("debugger")
+                        .withImage("busybox").withNewSecurityContext().withPrivileged(true).endSecurityContext()
+                        .endEphemeralContainer(), noContainer), "privileged (ephemeral container \"debugger\""),
+                Arguments.of("SYS_ADMIN ephemeral container", pod(s -> s.addNewEphemeralContainer().withName("debugger")
+                        .withImage("busybox").withNewSecurityContext().withNewCapabilities().addToAdd("SYS_ADMIN").endCapabilities()
+                        .endSecurityContext().endEphemeralContainer(), noContainer),
+                        "capabilities (ephemeral container \"debugger\" must not add \"SYS_ADMIN\")"),
                 Arguments.of("hostPort", pod(noSpec, c -> c.addNewPort().withContainerPort(80).withHostPort(80).endPort()),
                         "hostPort (container \"main\" uses hostPort 80)"),
                 Arguments.of("procMount", pod(noSpec, c -> c.withNewSecurityContext().withProcMount("Unmasked").endSecurityContext()),
@@ -65,6 +70,14 @@ class BaselineTest {
         Pod p = pod(s -> s, c -> c);
         p.getMetadata().setAnnotations(java.util.Map.of("container.apparmor.security.beta.kubernetes.io/main", "unconfined"));
         assertThat(Baseline.violation(p)).contains("AppArmor (annotation");
+    }
+
+    @Test
+    void aPersistentVolumeClaimIsNoBaselineControl() {
+        // Refused all the same, by GPU Fleet's own rule (PodFieldsTest), never in Pod Security's name.
+        Pod pvc = pod(s -> s.addNewVolume().withName("v").withNewPersistentVolumeClaim().withClaimName("c")
+                .endPersistentVolumeClaim().endVolume(), c -> c);
+        assertThat(Baseline.violation(pvc)).isNull();
     }
 
     @Test
