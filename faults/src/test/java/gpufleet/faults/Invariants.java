@@ -39,6 +39,7 @@ final class Invariants {
             }
         }
         Map<String, String> runningOn = new HashMap<>(); // GPU -> the running container that has it
+        Set<String> runningNames = new HashSet<>(); // workload/container of each running container
         for (Docker.Box b : Docker.managed()) {
             if (!hosts.contains(b.host())) {
                 continue; // another test's container on the shared engine
@@ -46,6 +47,9 @@ final class Invariants {
             if (!live.containsKey(b.workload())) {
                 out.add("container " + b.id().substring(0, 12) + " of workload " + b.workload() + " has no live workload (orphan)");
                 continue;
+            }
+            if (b.running() && !runningNames.add(b.workload() + "/" + b.container())) {
+                out.add("container " + b.container() + " of workload " + b.workload() + " runs twice");
             }
             for (String gpu : b.running() ? b.gpus() : List.<String>of()) {
                 if (!held.getOrDefault(b.workload(), Set.of()).contains(gpu)) {
