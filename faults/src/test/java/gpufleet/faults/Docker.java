@@ -20,7 +20,7 @@ final class Docker {
                 "{{.Id}}|{{index .Config.Labels \"org.gpufleet.host\"}}|{{index .Config.Labels \"org.gpufleet.workload\"}}"
                         + "|{{index .Config.Labels \"org.gpufleet.container\"}}|{{.State.Running}}|{{range .Config.Env}}{{.}};{{end}}"));
         cmd.addAll(List.of(ids.split("\\s+")));
-        for (String line : PgCluster.run(cmd.toArray(String[]::new)).strip().split("\n")) {
+        for (String line : inspect(cmd)) {
             String[] f = line.split("\\|", -1);
             List<String> gpus = new ArrayList<>();
             for (String e : f[5].split(";")) {
@@ -31,6 +31,21 @@ final class Docker {
             out.add(new Box(f[0], f[1], f[2], f[3], Boolean.parseBoolean(f[4]), gpus));
         }
         return out;
+    }
+
+    /** docker inspect's lines for the containers that still exist: one removed since the listing is no error. */
+    private static List<String> inspect(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            p.waitFor();
+            return out.lines().filter(l -> l.chars().filter(c -> c == '|').count() >= 5).toList();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot run docker inspect", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     static void removeContainersOf(String host) {

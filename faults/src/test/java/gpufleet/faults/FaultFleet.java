@@ -41,6 +41,11 @@ final class FaultFleet implements AutoCloseable {
     record Replica(Proc proc, int port, Http http) {}
 
     FaultFleet(int replicaCount) throws IOException {
+        this(replicaCount, Map.of());
+    }
+
+    /** {@code apiEnv}: settings of the replicas over the defaults here (e.g. GPUFLEET_LOST_AFTER). */
+    FaultFleet(int replicaCount, Map<String, String> apiEnv) throws IOException {
         pg = PgCluster.create();
         dir = Files.createTempDirectory("faults");
         Path key = dir.resolve("seal.key");
@@ -56,6 +61,7 @@ final class FaultFleet implements AutoCloseable {
                     "GPUFLEET_SEAL_KEY_FILE", key.toString(), "GPUFLEET_HEARTBEAT_GRACE", "5s", "GPUFLEET_LOST_AFTER", "60s",
                     "GPUFLEET_LIVENESS_INTERVAL", "1s"));
             env.put("GPUFLEET_DB_POOL_SIZE", "8");
+            env.putAll(apiEnv);
             Proc p = new Proc("control-api-" + (char) ('a' + i), Proc.jar("control-api"), List.of(), env).start();
             replicas.add(new Replica(p, port, new Http(port)));
         }
@@ -74,6 +80,11 @@ final class FaultFleet implements AutoCloseable {
 
     /** Starts (or starts again, with its credential) the host-agent of host {@code name} against replica {@code via}. */
     Proc host(String name, int via, int index) throws IOException {
+        return host(name, via, index, Map.of());
+    }
+
+    /** {@code agentEnv}: settings over the defaults here (e.g. GPUFLEET_CONTROL_API_URL through a {@link Partition}). */
+    Proc host(String name, int via, int index, Map<String, String> agentEnv) throws IOException {
         Path state = dir.resolve(name);
         Files.createDirectories(state);
         Path nvml = dir.resolve(name + ".nvml.conf");
@@ -96,6 +107,7 @@ final class FaultFleet implements AutoCloseable {
                 "GPUFLEET_RESERVED_CPU", "0"));
         env.put("GPUFLEET_RESERVED_MEMORY", "0");
         env.put("GPUFLEET_CUTOFF_AFTER", "40s");
+        env.putAll(agentEnv);
         if (!Files.exists(state.resolve("credential.json"))) {
             env.put("GPUFLEET_JOIN_TOKEN", r.http().post("/v1/join-tokens", OPERATOR, Map.of("description", name, "ttl", "1h"))
                     .json().get("token").asText());
