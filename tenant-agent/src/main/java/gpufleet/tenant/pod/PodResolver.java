@@ -114,6 +114,8 @@ public final class PodResolver {
                 value = field(pod, from.getFieldRef().getFieldPath());
             } else if (from != null && from.getResourceFieldRef() != null) {
                 throw new Missing("env " + e.getName() + ": resourceFieldRef is not supported on k8s.gpu; set the value");
+            } else {
+                value = Expansion.expand(value, Expansion.variables(out)); // as the kubelet: only what is defined above
             }
             if (value != null) {
                 out.add(new WorkloadSpec.EnvVar(e.getName(), value));

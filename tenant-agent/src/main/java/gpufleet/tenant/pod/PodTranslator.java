@@ -92,7 +92,9 @@ public final class PodTranslator {
             if (c.getPorts() != null) {
                 c.getPorts().forEach(p -> ports.add(new WorkloadSpec.Port(p.getName(), p.getContainerPort(), p.getProtocol())));
             }
-            out.add(new WorkloadSpec.Container(c.getName(), c.getImage(), c.getImagePullPolicy(), c.getCommand(), c.getArgs(), env,
+            Map<String, String> vars = Expansion.variables(env);
+            out.add(new WorkloadSpec.Container(c.getName(), c.getImage(), c.getImagePullPolicy(), Expansion.expand(c.getCommand(), vars),
+                    Expansion.expand(c.getArgs(), vars), env,
                     ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i]), disk[i]),
                     resolved.files().getOrDefault(c.getName(), List.of()),
                     c.getWorkingDir(), c.getTty(), c.getStdin()));

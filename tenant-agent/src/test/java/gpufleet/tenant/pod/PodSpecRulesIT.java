@@ -160,4 +160,19 @@ class PodSpecRulesIT {
                 + " container \"dbg\" must not set securityContext.privileged=true)");
         assertThat(workloads()).isEqualTo(1);
     }
+
+    @Test
+    void dollarReferencesAreExpandedAsTheKubeletDoes() throws Exception {
+        client.configMaps().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+                .withName("app").endMetadata().addToData("MODEL", "llama").build()).create();
+        Pod p = pod("expanded", c -> limits("1", "1", "1Gi").apply(c).withCommand("sh", "-c").withArgs("serve $(MODEL_DIR) $$(MODEL)")
+                .addNewEnvFrom().withNewConfigMapRef().withName("app").endConfigMapRef().endEnvFrom()
+                .addNewEnv().withName("EARLY").withValue("$(MODEL_DIR)").endEnv()
+                .addNewEnv().withName("MODEL_DIR").withValue("/models/$(MODEL)").endEnv(), b -> b);
+        PodResolver.Resolved r = new PodResolver(client, "10.1.2.3").resolve(p);
+        assertThat(r.env().get("main")).extracting(e -> e.name() + "=" + e.value())
+                .containsExactly("MODEL=llama", "EARLY=$(MODEL_DIR)", "MODEL_DIR=/models/llama");
+        var ok = (PodTranslator.Ok) PodTranslator.translate(p, node.syncOnce().offerings().get(0), r);
+        assertThat(ok.spec().containers().get(0).args()).containsExactly("serve /models/llama $(MODEL)");
+    }
 }
