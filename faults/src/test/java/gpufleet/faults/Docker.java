@@ -11,12 +11,17 @@ final class Docker {
     record Box(String id, String host, String workload, String container, boolean running, List<String> gpus) {}
 
     static List<Box> managed() {
-        String ids = PgCluster.run("docker", "ps", "-aq", "--filter", "label=org.gpufleet.managed=true").strip();
+        return managed("unix:///var/run/docker.sock");
+    }
+
+    /** The agents' containers on the engine at {@code engine} (a Docker host URL). */
+    static List<Box> managed(String engine) {
+        String ids = PgCluster.run("docker", "-H", engine, "ps", "-aq", "--filter", "label=org.gpufleet.managed=true").strip();
         List<Box> out = new ArrayList<>();
         if (ids.isEmpty()) {
             return out;
         }
-        List<String> cmd = new ArrayList<>(List.of("docker", "inspect", "--format",
+        List<String> cmd = new ArrayList<>(List.of("docker", "-H", engine, "inspect", "--format",
                 "{{.Id}}|{{index .Config.Labels \"org.gpufleet.host\"}}|{{index .Config.Labels \"org.gpufleet.workload\"}}"
                         + "|{{index .Config.Labels \"org.gpufleet.container\"}}|{{.State.Running}}|{{range .Config.Env}}{{.}};{{end}}"));
         cmd.addAll(List.of(ids.split("\\s+")));

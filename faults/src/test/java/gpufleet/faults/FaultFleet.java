@@ -134,5 +134,10 @@ final class FaultFleet implements AutoCloseable {
             Docker.removeContainersOf(h);
         }
         pg.close();
+        try {
+            PgCluster.run("rm", "-rf", dir.toString());
+        } catch (IllegalStateException e) {
+            // a private engine's mount left behind: only a temporary directory stays
+        }
     }
 }

@@ -20,6 +20,12 @@ final class Invariants {
 
     /** Everything that breaks a guarantee, in words; empty when all hold. */
     static List<String> violations(Connection db, Set<String> hosts, Set<String> acknowledged) throws SQLException {
+        return violations(db, hosts, acknowledged, Docker.managed());
+    }
+
+    /** As above, with the containers of the engine the hosts use. */
+    static List<String> violations(Connection db, Set<String> hosts, Set<String> acknowledged, List<Docker.Box> boxes)
+            throws SQLException {
         List<String> out = new ArrayList<>();
         out.addAll(rows(db, """
                 SELECT 'GPU ' || a.gpu_uuid || ' is held by ' || count(*) || ' live workloads'
@@ -40,7 +46,7 @@ final class Invariants {
         }
         Map<String, String> runningOn = new HashMap<>(); // GPU -> the running container that has it
         Set<String> runningNames = new HashSet<>(); // workload/container of each running container
-        for (Docker.Box b : Docker.managed()) {
+        for (Docker.Box b : boxes) {
             if (!hosts.contains(b.host())) {
                 continue; // another test's container on the shared engine
             }

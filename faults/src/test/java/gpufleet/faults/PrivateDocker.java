@@ -1,0 +1,103 @@
+package gpufleet.faults;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Docker Engine of the fault tests' own: a second dockerd on its own socket, data root and
+ * bridge-free network setup (no NAT, no iptables of its own), with live-restore, as Ansible
+ * configures production hosts. Restarting it cannot disturb the machine's engine or other tests.
+ */
+final class PrivateDocker implements AutoCloseable {
+    final Path dir;
+    final String host;
+    private Process daemon;
+
+    PrivateDocker(Path dir) throws IOException {
+        this.dir = dir;
+        Files.createDirectories(dir.resolve("data"));
+        Files.createDirectories(dir.resolve("exec"));
+        this.host = "unix://" + dir.resolve("docker.sock");
+        // Its own configuration file: the machine's /etc/docker/daemon.json is the machine engine's.
+        Files.writeString(dir.resolve("daemon.json"), """
+                {"live-restore": true, "runtimes": {"nvidia": {"path": "/usr/sbin/runc"}}}
+                """);
+        start();
+        // The test images, from the machine's engine: this one pulls nothing.
+        for (String image : List.of("gpufleet/busybox:test", "gpufleet/pause:test")) {
+            PgCluster.run("sh", "-c", "docker save " + image + " | docker -H " + host + " load -q");
+        }
+    }
+
+    void start() throws IOException {
+        daemon = new ProcessBuilder("dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),
+                "--exec-root", dir.resolve("exec").toString(), "--pidfile", dir.resolve("docker.pid").toString(),
+                "--config-file", dir.resolve("daemon.json").toString(), "--iptables=false", "--ip6tables=false", "--bridge=none")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile()))
+                .start();
+        for (int i = 0; i < 300; i++) {
+            try {
+                PgCluster.run("docker", "-H", host, "info", "--format", "{{.ServerVersion}}");
+                return;
+            } catch (IllegalStateException notYet) {
+                sleep(100);
+            }
+        }
+        throw new IllegalStateException("the private dockerd did not start; see " + dir.resolve("dockerd.log"));
+    }
+
+    /** A restart as an operator or a package upgrade does it: SIGTERM, wait, start again. */
+    void restart() throws IOException {
+        stop();
+        start();
+    }
+
+    void stop() {
+        daemon.destroy();
+        try {
+            if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    String cli(String... args) {
+        String[] cmd = new String[args.length + 3];
+        cmd[0] = "docker";
+        cmd[1] = "-H";
+        cmd[2] = host;
+        System.arraycopy(args, 0, cmd, 3, args.length);
+        return PgCluster.run(cmd);
+    }
+
+    @Override
+    public void close() {
+        try {
+            String ids = cli("ps", "-aq").strip();
+            if (!ids.isEmpty()) {
+                PgCluster.run(("docker -H " + host + " rm -f " + ids.replace('\n', ' ')).split(" "));
+            }
+        } catch (IllegalStateException e) {
+            // the daemon is down already
+        }
+        stop();
+        try {
+            PgCluster.run("rm", "-rf", dir.toString());
+        } catch (IllegalStateException e) {
+            // a mount the daemon left: the temporary directory stays, nothing else
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
