@@ -254,7 +254,7 @@ public final class Agent implements AutoCloseable {
             long now = System.nanoTime();
             sweep();
             // Generation 1 is a placeholder: drafts are only compared, never sent.
-            InventoryReport draft = Reports.build(1, snapshot, List.of(nvmlCondition, runtimeCondition, firewall.condition()),
+            InventoryReport draft = Reports.build(1, snapshot, conditions(),
                     HostFacts.cpuMillis(), HostFacts.memoryBytes(), config.reservedCpuMillis(), config.reservedMemoryBytes());
             boolean changed = !Reports.structure(draft).equals(sentStructure);
             boolean drifted = !Reports.content(draft).equals(sentContent)
@@ -364,7 +364,10 @@ public final class Agent implements AutoCloseable {
     }
 
     public List<HostCondition> conditions() {
-        return List.of(nvmlCondition, runtimeCondition, firewall.condition());
+        WorkloadLoop w = workloads;
+        HostCondition networks = w == null ? new HostCondition("PodNetworksUnique", "Unknown", "NotYetChecked", null)
+                : w.networkCondition();
+        return List.of(nvmlCondition, runtimeCondition, firewall.condition(), networks);
     }
 
     private void sleep(Duration d) {

@@ -4,7 +4,6 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.PullImageResultCallback;
-import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.AccessMode;
@@ -12,12 +11,15 @@ import com.github.dockerjava.api.model.AuthConfig;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerNetwork;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.core.command.CreateContainerCmdImpl;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
 import gpufleet.host.runtime.RuntimeFailure;
+import java.lang.reflect.Field;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /** The Docker calls behind {@link DockerRuntime}, each turning docker-java's exceptions into a reason. */
 final class ContainerOps {
@@ -132,29 +135,6 @@ final class ContainerOps {
         }
     }
 
-    static void ensureNetwork(DockerClient client, String name, Map<String, String> labels, Map<String, String> options)
-            throws RuntimeFailure {
-        try {
-            var existing = client.listNetworksCmd().withNameFilter(name).exec().stream().filter(n -> n.getName().equals(name)).findFirst();
-            if (existing.isEmpty()) {
-                client.createNetworkCmd().withName(name).withDriver("bridge").withLabels(labels).withOptions(options)
-                        .withCheckDuplicate(true).exec();
-                return;
-            }
-            Map<String, String> has = existing.get().getOptions() == null ? Map.of() : existing.get().getOptions();
-            for (var want : options.entrySet()) {
-                if (!want.getValue().equals(has.get(want.getKey()))) {
-                    throw new RuntimeFailure("CreateContainerError", "network " + name + " exists with " + want.getKey() + "="
-                            + has.get(want.getKey()) + " instead of " + want.getValue() + "; an operator must remove it");
-                }
-            }
-        } catch (ConflictException e) {
-            // Created meanwhile by another call: that is what we wanted.
-        } catch (RuntimeException e) {
-            throw new RuntimeFailure("CreateContainerError", "cannot create network " + name + ": " + DockerRuntime.rootMessage(e));
-        }
-    }
-
     static String create(DockerClient client, Plan p) throws RuntimeFailure {
         HostConfig hc = HostConfig.newHostConfig()
                 .withNanoCPUs(p.nanoCpus())
@@ -180,10 +160,33 @@ final class ContainerOps {
         if (p.workingDir() != null) {
             cmd = cmd.withWorkingDir(p.workingDir());
         }
+        if (NETWORK_ID.matcher(p.networkMode()).matches()) {
+            byNetworkId(cmd, p.networkMode());
+        }
         try {
             return cmd.exec().getId();
         } catch (RuntimeException e) {
             throw new RuntimeFailure("CreateContainerError", DockerRuntime.rootMessage(e));
+        }
+    }
+
+    private static final Pattern NETWORK_ID = Pattern.compile("^[0-9a-f]{64}$");
+
+    /**
+     * Docker keeps a container's network by name and looks it up again at every start, which fails
+     * while two networks share that name, unless the endpoint names the network's id. docker-java
+     * has no setter for that field of the request, so it is set on the command's own
+     * {@code networkingConfig}, which its exec leaves alone when no alias or address is given.
+     */
+    private static void byNetworkId(CreateContainerCmd cmd, String networkId) {
+        try {
+            Field f = cmd.getClass().getDeclaredField("networkingConfig");
+            f.setAccessible(true);
+            var config = new CreateContainerCmdImpl.NetworkingConfig()
+                    .withEndpointsConfig(Map.of(networkId, new ContainerNetwork().withNetworkID(networkId)));
+            f.set(cmd, config);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("docker-java changed: cannot name the network by id in a create", e);
         }
     }
 

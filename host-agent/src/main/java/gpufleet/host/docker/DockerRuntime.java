@@ -10,6 +10,7 @@ import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.Network;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
 import gpufleet.host.runtime.RuntimeFailure;
@@ -94,8 +95,18 @@ public final class DockerRuntime implements ContainerRuntime, gpufleet.host.runt
     }
 
     @Override
-    public void ensureNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure {
-        ContainerOps.ensureNetwork(client, name, labels, options);
+    public List<Network> networks(Map<String, String> labels) throws RuntimeFailure {
+        return NetworkOps.list(client, labels);
+    }
+
+    @Override
+    public String createNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure {
+        return NetworkOps.create(client, name, labels, options);
+    }
+
+    @Override
+    public void removeNetwork(String id) throws RuntimeFailure {
+        NetworkOps.remove(client, id);
     }
 
     @Override

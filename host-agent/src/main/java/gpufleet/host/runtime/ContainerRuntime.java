@@ -49,11 +49,17 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     List<String> imageEnv(String image) throws RuntimeFailure;
 
+    /** Every network carrying all of these labels (key → value), with how many containers each has attached. */
+    List<Network> networks(Map<String, String> labels) throws RuntimeFailure;
+
     /**
-     * Creates the bridge network with these driver options if it does not exist; one that exists
-     * with other options is refused (its isolation is not what the caller asked for).
+     * Creates a bridge network and returns its id. The engine may hold another of the same name
+     * afterwards (names are not unique): callers look for networks by label and use them by id.
      */
-    void ensureNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure;
+    String createNetwork(String name, Map<String, String> labels, Map<String, String> options) throws RuntimeFailure;
+
+    /** Removes a network that no container uses; one already gone is fine. */
+    void removeNetwork(String id) throws RuntimeFailure;
 
     /** Creates a container; returns its id. */
     String create(Plan plan) throws RuntimeFailure;

@@ -28,11 +28,17 @@ final class HostPaths {
 
     ContainerStatus scrub(ContainerStatus s) {
         String m = scrub(s.message());
-        if (m == null || m.equals(s.message())) {
+        ContainerStatus.Terminated last = s.lastState();
+        String lastMessage = last == null ? null : scrub(last.message());
+        if ((m == null || m.equals(s.message())) && (lastMessage == null || lastMessage.equals(last.message()))) {
             return s;
         }
+        if (last != null) {
+            last = new ContainerStatus.Terminated(last.reason(), lastMessage, last.exitCode(), last.startedAt(), last.finishedAt(),
+                    last.containerId());
+        }
         return new ContainerStatus(s.name(), s.state(), s.reason(), m, s.exitCode(), s.restartCount(), s.startedAt(), s.finishedAt(),
-                s.containerId(), s.image(), s.ready(), s.imagePullMillis());
+                s.containerId(), s.image(), s.ready(), s.imagePullMillis(), last);
     }
 
     PodRunner.Outcome scrub(PodRunner.Outcome o) {

@@ -77,10 +77,11 @@ final class PodRunner {
     private final Progress progress;
     private final PortRelay relay;
     private final PodFirewall firewall;
+    private final TenantNetworks networks;
     private final HostLimits limits = HostLimits.ofThisMachine();
-    /** Starts new sandboxes in the background; daemon threads, gone a minute after the last start. */
+    /** Starts new sandboxes and stops a pod's containers side by side; daemon threads, gone a minute after the last use. */
     private final ExecutorService starter = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "sandbox-start");
+        Thread t = new Thread(r, "pod-side");
         t.setDaemon(true);
         return t;
     });
@@ -92,7 +93,7 @@ final class PodRunner {
     private final Map<String, Long> pulls = new ConcurrentHashMap<>();
 
     PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
-              Progress progress, PortRelay relay, PodFirewall firewall) {
+              Progress progress, PortRelay relay, PodFirewall firewall, TenantNetworks networks) {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
@@ -105,6 +106,7 @@ final class PodRunner {
         this.progress = (workload, soFar) -> progress.report(workload, paths.scrub(soFar));
         this.relay = relay;
         this.firewall = firewall;
+        this.networks = networks;
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
@@ -130,7 +132,7 @@ final class PodRunner {
                     .map(c -> waiting(c.name(), f.reason(), "pod sandbox: " + f.getMessage(), 0)).toList(), false);
         }
         // Published before the containers start: a long image pull already reports where the pod will answer.
-        Map<String, String> ports = relay.publish(w.id().toString(), sandbox.addresses().get(network(w.tenant())), w.publish());
+        Map<String, String> ports = relay.publish(w.id().toString(), sandbox.addresses().get(TenantNetworks.name(w.tenant())), w.publish());
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
             List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
@@ -196,28 +198,9 @@ final class PodRunner {
         }
     }
 
-    /**
-     * The bridge network of a tenant's pods. It carries no host label: agents that share an engine
-     * share it, and none ever removes it, so whose it is never matters.
-     */
-    static String network(String tenant) {
-        return "gf-pods-" + tenant;
-    }
-
-    /**
-     * The pod network's bridge is named for the host's firewall ({@link PodFirewall#bridge}); pods
-     * on it do not reach each other (no inter-container traffic: a pod is its own namespace) and
-     * have no IPv6.
-     */
-    static Map<String, String> networkOptions(String tenant) {
-        return Map.of("com.docker.network.bridge.name", PodFirewall.bridge(tenant),
-                "com.docker.network.bridge.enable_icc", "false");
-    }
-
     private String createPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
-        String network = network(tenant);
         firewall.require();
-        runtime.ensureNetwork(network, Map.of(Labels.MANAGED, "true", Labels.TENANT, tenant), networkOptions(tenant));
+        String network = networks.ensure(tenant); // by id: a name may match two networks
         // Never pulled: a sandbox image fetched by a mutable tag would run in every pod of the host.
         if (runtime.imageId(pauseImage).isEmpty()) {
             log.error("the pause image {} is not on this host; build it (ansible's host_agent role, or bash dev/services.sh images)", pauseImage);
@@ -233,26 +216,32 @@ final class PodRunner {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
         int attempt = cur == null ? 0 : attempt(cur);
+        int current = attempt;
+        // How the run before the current one ended: the kubelet's lastState, kept while the attempt lasts.
+        ContainerStatus.Terminated before = ended(latest(attempts.stream().filter(o -> attempt(o) < current).toList()));
         if (cur != null && (cur.state().equals("running") || cur.state().equals("restarting") || cur.state().equals("paused"))) {
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, cur.startedAt(), null,
-                    "docker://" + cur.id(), c.image(), true, pulls.get(key + "/" + attempt));
+                    "docker://" + cur.id(), c.image(), true, pulls.get(key + "/" + attempt), before);
         }
         if (cur != null && (cur.state().equals("exited") || cur.state().equals("dead"))) {
-            ContainerStatus ended = terminated(c, cur, attempt);
+            ContainerStatus.Terminated end = ended(cur);
             String policy = w.spec().restartPolicy();
             boolean restart = policy.equals("Always") || (policy.equals("OnFailure") && !Integer.valueOf(0).equals(cur.exitCode()));
             if (!restart) {
-                return ended;
+                return new ContainerStatus(c.name(), "terminated", end.reason(), end.message(), end.exitCode(), attempt,
+                        end.startedAt(), end.finishedAt(), end.containerId(), c.image(), false, null, before);
             }
             if (!backoff.tryNow(key, Instant.now())) {
                 return waiting(c.name(), "CrashLoopBackOff", "back-off " + backoff.remaining(key, Instant.now()).toSeconds()
-                        + "s restarting failed container " + c.name() + " (last exit code " + cur.exitCode() + ")", attempt);
+                        + "s restarting failed container " + c.name() + " (last exit code " + cur.exitCode() + ")", attempt, end);
             }
+            before = end;
             attempt++;
         } else if (cur != null) {
             // Created but never started: a start that failed. Start over after the back-off.
             if (!backoff.tryNow(key, Instant.now())) {
-                return waiting(c.name(), "RunContainerError", cur.error() != null ? cur.error() : "container did not start", attempt);
+                return waiting(c.name(), "RunContainerError", cur.error() != null ? cur.error() : "container did not start", attempt,
+                        before);
             }
             removeQuietly(cur.id());
             attempt++;
@@ -263,27 +252,30 @@ final class PodRunner {
                 removeQuietly(old.id());
             }
         }
-        return start(w, c, attempt, sandbox, key, soFar);
+        return start(w, c, attempt, sandbox, key, soFar, before);
     }
 
-    /** {@code soFar}: the pod's outcome with this container in the given status, for progress reports. */
+    /**
+     * {@code soFar}: the pod's outcome with this container in the given status, for progress
+     * reports; {@code before}: how the previous run ended (null for the first).
+     */
     private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, Sandbox sandbox, String key,
-                                  Function<ContainerStatus, Outcome> soFar) {
+                                  Function<ContainerStatus, Outcome> soFar, ContainerStatus.Terminated before) {
         if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
-            return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt);
+            return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt, before);
         }
         long t0 = System.nanoTime();
         Long pulledMillis = null;
         try {
             boolean pulled = images.ensure(c.image(), c.imagePullPolicy(), w.spec().imagePullSecrets(), () -> progress.report(
-                    w.id(), soFar.apply(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt))));
+                    w.id(), soFar.apply(waiting(c.name(), "ContainerCreating", "Pulling image \"" + c.image() + "\"", attempt, before))));
             if (pulled) {
                 pulledMillis = (System.nanoTime() - t0) / 1_000_000;
                 pulls.put(key + "/" + attempt, pulledMillis);
             }
         } catch (RuntimeFailure f) {
             backoff.tryNow(key + "/pull", Instant.now());
-            return waiting(c.name(), f.reason(), f.getMessage(), attempt);
+            return waiting(c.name(), f.reason(), f.getMessage(), attempt, before);
         }
         String name = "gf-" + w.id() + "-" + c.name() + "-" + attempt;
         try {
@@ -291,9 +283,9 @@ final class PodRunner {
             sandbox.awaitStarted("pod sandbox: ");
             runtime.start(id);
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, Instant.now(), null,
-                    "docker://" + id, c.image(), true, pulledMillis);
+                    "docker://" + id, c.image(), true, pulledMillis, before);
         } catch (RuntimeFailure f) {
-            return waiting(c.name(), f.reason(), f.getMessage(), attempt);
+            return waiting(c.name(), f.reason(), f.getMessage(), attempt, before);
         }
     }
 
@@ -311,36 +303,76 @@ final class PodRunner {
                 Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()));
     }
 
-    /** Stops every container of the workload (grace period, then kill), removes them and its files. */
+    /**
+     * Stops every container of the workload, all at once under one grace period for the whole
+     * pod (SIGTERM, then SIGKILL when it ends), the sandbox last; then removes them and its files.
+     */
     Outcome stop(String workload, List<Observed> mine, int graceSeconds) {
+        List<CompletableFuture<Void>> stops = mine.stream()
+                .filter(o -> !Labels.PAUSE.equals(o.label(Labels.CONTAINER)) && o.state().equals("running"))
+                .map(o -> CompletableFuture.runAsync(() -> {
+                    try {
+                        runtime.stop(o.id(), graceSeconds);
+                    } catch (RuntimeFailure f) {
+                        throw new CompletionException(f);
+                    }
+                }, starter)).toList();
+        List<ContainerStatus> last;
         try {
-            for (Observed o : mine) {
-                if (!Labels.PAUSE.equals(o.label(Labels.CONTAINER)) && o.state().equals("running")) {
-                    runtime.stop(o.id(), graceSeconds);
-                }
-            }
+            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
+            last = lastStatuses(mine);
             for (Observed o : mine) {
                 runtime.remove(o.id());
             }
-            files.remove(workload);
-            backoff.forget(workload);
-            pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
-            refused.remove(workload);
-            warnedEnv.removeIf(k -> k.startsWith(workload + "/"));
-            return new Outcome(List.of(), true);
-        } catch (RuntimeFailure f) {
+        } catch (CompletionException | RuntimeFailure f) {
+            log.warn("workload {} not stopped yet: {}", workload, f.getMessage());
             return new Outcome(List.of(), false);
         }
+        files.remove(workload);
+        backoff.forget(workload);
+        pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
+        refused.remove(workload);
+        warnedEnv.removeIf(k -> k.startsWith(workload + "/"));
+        return new Outcome(last, true);
     }
 
-    private static ContainerStatus terminated(WorkloadSpec.Container c, Observed o, int attempt) {
+    /** How each container's latest run ended, read once they are all stopped: a deleted pod never reads as running. */
+    private List<ContainerStatus> lastStatuses(List<Observed> mine) throws RuntimeFailure {
+        Map<String, Observed> latest = new java.util.TreeMap<>();
+        for (Observed o : mine) {
+            String name = o.label(Labels.CONTAINER);
+            if (name != null && !Labels.PAUSE.equals(name) && (latest.get(name) == null || attempt(latest.get(name)) < attempt(o))) {
+                latest.put(name, o);
+            }
+        }
+        List<ContainerStatus> out = new ArrayList<>();
+        for (Observed o : latest.values()) {
+            Observed now = runtime.inspect(o.id()).orElse(o);
+            ContainerStatus.Terminated end = ended(now);
+            out.add(new ContainerStatus(o.label(Labels.CONTAINER), "terminated", end.reason(), end.message(), end.exitCode(),
+                    attempt(o), end.startedAt(), end.finishedAt(), end.containerId(), o.image(), false, null));
+        }
+        return out;
+    }
+
+    /**
+     * How an attempt ended, as the kubelet words it: OOMKilled when the engine says the kernel
+     * killed it for memory, Completed for exit 0, Error otherwise. Null for no attempt.
+     */
+    static ContainerStatus.Terminated ended(Observed o) {
+        if (o == null) {
+            return null;
+        }
         String reason = "true".equals(o.oomKilled()) ? "OOMKilled" : Integer.valueOf(0).equals(o.exitCode()) ? "Completed" : "Error";
-        return new ContainerStatus(c.name(), "terminated", reason, o.error(), o.exitCode(), attempt, o.startedAt(),
-                o.finishedAt(), "docker://" + o.id(), c.image(), false, null);
+        return new ContainerStatus.Terminated(reason, o.error(), o.exitCode(), o.startedAt(), o.finishedAt(), "docker://" + o.id());
     }
 
     private static ContainerStatus waiting(String name, String reason, String message, int attempt) {
-        return new ContainerStatus(name, "waiting", reason, message, null, attempt, null, null, null, null, false, null);
+        return waiting(name, reason, message, attempt, null);
+    }
+
+    private static ContainerStatus waiting(String name, String reason, String message, int attempt, ContainerStatus.Terminated before) {
+        return new ContainerStatus(name, "waiting", reason, message, null, attempt, null, null, null, null, false, null, before);
     }
 
     private void removeQuietly(String id) {

@@ -1,6 +1,7 @@
 package gpufleet.host.workload;
 
 import gpufleet.common.http.JsonClient;
+import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.WorkloadStatusReport;
@@ -22,9 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Two loops: one long-polls the control-api for this host's desired workloads; the other
- * reconciles containers against the latest answer (on every change and every few seconds, to
- * see containers that ended) and reports each workload's status when it changes. Pod ports that
- * routes need are published on the host's publish address (see {@link PortRelay}) until closed.
+ * hands each workload of the latest answer to its own worker (on every change and every few
+ * seconds, to see containers that ended; see {@link Reconciler}), and each worker reports its
+ * workload's status when it changes. Pod ports that routes need are published on the host's
+ * publish address (see {@link PortRelay}) until closed.
  */
 public final class WorkloadLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkloadLoop.class);
@@ -39,6 +41,7 @@ public final class WorkloadLoop implements AutoCloseable {
     private final HostSupplier host;
     private final Reconciler reconciler;
     private final PortRelay relay;
+    private final TenantNetworks networks;
     private final Duration resync;
     private final Semaphore wake = new Semaphore(0);
     private final Map<UUID, Object> reported = new ConcurrentHashMap<>();
@@ -61,13 +64,23 @@ public final class WorkloadLoop implements AutoCloseable {
         this.host = host;
         this.resync = resync;
         this.relay = new PortRelay(publishAddress);
-        this.reconciler = new Reconciler(containers, new PodRunner(containers, new PodFiles(stateDir),
-                new RestartBackoff(restartBackoff), gpuRuntime, pauseImage, pidsLimit, this::report, relay, firewall), relay);
+        this.networks = new TenantNetworks(containers.runtime());
+        PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
+                pauseImage, pidsLimit, this::report, relay, firewall, networks);
+        // The lead's per-pod disk-usage check plugs in here, in place of PodCheck.NONE.
+        this.reconciler = new Reconciler(containers, pods, relay, networks, this::report, PodCheck.NONE);
+    }
+
+    /** Whether every tenant has one pod network on this host (a host condition). */
+    public HostCondition networkCondition() {
+        return networks.condition();
     }
 
     /**
-     * How many reconcile passes have run to the end against a desired list: one more means the
-     * containers were compared with what the control-api wants at least once since.
+     * How many reconcile passes have run to the end against a desired list, every workload's
+     * worker included: one more means the containers were compared with what the control-api
+     * wants at least once since. A pod's long stop holds the count back until it ends; the
+     * other pods' work goes on meanwhile.
      */
     public long passes() {
         return passes.get();
@@ -131,16 +144,14 @@ public final class WorkloadLoop implements AutoCloseable {
                     }
                     // Version -1: cut off (not a list from the control-api).
                     HostDesired none = new HostDesired(-1, List.of());
-                    reconciler.reconcile(none);
-                    passes.incrementAndGet();
+                    reconciler.dispatch(none).thenRun(passes::incrementAndGet);
                     continue;
                 }
                 if (cutOff) {
                     log.info("control-api reachable again: resuming workloads");
                     cutOff = false;
                 }
-                reconciler.reconcile(d).forEach(this::report);
-                passes.incrementAndGet();
+                reconciler.dispatch(d).thenRun(passes::incrementAndGet);
             } catch (RuntimeFailure e) {
                 log.warn("cannot reconcile workloads: {}", e.getMessage());
             } catch (RuntimeException e) {
@@ -149,7 +160,11 @@ public final class WorkloadLoop implements AutoCloseable {
         }
     }
 
+    /** Called by the workload's own worker, so never twice at once for one workload. */
     private void report(UUID workload, PodRunner.Outcome o) {
+        if (o == null) {
+            return;
+        }
         // A new port mapping (an agent restart, a port published later) is news even when the containers are not.
         Object key = o.gone() ? "gone" : List.of(o.statuses(), o.ports());
         if (key.equals(reported.get(workload))) {
@@ -175,6 +190,7 @@ public final class WorkloadLoop implements AutoCloseable {
     /** Stops publishing ports; call after both loops have ended. */
     @Override
     public void close() {
+        reconciler.close();
         relay.close();
     }
 

@@ -125,7 +125,7 @@ class PodNetworkIT {
             }
             targets.put(podAddress(other) + ":8080", "another tenant's pod");
             targets.put(podAddress(neighbour) + ":8080", "the tenant's own other pod");
-            targets.put(gateway(PodRunner.network(HOSTILE)) + ":" + port, "the host at the pod's gateway");
+            targets.put(gateway(TenantNetworks.name(HOSTILE)) + ":" + port, "the host at the pod's gateway");
             for (String a : hostAddresses()) {
                 targets.putIfAbsent(a + ":" + port, "the host");
             }
@@ -185,7 +185,7 @@ class PodNetworkIT {
 
     static String podAddress(HostWorkload w) {
         return docker.inspectContainerCmd(Labels.sandboxName(w.id().toString())).exec().getNetworkSettings().getNetworks()
-                .get(PodRunner.network(w.tenant())).getIpAddress();
+                .get(TenantNetworks.name(w.tenant())).getIpAddress();
     }
 
     static String gateway(String network) {

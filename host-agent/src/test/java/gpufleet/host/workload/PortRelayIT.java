@@ -119,14 +119,14 @@ class PortRelayIT {
     private static void squat() {
         String id = docker.createContainerCmd("gpufleet/pause:test").withName("gf-squatter-" + UUID.randomUUID())
                 .withLabels(Map.of("org.gpufleet.managed", "true"))
-                .withHostConfig(HostConfig.newHostConfig().withNetworkMode(PodRunner.network(TENANT)))
+                .withHostConfig(HostConfig.newHostConfig().withNetworkMode(TenantNetworks.name(TENANT)))
                 .exec().getId();
         docker.startContainerCmd(id).exec();
     }
 
     private static String pauseAddress(UUID id) {
         return docker.inspectContainerCmd("gf-" + id + "-pod").exec().getNetworkSettings().getNetworks()
-                .get(PodRunner.network(TENANT)).getIpAddress();
+                .get(TenantNetworks.name(TENANT)).getIpAddress();
     }
 
     @Test

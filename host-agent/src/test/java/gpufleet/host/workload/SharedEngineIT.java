@@ -244,7 +244,7 @@ class SharedEngineIT {
         String pause = docker.createContainerCmd("gpufleet/pause:test").withName("gf-" + id + "-pod")
                 .withLabels(Map.of(Labels.MANAGED, "true", Labels.SPARE_FOR, "skg00000", Labels.TENANT, "skg00000",
                         Labels.CONTAINER, Labels.PAUSE, Labels.ATTEMPT, "0"))
-                .withHostConfig(HostConfig.newHostConfig().withNetworkMode(PodRunner.network("skg00000"))).exec().getId();
+                .withHostConfig(HostConfig.newHostConfig().withNetworkMode(TenantNetworks.name("skg00000"))).exec().getId();
         docker.startContainerCmd(pause).exec();
         String app = docker.createContainerCmd("gpufleet/busybox:test").withName("gf-" + id + "-nvidia-0").withCmd("sleep", "3600")
                 .withLabels(Map.of(Labels.MANAGED, "true", Labels.WORKLOAD, id, Labels.POD_UID, "uid-old", Labels.TENANT, "skg00000",
@@ -269,7 +269,7 @@ class SharedEngineIT {
 
     /** The tenant network exists before the hand-made pause container starts on it, as the older agent made sure. */
     private static void ensureTenantNetwork() {
-        String name = PodRunner.network("skg00000");
+        String name = TenantNetworks.name("skg00000");
         if (docker.listNetworksCmd().withNameFilter(name).exec().stream().noneMatch(n -> n.getName().equals(name))) {
             docker.createNetworkCmd().withName(name).withDriver("bridge")
                     .withLabels(Map.of(Labels.MANAGED, "true", Labels.TENANT, "skg00000")).exec();

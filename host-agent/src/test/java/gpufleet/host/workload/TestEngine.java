@@ -51,22 +51,29 @@ final class TestEngine {
     }
 
     /** One host's reconciler with its runtime and port relay, without a control-api. */
-    record Wired(DockerRuntime runtime, PortRelay relay, Reconciler reconciler) implements AutoCloseable {
+    record Wired(DockerRuntime runtime, PortRelay relay, Reconciler reconciler, TenantNetworks networks) implements AutoCloseable {
         static Wired host(String host, Path state) {
             return host(host, state, "gpufleet/pause:test");
         }
 
         static Wired host(String host, Path state, String pauseImage) {
+            return host(host, state, pauseImage, (w, o) -> { });
+        }
+
+        /** {@code reports}: each workload's outcome as its worker reports it, from the worker's thread. */
+        static Wired host(String host, Path state, String pauseImage, PodRunner.Progress reports) {
             DockerRuntime runtime = new DockerRuntime(DOCKER, "nvidia");
             PortRelay relay = new PortRelay(InetAddress.getLoopbackAddress());
             HostContainers containers = new HostContainers(runtime, host);
+            TenantNetworks networks = new TenantNetworks(runtime);
             PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                    pauseImage, 4096, (w, o) -> { }, relay, firewall());
-            return new Wired(runtime, relay, new Reconciler(containers, pods, relay));
+                    pauseImage, 4096, (w, o) -> { }, relay, firewall(), networks);
+            return new Wired(runtime, relay, new Reconciler(containers, pods, relay, networks, reports, PodCheck.NONE), networks);
         }
 
         @Override
         public void close() {
+            reconciler.close();
             relay.close();
             runtime.close();
         }

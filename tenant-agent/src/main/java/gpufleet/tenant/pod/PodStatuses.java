@@ -2,6 +2,7 @@ package gpufleet.tenant.pod;
 
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.WorkloadView;
+import io.fabric8.kubernetes.api.model.ContainerState;
 import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
@@ -71,7 +72,17 @@ public final class PodStatuses {
         return new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName(name).withImage(image).withImageID("")
                 .withContainerID(s == null ? null : s.containerId()).withReady(s != null && Boolean.TRUE.equals(s.ready()))
                 .withRestartCount(s == null ? 0 : s.restartCount()).withStarted(s != null && s.state().equals("running"))
-                .withState(state.build()).build();
+                .withState(state.build()).withLastState(s == null ? null : last(s.lastState())).build();
+    }
+
+    /** The kubelet's lastState: how the previous run ended (empty before the first restart, as the kubelet writes it). */
+    private static ContainerState last(ContainerStatus.Terminated t) {
+        if (t == null) {
+            return new ContainerStateBuilder().build();
+        }
+        return new ContainerStateBuilder().withNewTerminated().withExitCode(t.exitCode()).withReason(t.reason())
+                .withMessage(t.message()).withStartedAt(text(t.startedAt())).withFinishedAt(text(t.finishedAt()))
+                .withContainerID(t.containerId()).endTerminated().build();
     }
 
     private static String text(Instant t) {
