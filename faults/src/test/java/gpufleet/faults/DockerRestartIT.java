@@ -27,6 +27,7 @@ class DockerRestartIT {
     void start() throws Exception {
         fleet = new FaultFleet(1);
         engine = new PrivateDocker(fleet.dir.resolve("engine"));
+        fleet.afterPrograms.add(engine);
         fleet.host("faults-d1", 0, 7, Map.of("GPUFLEET_DOCKER_HOST", engine.host, "GPUFLEET_POD_FIREWALL", "off",
                 "GPUFLEET_DOCKER_CHECK_INTERVAL", "1s"));
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> fleet.freeGpus("faults-d1") == 8);
@@ -35,9 +36,6 @@ class DockerRestartIT {
     @AfterEach
     void stop() {
         fleet.close();
-        if (engine != null) {
-            engine.close();
-        }
     }
 
     void create(String uid) {

@@ -36,6 +36,8 @@ final class FaultFleet implements AutoCloseable {
     final List<Replica> replicas = new ArrayList<>();
     final Map<String, Proc> hosts = new LinkedHashMap<>();
     String tenantToken;
+    /** Closed once the programs are stopped, before the fleet's directory is removed (e.g. a private Docker Engine). */
+    final List<AutoCloseable> afterPrograms = new ArrayList<>();
 
     /** A control-api replica and a client for it. */
     record Replica(Proc proc, int port, Http http) {}
@@ -132,6 +134,13 @@ final class FaultFleet implements AutoCloseable {
         replicas.forEach(r -> r.proc().close());
         for (String h : hosts.keySet()) {
             Docker.removeContainersOf(h);
+        }
+        for (AutoCloseable c : afterPrograms) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot close " + c, e);
+            }
         }
         pg.close();
         try {

@@ -87,7 +87,15 @@ final class PrivateDocker implements AutoCloseable {
         }
         stop();
         try {
+            // dockerd leaves mounts behind when it stops (its data root on itself, network namespaces): deepest first.
+            List<String> mounts = Files.readAllLines(Path.of("/proc/mounts")).stream().map(l -> l.split(" ")[1])
+                    .filter(m -> m.startsWith(dir + "/")).sorted(java.util.Comparator.reverseOrder()).toList();
+            for (String m : mounts) {
+                PgCluster.run("umount", m);
+            }
             PgCluster.run("rm", "-rf", dir.toString());
+        } catch (IOException e) {
+            // /proc/mounts unreadable: the temporary directory stays, nothing else
         } catch (IllegalStateException e) {
             // a mount the daemon left: the temporary directory stays, nothing else
         }
