@@ -8,8 +8,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A Docker Engine of the fault tests' own: a second dockerd on its own socket, data root and
- * bridge-free network setup (no NAT, no iptables of its own), with live-restore, as Ansible
- * configures production hosts. Restarting it cannot disturb the machine's engine or other tests.
+ * default bridge (no NAT, no iptables of its own), with live-restore, as Ansible configures
+ * production hosts. Restarting it cannot disturb the machine's engine or other tests. Never
+ * {@code --bridge=none}: a dockerd started so deletes the machine's docker0.
  */
 final class PrivateDocker implements AutoCloseable {
     final Path dir;
@@ -32,10 +33,18 @@ final class PrivateDocker implements AutoCloseable {
         }
     }
 
+    /** Its own default bridge, made here: dockerd takes an existing interface for {@code --bridge}. */
+    static final String BRIDGE = "gffault0";
+
     void start() throws IOException {
+        if (!Files.exists(Path.of("/sys/class/net", BRIDGE))) {
+            PgCluster.run("ip", "link", "add", "name", BRIDGE, "type", "bridge");
+            PgCluster.run("ip", "addr", "add", "10.231.255.1/24", "dev", BRIDGE);
+            PgCluster.run("ip", "link", "set", BRIDGE, "up");
+        }
         daemon = new ProcessBuilder("dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),
                 "--exec-root", dir.resolve("exec").toString(), "--pidfile", dir.resolve("docker.pid").toString(),
-                "--config-file", dir.resolve("daemon.json").toString(), "--iptables=false", "--ip6tables=false", "--bridge=none")
+                "--config-file", dir.resolve("daemon.json").toString(), "--iptables=false", "--ip6tables=false", "--bridge=" + BRIDGE)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile()))
                 .start();
         for (int i = 0; i < 300; i++) {
@@ -94,6 +103,7 @@ final class PrivateDocker implements AutoCloseable {
                 PgCluster.run("umount", m);
             }
             PgCluster.run("rm", "-rf", dir.toString());
+            PgCluster.run("ip", "link", "delete", BRIDGE);
         } catch (IOException e) {
             // /proc/mounts unreadable: the temporary directory stays, nothing else
         } catch (IllegalStateException e) {

@@ -12,6 +12,7 @@ import gpufleet.host.gpu.HealthEvent;
 import gpufleet.host.net.PodFirewall;
 import gpufleet.host.net.ProcessTables;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
@@ -126,7 +127,9 @@ public final class Agent implements AutoCloseable {
         spawn("runtime-check", atLeast(Duration.ofMinutes(5), config.dockerCheckInterval().multipliedBy(3)), this::runtimeLoop);
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, containers, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
-                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress(), firewall);
+                config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress(), firewall,
+                new DiskLimits(config.podEphemeralStorage(), config.storageCheckInterval(), config.containerLogMaxBytes(),
+                        config.containerLogMaxFiles()));
         this.workloads = workloads;
         // A long poll lasts 30 s; a reconcile pass may pull an image for minutes.
         spawn("workloads", Duration.ofMinutes(5), () -> workloads.pollLoop(this::round));

@@ -146,6 +146,12 @@ final class ContainerOps {
                 .withCapDrop(Capability.NET_RAW) // Docker's default set minus what Pod Security Baseline forbids
                 .withNetworkMode(p.networkMode())
                 .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()), AccessMode.ro)).toList());
+        if (p.logMaxBytes() > 0) {
+            // Each container's own bound, whatever the daemon's default: what a pod prints cannot fill the disk.
+            hc = hc.withLogConfig(new com.github.dockerjava.api.model.LogConfig(
+                    com.github.dockerjava.api.model.LogConfig.LoggingType.JSON_FILE,
+                    Map.of("max-size", Long.toString(p.logMaxBytes()), "max-file", Integer.toString(p.logMaxFiles()))));
+        }
         if (p.runtime() != null) {
             hc = hc.withRuntime(p.runtime());
         }

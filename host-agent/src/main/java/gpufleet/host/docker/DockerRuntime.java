@@ -22,7 +22,7 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /** {@link ContainerRuntime} over the Docker Engine API (docker-java). */
-public final class DockerRuntime implements ContainerRuntime, gpufleet.host.runtime.DiskUsage {
+public final class DockerRuntime implements ContainerRuntime {
     private final String dockerHost;
     private final String runtime;
     private final DockerClient client;

@@ -69,6 +69,9 @@ public interface ContainerRuntime extends AutoCloseable {
     /** Stops with SIGTERM, then SIGKILL after {@code graceSeconds}. Stopping a stopped container is fine. */
     void stop(String id, int graceSeconds) throws RuntimeFailure;
 
+    /** Bytes in the container's writable layer, as the engine measures it; 0 for one that no longer exists. */
+    long writableBytes(String id) throws RuntimeFailure;
+
     /** Removes a container (forcefully); removing one already gone is fine. */
     void remove(String id) throws RuntimeFailure;
 

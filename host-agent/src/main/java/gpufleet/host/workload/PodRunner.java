@@ -5,6 +5,7 @@ import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.net.PodFirewall;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
 import gpufleet.host.runtime.RuntimeFailure;
@@ -74,6 +75,7 @@ final class PodRunner {
     private final String gpuRuntime;
     private final String pauseImage;
     private final long pidsLimit;
+    private final DiskLimits disk;
     private final Progress progress;
     private final PortRelay relay;
     private final PodFirewall firewall;
@@ -93,7 +95,7 @@ final class PodRunner {
     private final Map<String, Long> pulls = new ConcurrentHashMap<>();
 
     PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
-              Progress progress, PortRelay relay, PodFirewall firewall, TenantNetworks networks) {
+              Progress progress, PortRelay relay, PodFirewall firewall, TenantNetworks networks, DiskLimits disk) {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
@@ -107,6 +109,7 @@ final class PodRunner {
         this.relay = relay;
         this.firewall = firewall;
         this.networks = networks;
+        this.disk = disk;
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
@@ -207,7 +210,7 @@ final class PodRunner {
             throw new RuntimeFailure("CreateContainerError", "this host is missing its pod sandbox image; the pod starts once it has it");
         }
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
-                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false));
+                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false, disk.logMaxBytes(), disk.logMaxFiles()));
         return id;
     }
 
@@ -300,7 +303,7 @@ final class PodRunner {
         return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
                 c.command(), c.args(), env, gpuRuntime, HostLimits.nanoCpus(c), c.resources().memoryBytes(),
                 pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
-                Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()));
+                Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), disk.logMaxBytes(), disk.logMaxFiles());
     }
 
     /**

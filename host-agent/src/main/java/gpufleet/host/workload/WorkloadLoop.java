@@ -7,6 +7,7 @@ import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.host.agent.Backoff;
 import gpufleet.host.agent.ControlApiClient;
+import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.runtime.RuntimeFailure;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -57,7 +58,7 @@ public final class WorkloadLoop implements AutoCloseable {
     public WorkloadLoop(ControlApiClient api, HostSupplier host, HostContainers containers, Path stateDir, String gpuRuntime,
                         String pauseImage, long pidsLimit, Duration restartBackoff, Duration resync, Duration cutoffAfter,
                         java.util.function.Supplier<Duration> sinceContact, java.net.InetAddress publishAddress,
-                        gpufleet.host.net.PodFirewall firewall) {
+                        gpufleet.host.net.PodFirewall firewall, DiskLimits disk) {
         this.api = api;
         this.cutoffAfter = cutoffAfter;
         this.sinceContact = sinceContact;
@@ -66,9 +67,9 @@ public final class WorkloadLoop implements AutoCloseable {
         this.relay = new PortRelay(publishAddress);
         this.networks = new TenantNetworks(containers.runtime());
         PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
-                pauseImage, pidsLimit, this::report, relay, firewall, networks);
-        // The lead's per-pod disk-usage check plugs in here, in place of PodCheck.NONE.
-        this.reconciler = new Reconciler(containers, pods, relay, networks, this::report, PodCheck.NONE);
+                pauseImage, pidsLimit, this::report, relay, firewall, networks, disk);
+        StorageWatch storage = new StorageWatch(containers, disk, this::evict);
+        this.reconciler = new Reconciler(containers, pods, relay, networks, this::report, storage);
     }
 
     /** Whether every tenant has one pod network on this host (a host condition). */
@@ -161,6 +162,21 @@ public final class WorkloadLoop implements AutoCloseable {
     }
 
     /** Called by the workload's own worker, so never twice at once for one workload. */
+    /** Tells the control-api that a pod is evicted; false when it could not be told (the pod runs on until it can). */
+    private boolean evict(UUID workload, String message) throws InterruptedException {
+        try {
+            RegisteredHost h = host.get();
+            if (h == null) {
+                return false;
+            }
+            api.evict(h, workload, message);
+            return true;
+        } catch (IOException | JsonClient.Refused e) {
+            log.warn("eviction of workload {} not recorded yet: {}", workload, e.getMessage());
+            return false;
+        }
+    }
+
     private void report(UUID workload, PodRunner.Outcome o) {
         if (o == null) {
             return;

@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.Frame;
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -72,6 +75,18 @@ class ContainerStatesIT {
         return reported.get(w.id()).statuses().get(0);
     }
 
+    private static String logs(String containerId) throws InterruptedException {
+        StringBuilder out = new StringBuilder();
+        docker.logContainerCmd(containerId.replaceFirst("^docker://", "")).withStdOut(true).withStdErr(true)
+                .exec(new ResultCallback.Adapter<Frame>() {
+                    @Override
+                    public void onNext(Frame f) {
+                        out.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+                    }
+                }).awaitCompletion();
+        return out.toString();
+    }
+
     /** Whether the engine itself says the kernel killed this container for memory. */
     private static boolean engineSaysOom(String containerId) {
         return Boolean.TRUE.equals(docker.inspectContainerCmd(containerId.replaceFirst("^docker://", "")).exec().getState()
@@ -110,8 +125,11 @@ class ContainerStatesIT {
     void aDeletedPodsLastStatusesAreTerminatedNeverRunning() throws Exception {
         UUID id = UUID.randomUUID();
         // Ends with status 3 on SIGTERM, well within its grace period.
-        List<String> polite = List.of("sh", "-c", "trap 'exit 3' TERM; while true; do sleep 1; done");
-        assertThat(pass(pod(id, "32Mi", polite, false, 20)).state()).isEqualTo("running");
+        List<String> polite = List.of("sh", "-c", "trap 'exit 3' TERM; echo trapped; while true; do sleep 1; done");
+        ContainerStatus running = pass(pod(id, "32Mi", polite, false, 20));
+        assertThat(running.state()).isEqualTo("running");
+        // PID 1 ignores a SIGTERM that comes before its handler is set: stop only once it says so.
+        await("the handler set").atMost(Duration.ofSeconds(30)).until(() -> logs(running.containerId()).contains("trapped"));
         wired.reconciler().reconcile(new HostDesired(2, List.of(pod(id, "32Mi", polite, true, 20))));
         PodRunner.Outcome gone = reported.get(id);
         assertThat(gone.gone()).isTrue();

@@ -98,7 +98,7 @@ class SharedEngineIT {
             loop = new WorkloadLoop(new ControlApiClient(URI.create("http://127.0.0.1:" + fx.api.port())), () -> registered,
                     new HostContainers(runtime, host.name()), state.resolve(host.name()), "nvidia", "gpufleet/pause:test", 4096,
                     Duration.ofSeconds(1), Duration.ofMillis(200), Duration.ofMinutes(10), () -> Duration.ZERO,
-                    InetAddress.getLoopbackAddress(), TestEngine.firewall());
+                    InetAddress.getLoopbackAddress(), TestEngine.firewall(), gpufleet.host.runtime.DiskLimits.DEFAULTS);
             spawn("poll", () -> loop.pollLoop(() -> running));
             spawn("reconcile", () -> loop.reconcileLoop(() -> running));
             return this;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
-import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.docker.DockerRuntime;
+import gpufleet.host.runtime.DiskLimits;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +30,10 @@ class StorageWatchIT {
 
     DockerRuntime runtime;
     HostContainers containers;
-    final List<StorageWatch.Eviction> told = new ArrayList<>();
+    /** What the control-api was told. */
+    record Eviction(UUID workload, String message) {}
+
+    final List<Eviction> told = new ArrayList<>();
     boolean controlApiAnswers = true;
 
     @BeforeAll
@@ -57,9 +60,9 @@ class StorageWatchIT {
     }
 
     StorageWatch watch(long hostBound) {
-        return new StorageWatch(containers, runtime, hostBound, (w, message) -> {
+        return new StorageWatch(containers, new DiskLimits(hostBound, Duration.ofSeconds(1), 10L << 20, 5), (w, message) -> {
             if (controlApiAnswers) {
-                told.add(new StorageWatch.Eviction(w, message));
+                told.add(new Eviction(w, message));
             }
             return controlApiAnswers;
         });
@@ -77,15 +80,19 @@ class StorageWatchIT {
         return id;
     }
 
-    static HostDesired desired(UUID workload, String... limits) {
+    /** Measures the pod as its worker would, and returns what it was evicted with (null: not evicted). */
+    String check(StorageWatch watch, HostWorkload w) throws Exception {
+        return watch.evictIfOver(w, containers.of(w.id().toString()));
+    }
+
+    static HostWorkload desired(UUID workload, String... limits) {
         List<WorkloadSpec.Container> cs = new ArrayList<>();
         for (int i = 0; i < limits.length; i++) {
             cs.add(new WorkloadSpec.Container("c" + i, "gpufleet/busybox:test", "IfNotPresent", null, null, null, null,
                     new WorkloadSpec.Resources(0, "100m", "64Mi", limits[i]), null, null, null, null));
         }
         WorkloadSpec spec = new WorkloadSpec("uid-" + workload, "default", "filler", "offer", cs, "Always", 1L, List.of());
-        return new HostDesired(1, List.of(new HostWorkload(workload, "tenant", "uid-" + workload, "default", "filler", spec,
-                Map.of(), false, List.of())));
+        return new HostWorkload(workload, "tenant", "uid-" + workload, "default", "filler", spec, Map.of(), false, List.of());
     }
 
     boolean running(String id) {
@@ -96,9 +103,9 @@ class StorageWatchIT {
     void aContainerPastItsOwnLimitIsEvictedWithTheKubeletsWords() throws Exception {
         UUID w = UUID.randomUUID();
         String id = filler(w, "c0", 40);
-        List<StorageWatch.Eviction> evicted = watch(1L << 40).check(desired(w, "20Mi"));
-        assertThat(told).containsExactly(new StorageWatch.Eviction(w, "Container c0 exceeded its local ephemeral storage limit \"20Mi\"."));
-        assertThat(evicted).isEqualTo(told);
+        String evicted = check(watch(1L << 40), desired(w, "20Mi"));
+        assertThat(told).containsExactly(new Eviction(w, "Container c0 exceeded its local ephemeral storage limit \"20Mi\"."));
+        assertThat(evicted).isEqualTo(told.get(0).message());
         assertThat(running(id)).as("the evicted container is killed").isFalse();
     }
 
@@ -107,8 +114,8 @@ class StorageWatchIT {
         UUID w = UUID.randomUUID();
         String a = filler(w, "c0", 15);
         String b = filler(w, "c1", 15);
-        watch(20L << 20).check(desired(w, null, null));
-        assertThat(told).extracting(StorageWatch.Eviction::message)
+        check(watch(20L << 20), desired(w, null, null));
+        assertThat(told).extracting(Eviction::message)
                 .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
         assertThat(running(a) || running(b)).isFalse();
     }
@@ -117,8 +124,8 @@ class StorageWatchIT {
     void aLimitAboveTheHostsBoundDoesNotLiftIt() throws Exception {
         UUID w = UUID.randomUUID();
         filler(w, "c0", 30);
-        watch(20L << 20).check(desired(w, "1Ti"));
-        assertThat(told).extracting(StorageWatch.Eviction::message)
+        check(watch(20L << 20), desired(w, "1Ti"));
+        assertThat(told).extracting(Eviction::message)
                 .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
     }
 
@@ -126,7 +133,7 @@ class StorageWatchIT {
     void aPodWithinItsLimitsRuns() throws Exception {
         UUID w = UUID.randomUUID();
         String id = filler(w, "c0", 20);
-        watch(1L << 30).check(desired(w, "100Mi"));
+        check(watch(1L << 30), desired(w, "100Mi"));
         assertThat(told).isEmpty();
         assertThat(running(id)).isTrue();
     }
@@ -137,10 +144,10 @@ class StorageWatchIT {
         String id = filler(w, "c0", 30);
         controlApiAnswers = false;
         StorageWatch watch = watch(1L << 40);
-        assertThat(watch.check(desired(w, "10Mi"))).isEmpty();
+        assertThat(check(watch, desired(w, "10Mi"))).isNull();
         assertThat(running(id)).as("the pod keeps running until its eviction is recorded").isTrue();
         controlApiAnswers = true;
-        assertThat(watch.check(desired(w, "10Mi"))).hasSize(1);
+        assertThat(check(watch, desired(w, "10Mi"))).isNotNull();
         assertThat(running(id)).isFalse();
     }
 }

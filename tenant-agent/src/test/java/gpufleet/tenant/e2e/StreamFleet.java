@@ -51,6 +51,8 @@ public final class StreamFleet implements AutoCloseable {
                 "GPUFLEET_RESERVED_CPU", "0", "GPUFLEET_RESERVED_MEMORY", "0", "GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"));
         env.put("GPUFLEET_STREAM_PORT", "0");
         env.put("GPUFLEET_RESTART_BACKOFF", "1s");
+        // StreamsIT follows a 100 MiB log from its first line: the host must keep all of it (the default rotates at 10Mi x 5).
+        env.put("GPUFLEET_CONTAINER_LOG_MAX_SIZE", "128Mi");
         AgentConfig hc = AgentConfig.fromEnvironment(env, HOST);
         Agent agent = new Agent(hc, new ControlApiClient(hc.controlApi()), () -> new NvmlGpuInventory(sim),
                 new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { });
