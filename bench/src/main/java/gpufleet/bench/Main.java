@@ -16,8 +16,9 @@ public final class Main {
             case "placement" -> PlacementBench.main(rest(args));
             case "pod-start" -> PodStartBench.main(rest(args));
             case "edge" -> EdgeBench.main(rest(args));
+            case "burst" -> BurstBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge, burst");
                 System.exit(2);
             }
         }
