@@ -14,7 +14,8 @@
 #     dockerd that was just started differs from a long-running one: its default bridge has no
 #     gateway in its IPAM record, for one);
 #   - PostgreSQL: every database owned by the project's role (the test databases and gpufleet
-#     itself; dev/services.sh makes gpufleet again);
+#     itself; dev/services.sh makes gpufleet again), and the fault tests' own clusters (gpufleetfaults*)
+#     and Docker bridge (gffault0) if a run left them;
 #   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes), and
 #     its local CA removed from the machine's trust store;
 #   - the project's artifacts in the local Maven repository (a stale snapshot there can hide a
@@ -103,6 +104,17 @@ if (cd / && runuser -u postgres -- psql -X -q -tAc 'select 1' >/dev/null 2>&1); 
     (cd / && runuser -u postgres -- psql -X -q -c "drop database \"$db\" with (force)")
   done
   [[ -z $dbs ]] || log "dropped $(wc -w <<<"$dbs") database(s) of the project"
+fi
+# The fault tests' own PostgreSQL clusters and Docker bridge, if a run died before removing them.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h | awk '$2 ~ /^gpufleetfaults/ { print $1, $2 }' | while read -r version name; do
+    log "dropping the fault tests' PostgreSQL cluster $version/$name"
+    pg_dropcluster "$version" "$name" --stop
+  done
+fi
+if ip link show gffault0 >/dev/null 2>&1; then
+  log "removing the fault tests' Docker bridge gffault0"
+  ip link delete gffault0
 fi
 # Caddy's local CA root, put into the machine's trust store by Caddy versions or configurations
 # that install trust (ours no longer asks for it).
