@@ -9,10 +9,19 @@ import java.util.UUID;
  * each container. The host reconciles its containers against the full list. {@code publish}: the
  * pod's ports that routes (LoadBalancer Services) need reachable from the edge; the host publishes
  * each on its publish address and reports where (see {@link WorkloadStatusReport#ports()}).
+ * {@code podEphemeralStorageBytes}: the offering's bound on what the pod may write to the host's
+ * disk, absent when the offering sets none (then only the host's own bound applies).
  */
 public record HostWorkload(UUID id, String tenant, String podUid, String namespace, String name, WorkloadSpec spec,
-                           Map<String, List<String>> gpus, boolean stop, List<Integer> publish) {
+                           Map<String, List<String>> gpus, boolean stop, List<Integer> publish,
+                           @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                           Long podEphemeralStorageBytes) {
     public HostWorkload {
         publish = publish == null ? List.of() : List.copyOf(publish);
+    }
+
+    public HostWorkload(UUID id, String tenant, String podUid, String namespace, String name, WorkloadSpec spec,
+                        Map<String, List<String>> gpus, boolean stop, List<Integer> publish) {
+        this(id, tenant, podUid, namespace, name, spec, gpus, stop, publish, null);
     }
 }

@@ -7,8 +7,14 @@ import java.util.regex.Pattern;
 /**
  * What a RuntimeClass names: a GPU model and count with the cpu and memory a pod may use,
  * e.g. seeweb-nvidia-1xa6000 = 1 x "NVIDIA RTX A6000", cpu "8000m", memory "32861620Ki".
+ * {@code ephemeralStorage} (optional): what one pod may write to its host's disk; the host evicts
+ * a pod past it, whatever the pod's own limits say.
  */
-public record Offering(String name, String gpuModel, Integer gpuCount, String cpu, String memory) {
+public record Offering(String name, String gpuModel, Integer gpuCount, String cpu, String memory, String ephemeralStorage) {
+    public Offering(String name, String gpuModel, Integer gpuCount, String cpu, String memory) {
+        this(name, gpuModel, gpuCount, cpu, memory, null);
+    }
+
     private static final Pattern NAME = Pattern.compile("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
 
     public Offering {
@@ -20,6 +26,8 @@ public record Offering(String name, String gpuModel, Integer gpuCount, String cp
         Invalid.check(gpuCount <= 16, "gpuCount", "gpuCount must be at most 16, got " + gpuCount);
         Invalid.check(Quantity.cpuMillis(cpu, "cpu") > 0, "cpu", "cpu must be more than 0");
         Invalid.check(Quantity.bytes(memory, "memory") > 0, "memory", "memory must be more than 0");
+        Invalid.check(ephemeralStorage == null || Quantity.bytes(ephemeralStorage, "ephemeralStorage") >= 1L << 20,
+                "ephemeralStorage", "ephemeralStorage must be at least 1Mi");
     }
 
     public long cpuMillis() {
@@ -28,5 +36,10 @@ public record Offering(String name, String gpuModel, Integer gpuCount, String cp
 
     public long memoryBytes() {
         return Quantity.bytes(memory, "memory");
+    }
+
+    /** Null when the offering sets no bound of its own. */
+    public Long ephemeralStorageBytes() {
+        return ephemeralStorage == null ? null : Quantity.bytes(ephemeralStorage, "ephemeralStorage");
     }
 }

@@ -11,10 +11,19 @@ public record OfferingView(String name, String gpuModel, int gpuCount, String cp
                            Map<String, String> annotations) {
 
     public static OfferingView of(String name, String gpuModel, int gpuCount, long cpuMillis, String memory) {
+        return of(name, gpuModel, gpuCount, cpuMillis, memory, null);
+    }
+
+    /** {@code ephemeralStorage}: the offering's per-pod disk bound, shown as {@code limits.k8s.gpu/ephemeral-storage}; null for none. */
+    public static OfferingView of(String name, String gpuModel, int gpuCount, long cpuMillis, String memory, String ephemeralStorage) {
         String cpu = cpuMillis + "m";
-        return new OfferingView(name, gpuModel, gpuCount, cpu, memory, Map.of(
+        Map<String, String> annotations = new java.util.TreeMap<>(Map.of(
                 "limits.k8s.gpu/cpu", cpu,
                 "limits.k8s.gpu/memory", memory,
                 "limits.k8s.gpu/default", Integer.toString(gpuCount)));
+        if (ephemeralStorage != null) {
+            annotations.put("limits.k8s.gpu/ephemeral-storage", ephemeralStorage);
+        }
+        return new OfferingView(name, gpuModel, gpuCount, cpu, memory, Map.copyOf(annotations));
     }
 }

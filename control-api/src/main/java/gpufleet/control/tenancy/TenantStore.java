@@ -150,18 +150,20 @@ public final class TenantStore {
     public OfferingView createOffering(Offering o) {
         return db.tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO offerings (name, gpu_model, gpu_count, cpu_millis, memory_bytes) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT DO NOTHING""")) {
+                    INSERT INTO offerings (name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""")) {
                 ps.setString(1, o.name());
                 ps.setString(2, o.gpuModel());
                 ps.setInt(3, o.gpuCount());
                 ps.setLong(4, o.cpuMillis());
                 ps.setLong(5, o.memoryBytes());
+                ps.setObject(6, o.ephemeralStorageBytes());
                 if (ps.executeUpdate() == 0) {
                     throw new ApiException(ErrorKind.CONFLICT, "offering " + o.name() + " already exists", "name");
                 }
             }
-            return OfferingView.of(o.name(), o.gpuModel(), o.gpuCount(), o.cpuMillis(), Quantity.memory(o.memoryBytes()));
+            return OfferingView.of(o.name(), o.gpuModel(), o.gpuCount(), o.cpuMillis(), Quantity.memory(o.memoryBytes()),
+                    o.ephemeralStorageBytes() == null ? null : Quantity.memory(o.ephemeralStorageBytes()));
         });
     }
 
@@ -184,9 +186,9 @@ public final class TenantStore {
                 tenant(c, tenant);
             }
             try (PreparedStatement ps = c.prepareStatement(tenant == null
-                    ? "SELECT name, gpu_model, gpu_count, cpu_millis, memory_bytes FROM offerings ORDER BY name"
+                    ? "SELECT name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes FROM offerings ORDER BY name"
                     : """
-                      SELECT o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes
+                      SELECT o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes, o.ephemeral_storage_bytes
                       FROM offerings o JOIN tenant_offerings t ON t.offering = o.name WHERE t.tenant = ? ORDER BY o.name""")) {
                 if (tenant != null) {
                     ps.setString(1, tenant);
@@ -194,8 +196,9 @@ public final class TenantStore {
                 List<OfferingView> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
+                        Long disk = rs.getObject(6, Long.class);
                         out.add(OfferingView.of(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getLong(4),
-                                Quantity.memory(rs.getLong(5))));
+                                Quantity.memory(rs.getLong(5)), disk == null ? null : Quantity.memory(disk)));
                     }
                 }
                 return out;

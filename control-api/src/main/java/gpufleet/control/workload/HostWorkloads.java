@@ -73,7 +73,8 @@ public final class HostWorkloads {
                                 WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x),
                            (SELECT json_agg(DISTINCT (t ->> 'port')::int) FROM routes r, jsonb_array_elements(r.targets) t
                             WHERE r.tenant = w.tenant AND t ->> 'podUid' = w.pod_uid),
-                           w.sealed_secrets
+                           w.sealed_secrets,
+                           (SELECT o.ephemeral_storage_bytes FROM offerings o WHERE o.name = w.offering)
                     FROM workloads w WHERE w.host_id = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id""")) {
                 ps.setObject(1, host);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -81,7 +82,8 @@ public final class HostWorkloads {
                         Map<String, List<String>> gpus = WorkloadViews.gpus(rs.getString(8));
                         WorkloadSpec spec = opened(rs.getString(2), spec(rs.getString(6)), rs.getBytes(10));
                         out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
-                                rs.getString(4), rs.getString(5), spec, gpus, rs.getBoolean(7), ports(rs.getString(9))));
+                                rs.getString(4), rs.getString(5), spec, gpus, rs.getBoolean(7), ports(rs.getString(9)),
+                                rs.getObject(11, Long.class)));
                     }
                 }
             }

@@ -67,7 +67,7 @@ public final class StorageWatch implements PodCheck {
     /** Measures the pod and evicts it when it is past a limit; the message it was evicted with, or null. */
     String evictIfOver(HostWorkload w, List<Observed> mine) throws InterruptedException {
         try {
-            String message = verdict(w.spec(), usage(mine));
+            String message = verdict(w.spec(), usage(mine), w.podEphemeralStorageBytes());
             if (message != null && evictor.evict(w.id(), message)) {
                 log.warn("evicted workload {}: {}", w.id(), message);
                 kill(mine);
@@ -89,9 +89,12 @@ public final class StorageWatch implements PodCheck {
         return used;
     }
 
-    /** Why the pod must go, in the kubelet's words; null while it is within its limits. */
-    String verdict(WorkloadSpec spec, Map<String, Long> used) {
-        long hostBound = limits.podBytes();
+    /**
+     * Why the pod must go, in the kubelet's words; null while it is within its limits. {@code offering}:
+     * the offering's bound on the pod (null for none), which, like the host's, no pod limit raises.
+     */
+    String verdict(WorkloadSpec spec, Map<String, Long> used, Long offering) {
+        long hostBound = offering == null ? limits.podBytes() : Math.min(offering, limits.podBytes());
         long total = used.values().stream().mapToLong(Long::longValue).reduce(0, Math::addExact);
         long podLimit = 0;
         boolean everyContainerLimited = true;
@@ -111,7 +114,8 @@ public final class StorageWatch implements PodCheck {
             return "Pod ephemeral local storage usage exceeds the total limit of containers " + Quantity.memory(podLimit) + ".";
         }
         if (total > hostBound) {
-            return "Pod ephemeral local storage usage exceeds this host's limit of " + Quantity.memory(hostBound) + " per pod.";
+            return "Pod ephemeral local storage usage exceeds the limit of " + Quantity.memory(hostBound) + " per pod"
+                    + (offering != null && offering <= limits.podBytes() ? " of its RuntimeClass." : " on this host.");
         }
         return null;
     }

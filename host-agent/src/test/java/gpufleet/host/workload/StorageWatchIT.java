@@ -86,13 +86,19 @@ class StorageWatchIT {
     }
 
     static HostWorkload desired(UUID workload, String... limits) {
+        return desired(workload, null, limits);
+    }
+
+    /** {@code offering}: the bound of the pod's offering in bytes, null for none. */
+    static HostWorkload desired(UUID workload, Long offering, String... limits) {
         List<WorkloadSpec.Container> cs = new ArrayList<>();
         for (int i = 0; i < limits.length; i++) {
             cs.add(new WorkloadSpec.Container("c" + i, "gpufleet/busybox:test", "IfNotPresent", null, null, null, null,
                     new WorkloadSpec.Resources(0, "100m", "64Mi", limits[i]), null, null, null, null));
         }
         WorkloadSpec spec = new WorkloadSpec("uid-" + workload, "default", "filler", "offer", cs, "Always", 1L, List.of());
-        return new HostWorkload(workload, "tenant", "uid-" + workload, "default", "filler", spec, Map.of(), false, List.of());
+        return new HostWorkload(workload, "tenant", "uid-" + workload, "default", "filler", spec, Map.of(), false, List.of(),
+                offering);
     }
 
     boolean running(String id) {
@@ -114,9 +120,9 @@ class StorageWatchIT {
         UUID w = UUID.randomUUID();
         String a = filler(w, "c0", 15);
         String b = filler(w, "c1", 15);
-        check(watch(20L << 20), desired(w, null, null));
+        check(watch(20L << 20), desired(w, null, new String[] {null, null}));
         assertThat(told).extracting(Eviction::message)
-                .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
+                .containsExactly("Pod ephemeral local storage usage exceeds the limit of 20Mi per pod on this host.");
         assertThat(running(a) || running(b)).isFalse();
     }
 
@@ -126,7 +132,16 @@ class StorageWatchIT {
         filler(w, "c0", 30);
         check(watch(20L << 20), desired(w, "1Ti"));
         assertThat(told).extracting(Eviction::message)
-                .containsExactly("Pod ephemeral local storage usage exceeds this host's limit of 20Mi per pod.");
+                .containsExactly("Pod ephemeral local storage usage exceeds the limit of 20Mi per pod on this host.");
+    }
+
+    @Test
+    void theOfferingsBoundHoldsWhateverThePodAsks() throws Exception {
+        UUID w = UUID.randomUUID();
+        filler(w, "c0", 30);
+        check(watch(1L << 40), desired(w, 20L << 20, "1Ti"));
+        assertThat(told).extracting(Eviction::message)
+                .containsExactly("Pod ephemeral local storage usage exceeds the limit of 20Mi per pod of its RuntimeClass.");
     }
 
     @Test
