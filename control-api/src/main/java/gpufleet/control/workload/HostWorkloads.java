@@ -120,6 +120,19 @@ public final class HostWorkloads {
                 return new ReportResult(false, s.generation());
             }
             if (r.gone() && s.deleting()) {
+                // The host's last word on each container (terminated): a deleted pod never shows one running.
+                if (!r.containers().isEmpty()) {
+                    try (PreparedStatement ps = c.prepareStatement("""
+                            UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?
+                            WHERE id = ?""")) {
+                        ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
+                        ps.setLong(2, r.generation());
+                        ps.setObject(3, workload);
+                        ps.executeUpdate();
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
                 release(c, workload);
                 return new ReportResult(true, r.generation());
             }

@@ -111,9 +111,12 @@ class WorkloadsIT {
         }
         assertThat(stopping.get("stop").asBoolean()).isTrue();
         Http.Response gone = fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + stopping.get("id").asText() + "/status",
-                host.token(), Map.of("generation", 5, "gone", true));
+                host.token(), Map.of("generation", 5, "gone", true, "containers", List.of(Map.of("name", "nvidia",
+                        "state", "terminated", "reason", "Error", "exitCode", 143))));
         assertThat(gone.status()).as(gone.toString()).isEqualTo(200);
-        assertThat(fx.http.get("/v1/tenants/skg00000/workloads/uid-0", tenant).json().get("phase").asText()).isEqualTo("deleted");
+        JsonNode deleted = fx.http.get("/v1/tenants/skg00000/workloads/uid-0", tenant).json();
+        assertThat(deleted.get("phase").asText()).isEqualTo("deleted");
+        assertThat(deleted.at("/containers/0/state").asText()).as("a deleted pod's containers read terminated").isEqualTo("terminated");
         await().atMost(Duration.ofSeconds(5)).until(() ->
                 fx.http.get("/v1/tenants/skg00000/workloads/uid-8", tenant).json().get("phase").asText().equals("placed"));
     }
