@@ -1,5 +1,6 @@
 package gpufleet.host.workload;
 
+import gpufleet.common.ContainerLimits;
 import gpufleet.common.Invalid;
 import gpufleet.common.Quantity;
 import gpufleet.common.api.WorkloadSpec;
@@ -13,7 +14,6 @@ import gpufleet.host.agent.HostFacts;
  */
 final class HostLimits {
     static final long NANOS_PER_MILLI = 1_000_000L;
-    private static final long MIN_MEMORY = 4L << 20;
 
     private final long cpuMillis;
     private final long memoryBytes;
@@ -40,8 +40,8 @@ final class HostLimits {
                 if (millis <= 0 || millis > cpuMillis) {
                     return field + "cpu: '" + r.cpu() + "' is not between 1m and the " + Quantity.cpu(cpuMillis) + " cpu this host has";
                 }
-                if (bytes < MIN_MEMORY || bytes > memoryBytes) {
-                    return field + "memory: '" + r.memory() + "' is not between 4Mi and the " + Quantity.memory(memoryBytes)
+                if (bytes < ContainerLimits.MIN_MEMORY_BYTES || bytes > memoryBytes) {
+                    return field + "memory: '" + r.memory() + "' is not between 6Mi and the " + Quantity.memory(memoryBytes)
                             + " this host has";
                 }
                 Math.multiplyExact(millis, NANOS_PER_MILLI);
@@ -62,6 +62,7 @@ final class HostLimits {
 
     /** Docker's NanoCpus for a container; exact (throws rather than wrap), for a spec {@link #refusal} passed. */
     static long nanoCpus(WorkloadSpec.Container c) {
-        return Math.multiplyExact(c.resources().cpuMillis(), NANOS_PER_MILLI);
+        // Raised to the kernel's 1 ms quota as the kubelet does: below it Docker's container never starts.
+        return ContainerLimits.nanoCpus(c.resources().cpuMillis());
     }
 }

@@ -131,4 +131,13 @@ class PodSpecOnDockerIT {
         assertThat(exitCode("binary", "500m", check, "blobs"))
                 .as("3: binary bytes changed (od printed something else than 00 ff fe 80 41 c3), 4: UTF-8 text changed").isZero();
     }
+
+    @Test
+    void aPodOfOneMillicoreRunsAsOnAKubelet() throws Exception {
+        client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("empty").endMetadata()
+                .addToData("k", "v").build()).create();
+        // 1m is a 100 us CFS quota, which the kernel refuses; raised to the 1 ms minimum the container runs (throttled).
+        assertThat(exitCode("tiny", "1m", "exit 0", "empty")).isZero();
+        assertThat(exitCode("tinier", "0.0005", "exit 0", "empty")).as("0.0005 is read as 1m").isZero();
+    }
 }
