@@ -9,6 +9,7 @@ import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
 import gpufleet.host.runtime.RuntimeFailure;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -234,8 +235,9 @@ final class PodRunner {
                 return new ContainerStatus(c.name(), "terminated", end.reason(), end.message(), end.exitCode(), attempt,
                         end.startedAt(), end.finishedAt(), end.containerId(), c.image(), false, null, before);
             }
-            if (!backoff.tryNow(key, Instant.now())) {
-                return waiting(c.name(), "CrashLoopBackOff", "back-off " + backoff.remaining(key, Instant.now()).toSeconds()
+            if (!backoff.tryNow(key, Instant.now(), end.finishedAt())) {
+                Duration left = backoff.remaining(key, Instant.now(), end.finishedAt());
+                return waiting(c.name(), "CrashLoopBackOff", "back-off " + left.toSeconds()
                         + "s restarting failed container " + c.name() + " (last exit code " + cur.exitCode() + ")", attempt, end);
             }
             before = end;

@@ -24,8 +24,17 @@ final class RestartBackoff {
 
     /** Whether {@code key} may try again at {@code now}; if so the attempt is recorded and the delay grows. */
     boolean tryNow(String key, Instant now) {
+        return tryNow(key, now, null);
+    }
+
+    /**
+     * As the kubelet restarts a crashed container: the delay runs from {@code since} (when the
+     * last run ended) when that is later than the last attempt, so a container that ran a while
+     * before it crashed still waits its back-off instead of restarting at once.
+     */
+    boolean tryNow(String key, Instant now, Instant since) {
         State s = states.get(key);
-        if (s != null && now.isBefore(s.last().plus(s.delay()))) {
+        if (s != null && now.isBefore(from(s, since).plus(s.delay()))) {
             return false;
         }
         Duration next = s == null || now.isAfter(s.last().plus(RESET_AFTER)) ? base
@@ -36,12 +45,20 @@ final class RestartBackoff {
 
     /** How long until {@code key} may try again (zero when it may now). */
     Duration remaining(String key, Instant now) {
+        return remaining(key, now, null);
+    }
+
+    Duration remaining(String key, Instant now, Instant since) {
         State s = states.get(key);
         if (s == null) {
             return Duration.ZERO;
         }
-        Duration left = Duration.between(now, s.last().plus(s.delay()));
+        Duration left = Duration.between(now, from(s, since).plus(s.delay()));
         return left.isNegative() ? Duration.ZERO : left;
+    }
+
+    private static Instant from(State s, Instant since) {
+        return since != null && since.isAfter(s.last()) ? since : s.last();
     }
 
     void forget(String prefix) {

@@ -207,8 +207,13 @@ class WorkloadRunIT {
         Map<String, Object> pod = Pods.pod("uid-noimage", "noimage", "seeweb-nvidia-1xa6000", List.of(c));
         pod.put("imagePullSecrets", List.of(REGISTRY_SECRET));
         fx.http.post("/v1/tenants/skg00000/workloads", tenant, pod);
-        await().atMost(Duration.ofSeconds(60)).until(() -> "ErrImagePull".equals(workload("uid-noimage").at("/containers/0/reason").asText()));
-        JsonNode s = workload("uid-noimage").at("/containers/0");
+        // The status that said ErrImagePull, not a later read: by then the next pull may be under way ("Pulling image …").
+        java.util.concurrent.atomic.AtomicReference<JsonNode> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            seen.set(workload("uid-noimage").at("/containers/0"));
+            return "ErrImagePull".equals(seen.get().path("reason").asText());
+        });
+        JsonNode s = seen.get();
         assertThat(s.get("state").asText()).isEqualTo("waiting");
         assertThat(s.get("message").asText()).as("the registry's own answer").contains(missing)
                 .containsIgnoringCase("manifest unknown");
