@@ -41,6 +41,16 @@ class WorkloadSpecTest {
     }
 
     @Test
+    void anEphemeralStorageLimitOutOfRangeIsRefusedNamingTheField() {
+        for (String bad : List.of("1e30", "-1", "0", "2Pi", "lots")) {
+            assertThatThrownBy(() -> new WorkloadSpec.Resources(0, "1", "1Gi", bad)).as(bad)
+                    .isInstanceOf(Invalid.class)
+                    .extracting(e -> ((Invalid) e).field()).isEqualTo("ephemeral-storage");
+        }
+        assertThat(new WorkloadSpec.Resources(0, "1", "1Gi", "1Pi").ephemeralStorageBytes()).isEqualTo(1L << 50);
+    }
+
+    @Test
     void theOverflowPodAsTheControlApiReadsItIsRefusedAtTheFieldsPath() {
         String body = """
                 {"podUid":"6f1c3b1e-9a0e-4c59-9a53-2b7f1f3d7c11","namespace":"default","name":"p","offering":"h100-1",
