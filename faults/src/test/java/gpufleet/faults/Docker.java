@@ -16,7 +16,7 @@ final class Docker {
 
     /** The agents' containers on the engine at {@code engine} (a Docker host URL). */
     static List<Box> managed(String engine) {
-        String ids = PgCluster.run("docker", "-H", engine, "ps", "-aq", "--filter", "label=org.gpufleet.managed=true").strip();
+        String ids = Commands.run("docker", "-H", engine, "ps", "-aq", "--filter", "label=org.gpufleet.managed=true").strip();
         List<Box> out = new ArrayList<>();
         if (ids.isEmpty()) {
             return out;
@@ -40,25 +40,15 @@ final class Docker {
 
     /** docker inspect's lines for the containers that still exist: one removed since the listing is no error. */
     private static List<String> inspect(List<String> cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            p.waitFor();
-            return out.lines().filter(l -> l.chars().filter(c -> c == '|').count() >= 5).toList();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot run docker inspect", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return Commands.lenient(cmd).lines().filter(l -> l.chars().filter(c -> c == '|').count() >= 5).toList();
     }
 
     static void removeContainersOf(String host) {
-        String ids = PgCluster.run("docker", "ps", "-aq", "--filter", "label=org.gpufleet.host=" + host).strip();
+        String ids = Commands.run("docker", "ps", "-aq", "--filter", "label=org.gpufleet.host=" + host).strip();
         if (!ids.isEmpty()) {
             List<String> cmd = new ArrayList<>(List.of("docker", "rm", "-f"));
             cmd.addAll(List.of(ids.split("\\s+")));
-            PgCluster.run(cmd.toArray(String[]::new));
+            Commands.run(cmd.toArray(String[]::new));
         }
     }
 }

@@ -144,7 +144,7 @@ final class FaultFleet implements AutoCloseable {
         }
         pg.close();
         try {
-            PgCluster.run("rm", "-rf", dir.toString());
+            Commands.run("rm", "-rf", dir.toString());
         } catch (IllegalStateException e) {
             // a private engine's mount left behind: only a temporary directory stays
         }

@@ -42,9 +42,9 @@ class HostAgentKillIT {
             acknowledged.add("kill-" + i);
         }
         // Killed once it has made some containers and not all: in the middle of its work.
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> !PgCluster.run("docker", "ps", "-aq",
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> !Commands.run("docker", "ps", "-aq",
                 "--filter", "label=org.gpufleet.host=faults-k1").isBlank());
-        int made = PgCluster.run("docker", "ps", "-aq", "--filter", "label=org.gpufleet.host=faults-k1").strip().split("\\s+").length;
+        int made = Commands.run("docker", "ps", "-aq", "--filter", "label=org.gpufleet.host=faults-k1").strip().split("\\s+").length;
         fleet.hosts.get("faults-k1").kill9();
         System.out.printf("host-agent killed with %d of the %d containers made (a sandbox and a container per pod)%n", made, 2 * PODS);
         fleet.host("faults-k1", 0, 4);

@@ -3,9 +3,6 @@ package gpufleet.faults;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A PostgreSQL cluster of the fault tests' own, made with Debian's postgresql-common tools on a
@@ -85,19 +82,7 @@ final class PgCluster implements AutoCloseable {
         }
     }
 
-    static String run(String... command) {
-        try {
-            Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
-            }
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot run " + command[0] + " (the fault tests need PostgreSQL's tools)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted running " + command[0], e);
-        }
+    private static String run(String... command) {
+        return Commands.run(command);
     }
 }

@@ -29,7 +29,7 @@ final class PrivateDocker implements AutoCloseable {
         start();
         // The test images, from the machine's engine: this one pulls nothing.
         for (String image : List.of("gpufleet/busybox:test", "gpufleet/pause:test")) {
-            PgCluster.run("sh", "-c", "docker save " + image + " | docker -H " + host + " load -q");
+            Commands.run("sh", "-c", "docker save " + image + " | docker -H " + host + " load -q");
         }
     }
 
@@ -38,9 +38,9 @@ final class PrivateDocker implements AutoCloseable {
 
     void start() throws IOException {
         if (!Files.exists(Path.of("/sys/class/net", BRIDGE))) {
-            PgCluster.run("ip", "link", "add", "name", BRIDGE, "type", "bridge");
-            PgCluster.run("ip", "addr", "add", "10.231.255.1/24", "dev", BRIDGE);
-            PgCluster.run("ip", "link", "set", BRIDGE, "up");
+            Commands.run("ip", "link", "add", "name", BRIDGE, "type", "bridge");
+            Commands.run("ip", "addr", "add", "10.231.255.1/24", "dev", BRIDGE);
+            Commands.run("ip", "link", "set", BRIDGE, "up");
         }
         daemon = new ProcessBuilder("dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),
                 "--exec-root", dir.resolve("exec").toString(), "--pidfile", dir.resolve("docker.pid").toString(),
@@ -49,7 +49,7 @@ final class PrivateDocker implements AutoCloseable {
                 .start();
         for (int i = 0; i < 300; i++) {
             try {
-                PgCluster.run("docker", "-H", host, "info", "--format", "{{.ServerVersion}}");
+                Commands.run("docker", "-H", host, "info", "--format", "{{.ServerVersion}}");
                 return;
             } catch (IllegalStateException notYet) {
                 sleep(100);
@@ -81,7 +81,7 @@ final class PrivateDocker implements AutoCloseable {
         cmd[1] = "-H";
         cmd[2] = host;
         System.arraycopy(args, 0, cmd, 3, args.length);
-        return PgCluster.run(cmd);
+        return Commands.run(cmd);
     }
 
     @Override
@@ -89,7 +89,7 @@ final class PrivateDocker implements AutoCloseable {
         try {
             String ids = cli("ps", "-aq").strip();
             if (!ids.isEmpty()) {
-                PgCluster.run(("docker -H " + host + " rm -f " + ids.replace('\n', ' ')).split(" "));
+                Commands.run(("docker -H " + host + " rm -f " + ids.replace('\n', ' ')).split(" "));
             }
         } catch (IllegalStateException e) {
             // the daemon is down already
@@ -100,10 +100,10 @@ final class PrivateDocker implements AutoCloseable {
             List<String> mounts = Files.readAllLines(Path.of("/proc/mounts")).stream().map(l -> l.split(" ")[1])
                     .filter(m -> m.startsWith(dir + "/")).sorted(java.util.Comparator.reverseOrder()).toList();
             for (String m : mounts) {
-                PgCluster.run("umount", m);
+                Commands.run("umount", m);
             }
-            PgCluster.run("rm", "-rf", dir.toString());
-            PgCluster.run("ip", "link", "delete", BRIDGE);
+            Commands.run("rm", "-rf", dir.toString());
+            Commands.run("ip", "link", "delete", BRIDGE);
         } catch (IOException e) {
             // /proc/mounts unreadable: the temporary directory stays, nothing else
         } catch (IllegalStateException e) {

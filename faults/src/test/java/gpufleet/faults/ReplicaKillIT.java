@@ -135,7 +135,7 @@ class ReplicaKillIT {
         String elsewhere = "GPU-not-given-to-it";
         for (String[] rogue : List.of(new String[] {"00000000-0000-4000-8000-000000000000", elsewhere},
                 new String[] {live[0], elsewhere}, new String[] {live[0], live[1]})) {
-            PgCluster.run("docker", "run", "-d", "--network", "none", "--label", "org.gpufleet.managed=true", "--label", "org.gpufleet.host=faults-rogue",
+            Commands.run("docker", "run", "-d", "--network", "none", "--label", "org.gpufleet.managed=true", "--label", "org.gpufleet.host=faults-rogue",
                     "--label", "org.gpufleet.workload=" + rogue[0], "--label", "org.gpufleet.container=main",
                     "-e", "NVIDIA_VISIBLE_DEVICES=" + rogue[1], "gpufleet/busybox:test", "sleep", "300");
         }

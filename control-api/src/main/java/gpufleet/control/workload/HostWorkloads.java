@@ -122,39 +122,36 @@ public final class HostWorkloads {
             if (r.gone() && s.deleting()) {
                 // The host's last word on each container (terminated): a deleted pod never shows one running.
                 if (!r.containers().isEmpty()) {
-                    try (PreparedStatement ps = c.prepareStatement("""
-                            UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?
-                            WHERE id = ?""")) {
-                        ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
-                        ps.setLong(2, r.generation());
-                        ps.setObject(3, workload);
-                        ps.executeUpdate();
-                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                        throw new IllegalStateException(e);
-                    }
+                    store(c, workload, r, null, null);
                 }
                 release(c, workload);
                 return new ReportResult(true, r.generation());
             }
             HostAddresses.checkPorts(c, host, r.ports());
             String phase = s.evicted() || TERMINAL.contains(s.phase()) ? s.phase() : phase(r.containers(), s.restartPolicy());
-            try (PreparedStatement ps = c.prepareStatement("""
-                    UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
-                        phase = ?, published = ?::jsonb, updated_at = now() WHERE id = ?""")) {
-                ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
-                ps.setLong(2, r.generation());
-                ps.setString(3, phase);
-                ps.setString(4, Json.mapper().writeValueAsString(r.ports()));
-                ps.setObject(5, workload);
-                ps.executeUpdate();
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
+            store(c, workload, r, phase, r.ports());
             if (!s.evicted() && TERMINAL.contains(phase)) {
                 finish(c, workload);
             }
             return new ReportResult(true, r.generation());
         });
+    }
+
+    /** The report's containers and generation; {@code phase} and {@code ports} replace the stored ones unless null. */
+    private static void store(Connection c, UUID workload, WorkloadStatusReport r, String phase, Map<String, String> ports)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
+                    phase = coalesce(?, phase), published = coalesce(?::jsonb, published), updated_at = now() WHERE id = ?""")) {
+            ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
+            ps.setLong(2, r.generation());
+            ps.setString(3, phase);
+            ps.setString(4, ports == null ? null : Json.mapper().writeValueAsString(ports));
+            ps.setObject(5, workload);
+            ps.executeUpdate();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Phases a pod never leaves, as the kubelet's: nothing of it will run again. */

@@ -56,7 +56,8 @@ public final class StorageWatch implements PodCheck {
             return;
         }
         measured.put(w.id(), now);
-        measured.keySet().removeIf(id -> now - measured.getOrDefault(id, now) > 10 * limits.checkInterval().toNanos());
+        // Pods gone from this host stop being remembered.
+        measured.values().removeIf(at -> now - at > 10 * limits.checkInterval().toNanos());
         try {
             evictIfOver(w, mine);
         } catch (InterruptedException e) {
