@@ -28,7 +28,15 @@ public record WorkloadSpec(
         List<Container> containers,
         String restartPolicy,
         Long terminationGracePeriodSeconds,
-        List<PullSecret> imagePullSecrets) {
+        List<PullSecret> imagePullSecrets,
+        List<Container> initContainers,
+        PodSettings.PodSecurity securityContext,
+        List<PodSettings.Volume> volumes,
+        String hostname,
+        String subdomain,
+        List<PodSettings.HostAlias> hostAliases,
+        Long activeDeadlineSeconds,
+        String cluster) {
 
     public static final Set<String> RESTART_POLICIES = Set.of("Always", "OnFailure", "Never");
 
@@ -58,19 +66,105 @@ public record WorkloadSpec(
         Invalid.check(terminationGracePeriodSeconds >= 0 && terminationGracePeriodSeconds <= 3600,
                 "terminationGracePeriodSeconds", "terminationGracePeriodSeconds must be 0..3600");
         imagePullSecrets = imagePullSecrets == null ? List.of() : List.copyOf(imagePullSecrets);
+        initContainers = initContainers == null ? List.of() : List.copyOf(initContainers);
+        Invalid.check(initContainers.size() <= 16, "initContainers", "a pod has at most 16 init containers");
+        for (int i = 0; i < initContainers.size(); i++) {
+            Container c = initContainers.get(i);
+            Invalid.check(names.add(c.name()), "initContainers[" + i + "].name", "container name '" + c.name() + "' is used twice");
+            Invalid.check(c.restartPolicy() == null || c.restartPolicy().equals("Always"), "initContainers[" + i + "].restartPolicy",
+                    "an init container's restartPolicy may only be Always (a sidecar), got '" + c.restartPolicy() + "'");
+            boolean sidecar = "Always".equals(c.restartPolicy());
+            Invalid.check(sidecar || c.livenessProbe() == null && c.readinessProbe() == null && c.startupProbe() == null
+                    && c.lifecycle() == null, "initContainers[" + i + "]",
+                    "an init container may have probes and lifecycle hooks only as a sidecar (restartPolicy: Always)");
+        }
+        for (int i = 0; i < containers.size(); i++) {
+            Invalid.check(containers.get(i).restartPolicy() == null, "containers[" + i + "].restartPolicy",
+                    "only init containers may set restartPolicy (sidecars)");
+        }
+        volumes = volumes == null ? List.of() : List.copyOf(volumes);
+        Set<String> volumeNames = new HashSet<>();
+        for (PodSettings.Volume v : volumes) {
+            Invalid.check(volumeNames.add(v.name()), "volumes.name", "volume name '" + v.name() + "' is used twice");
+        }
+        List<Container> everyContainer = new java.util.ArrayList<>(initContainers);
+        everyContainer.addAll(containers);
+        for (Container c : everyContainer) {
+            Set<String> paths = new HashSet<>();
+            for (PodSettings.VolumeMount m : c.volumeMounts()) {
+                Invalid.check(volumeNames.contains(m.name()), "volumeMounts.name", "container " + c.name()
+                        + " mounts volume '" + m.name() + "', which the pod does not have");
+                Invalid.check(paths.add(m.mountPath()), "volumeMounts.mountPath", "container " + c.name() + " mounts two volumes at "
+                        + m.mountPath());
+            }
+        }
+        if (hostname != null) {
+            Names.label(hostname, "hostname", 63);
+        }
+        if (subdomain != null) {
+            Names.label(subdomain, "subdomain", 63);
+        }
+        hostAliases = hostAliases == null ? List.of() : List.copyOf(hostAliases);
+        Invalid.check(hostAliases.size() <= 64, "hostAliases", "at most 64 hostAliases");
+        Invalid.check(activeDeadlineSeconds == null || activeDeadlineSeconds >= 1 && activeDeadlineSeconds <= 10L * 365 * 86_400,
+                "activeDeadlineSeconds", "activeDeadlineSeconds must be 1..315360000");
+        if (cluster != null) {
+            Names.label(cluster, "cluster", 63);
+        }
     }
 
+    /** A pod of the fields every caller had before init containers, security and volumes came. */
+    public WorkloadSpec(String podUid, String namespace, String name, String offering, List<Container> containers,
+                        String restartPolicy, Long terminationGracePeriodSeconds, List<PullSecret> imagePullSecrets) {
+        this(podUid, namespace, name, offering, containers, restartPolicy, terminationGracePeriodSeconds, imagePullSecrets,
+                null, null, null, null, null, null, null, null);
+    }
+
+    /** Init containers first, in order, then the app containers. */
+    public List<Container> allContainers() {
+        List<Container> all = new java.util.ArrayList<>(initContainers);
+        all.addAll(containers);
+        return all;
+    }
+
+    /** The init containers that keep running beside the app containers (restartPolicy: Always). */
+    public List<Container> sidecars() {
+        return initContainers.stream().filter(c -> "Always".equals(c.restartPolicy())).toList();
+    }
+
+    /**
+     * The pod's GPUs by Kubernetes' rule for effective requests: the app containers and sidecars
+     * together, or the largest run-to-completion init container beside the sidecars started
+     * before it, whichever is more. Init containers run on the GPUs the pod holds.
+     */
     public int gpus() {
-        return containers.stream().mapToInt(c -> c.resources().gpus()).sum();
+        return (int) effective(c -> (long) c.resources().gpus());
     }
 
-    /** The pod's cpu, summed exactly (each container is capped, so the sum of at most 16 fits a long). */
+    /** The pod's cpu, by the same rule, exactly (each container is capped, so the sum of at most 32 fits a long). */
     public long cpuMillis() {
-        return containers.stream().mapToLong(c -> c.resources().cpuMillis()).reduce(0, Math::addExact);
+        return effective(c -> c.resources().cpuMillis());
     }
 
     public long memoryBytes() {
-        return containers.stream().mapToLong(c -> c.resources().memoryBytes()).reduce(0, Math::addExact);
+        return effective(c -> c.resources().memoryBytes());
+    }
+
+    private long effective(java.util.function.ToLongFunction<Container> of) {
+        long sidecars = 0;
+        long most = 0;
+        for (Container c : initContainers) {
+            if ("Always".equals(c.restartPolicy())) {
+                sidecars = Math.addExact(sidecars, of.applyAsLong(c));
+            } else {
+                most = Math.max(most, Math.addExact(sidecars, of.applyAsLong(c)));
+            }
+        }
+        long running = sidecars;
+        for (Container c : containers) {
+            running = Math.addExact(running, of.applyAsLong(c));
+        }
+        return Math.max(most, running);
     }
 
     private static long sum(long total, long more, String field) {
@@ -84,7 +178,17 @@ public record WorkloadSpec(
     /** One container. {@code env} is already resolved (ConfigMap and Secret references become values). */
     public record Container(String name, String image, String imagePullPolicy, List<String> command, List<String> args,
                             List<EnvVar> env, List<Port> ports, Resources resources, List<FileMount> files,
-                            String workingDir, Boolean tty, Boolean stdin) {
+                            String workingDir, Boolean tty, Boolean stdin, String restartPolicy,
+                            PodSettings.ContainerSecurity securityContext, List<PodSettings.VolumeMount> volumeMounts,
+                            Probe livenessProbe, Probe readinessProbe, Probe startupProbe, Probe.Lifecycle lifecycle) {
+        /** A container of the fields every caller had before security, volumes, probes and hooks came. */
+        public Container(String name, String image, String imagePullPolicy, List<String> command, List<String> args,
+                         List<EnvVar> env, List<Port> ports, Resources resources, List<FileMount> files, String workingDir,
+                         Boolean tty, Boolean stdin) {
+            this(name, image, imagePullPolicy, command, args, env, ports, resources, files, workingDir, tty, stdin,
+                    null, null, null, null, null, null, null);
+        }
+
         public Container {
             Names.label(name, "name", 63);
             Invalid.requiredText(image, "image", 512);
@@ -97,6 +201,15 @@ public record WorkloadSpec(
             ports = ports == null ? List.of() : List.copyOf(ports);
             Invalid.required(resources, "resources");
             files = files == null ? List.of() : List.copyOf(files);
+            volumeMounts = volumeMounts == null ? List.of() : List.copyOf(volumeMounts);
+            Invalid.check(volumeMounts.size() <= 64, "volumeMounts", "at most 64 volumeMounts per container");
+            Invalid.check(livenessProbe == null || livenessProbe.successThreshold() == 1, "livenessProbe.successThreshold",
+                    "livenessProbe.successThreshold must be 1");
+            Invalid.check(startupProbe == null || startupProbe.successThreshold() == 1, "startupProbe.successThreshold",
+                    "startupProbe.successThreshold must be 1");
+            for (Probe p : java.util.Arrays.asList(livenessProbe, readinessProbe, startupProbe)) {
+                Invalid.check(p == null || p.handler().sleepSeconds() == null, "probe", "a probe has no sleep handler");
+            }
         }
     }
 
