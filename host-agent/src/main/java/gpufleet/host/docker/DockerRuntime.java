@@ -10,6 +10,7 @@ import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.ContainerRuntime;
+import gpufleet.host.runtime.ExecResult;
 import gpufleet.host.runtime.Network;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.Plan;
@@ -122,6 +123,11 @@ public final class DockerRuntime implements ContainerRuntime {
     @Override
     public void stop(String id, int graceSeconds) throws RuntimeFailure {
         ContainerOps.stop(client, id, graceSeconds);
+    }
+
+    @Override
+    public ExecResult exec(String id, List<String> command, Duration timeout) throws RuntimeFailure {
+        return ExecOps.exec(client, id, command, timeout);
     }
 
     @Override

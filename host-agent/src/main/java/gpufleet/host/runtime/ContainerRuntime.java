@@ -2,6 +2,7 @@ package gpufleet.host.runtime;
 
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.WorkloadSpec;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,6 +69,12 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /** Stops with SIGTERM, then SIGKILL after {@code graceSeconds}. Stopping a stopped container is fine. */
     void stop(String id, int graceSeconds) throws RuntimeFailure;
+
+    /**
+     * Runs a command in a running container (as {@code docker exec}, as the container's user) and
+     * waits at most {@code timeout} for it to end. Fails when the container is not running.
+     */
+    ExecResult exec(String id, List<String> command, Duration timeout) throws RuntimeFailure;
 
     /** Bytes in the container's writable layer, as the engine measures it; 0 for one that no longer exists. */
     long writableBytes(String id) throws RuntimeFailure;
