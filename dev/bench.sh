@@ -5,6 +5,7 @@
 #   bash dev/bench.sh placement [HOSTS [SECONDS [SIM_LIBRARY [placement-only]]]]
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 #   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
+#   bash dev/bench.sh burst [HOSTS [PODS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null

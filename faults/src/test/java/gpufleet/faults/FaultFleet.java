@@ -76,6 +76,13 @@ final class FaultFleet implements AutoCloseable {
                 .get("token").asText();
     }
 
+    /** Another tenant with the same offering; returns its token. */
+    String tenant(String name) {
+        Http api = replicas.get(0).http();
+        assertThat(api.post("/v1/tenants", OPERATOR, Map.of("name", name, "offerings", List.of(OFFERING))).status()).isEqualTo(201);
+        return api.post("/v1/tenants/" + name + "/tokens", OPERATOR, Map.of("description", "faults")).json().get("token").asText();
+    }
+
     static void awaitReady(Replica r) {
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> r.http().get("/readyz", null).status() == 200);
     }

@@ -67,7 +67,7 @@ final class Invariants {
                 }
             }
         }
-        Set<String> known = new HashSet<>(rows(db, "SELECT pod_uid FROM workloads WHERE tenant = '" + FaultFleet.TENANT + "'"));
+        Set<String> known = new HashSet<>(rows(db, "SELECT pod_uid FROM workloads"));
         for (String uid : acknowledged) {
             if (!known.contains(uid)) {
                 out.add("workload " + uid + " was acknowledged and is lost");

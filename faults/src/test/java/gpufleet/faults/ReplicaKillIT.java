@@ -47,8 +47,13 @@ class ReplicaKillIT {
     }
 
     static Map<String, Object> pod(String uid) {
+        return pod(uid, 30);
+    }
+
+    /** {@code grace}: seconds a deleted pod's container gets after SIGTERM (busybox's sleep ignores it). */
+    static Map<String, Object> pod(String uid, int grace) {
         return Map.of("podUid", uid, "namespace", "default", "name", uid, "offering", FaultFleet.OFFERING, "restartPolicy", "Always",
-                "containers", List.of(Map.of("name", "main", "image", "gpufleet/busybox:test", "command", List.of("sleep", "3600"),
+                "terminationGracePeriodSeconds", grace, "containers", List.of(Map.of("name", "main", "image", "gpufleet/busybox:test", "command", List.of("sleep", "3600"),
                         "resources", Map.of("gpus", 1, "cpu", "50m", "memory", "32Mi"))));
     }
 

@@ -19,7 +19,9 @@ final class Retry {
             try {
                 return tx.get();
             } catch (Database.DatabaseException e) {
-                if (attempt >= ATTEMPTS || !TRANSIENT.contains(e.sqlState())) {
+                // A lost connection has no SQL state: it is the outage's 503, not a conflict to retry
+                // (Set.of's contains(null) threw, and the caller got a 500).
+                if (attempt >= ATTEMPTS || e.sqlState() == null || !TRANSIENT.contains(e.sqlState())) {
                     throw e;
                 }
             }
