@@ -105,6 +105,15 @@ class DatabaseOutageIT {
                     assertThat(Invariants.violations(db, fleet.hosts.keySet(), acknowledged)).isEmpty());
         }
         assertThat(running()).as("the containers that ran before still run, the same ones").containsAllEntriesOf(before);
+        // The outage is told once and its end once, not every second of it (it lasted 30 s, each loop runs every 1 s).
+        for (FaultFleet.Replica r : fleet.replicas) {
+            assertThat(r.proc().lines("LISTEN connection lost")).as("LISTEN losses told by a replica").isEqualTo(1L);
+            assertThat(r.proc().lines("LISTEN connection back after")).as("LISTEN recoveries told").isEqualTo(1L);
+            assertThat(r.proc().lines("failed: database error")).as("failed requests told, one line per half minute").isBetween(1L, 3L);
+        }
+        for (Proc h : fleet.hosts.values()) {
+            assertThat(h.lines("heartbeat refused")).as("refused heartbeats told by a host").isBetween(1L, 3L);
+        }
     }
 
     private Map<Integer, Integer> snapshot() {

@@ -18,6 +18,8 @@ final class Proc implements AutoCloseable {
     private final Map<String, String> env;
     private final Path log;
     private Process process;
+    /** Where this program's part of the log begins: scenarios that run it under the same name append to one file. */
+    private final long from;
 
     Proc(String name, Path jar, List<String> args, Map<String, String> env) {
         if (!Files.isRegularFile(jar)) {
@@ -29,6 +31,7 @@ final class Proc implements AutoCloseable {
         this.command.addAll(args);
         this.env = Map.copyOf(env);
         this.log = Path.of("target", "faults", name + ".log");
+        this.from = log.toFile().length();
     }
 
     static Path jar(String module) {
@@ -68,6 +71,12 @@ final class Proc implements AutoCloseable {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** How many lines of its log (since this program was made) hold {@code text}. */
+    long lines(String text) {
+        String all = log();
+        return all.substring((int) Math.min(from, all.length())).lines().filter(l -> l.contains(text)).count();
     }
 
     @Override

@@ -13,7 +13,34 @@ import org.slf4j.LoggerFactory;
 public final class ErrorMapper {
     private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
 
+    /** A database outage fails every request: one line per half minute says so, with how many were not told. */
+    private static final Quiet unavailable = new Quiet(30_000_000_000L);
+
     private ErrorMapper() {}
+
+    /** Lets one line through per {@code periodNanos}; counts the ones held back. */
+    static final class Quiet {
+        private final long periodNanos;
+        private long lastTold = Long.MIN_VALUE;
+        private int held;
+
+        Quiet(long periodNanos) {
+            this.periodNanos = periodNanos;
+        }
+
+        /** -1: hold this one back; else tell it, with the number held back since the last one told. */
+        synchronized int tell() {
+            long now = System.nanoTime();
+            if (lastTold != Long.MIN_VALUE && now - lastTold < periodNanos) {
+                held++;
+                return -1;
+            }
+            lastTold = now;
+            int n = held;
+            held = 0;
+            return n;
+        }
+    }
 
     public static void install(JavalinConfig config) {
         config.routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.kind(), e.getMessage(), e.field()));
@@ -22,7 +49,11 @@ public final class ErrorMapper {
             ErrorKind kind = kindOf(e.sqlState());
             switch (kind) {
                 case UNAVAILABLE -> {
-                    log.warn("{} {} failed: {}", ctx.method(), ctx.path(), e.getMessage());
+                    int untold = unavailable.tell();
+                    if (untold >= 0) {
+                        log.warn("{} {} failed: {} ({} more request(s) failed so since the last such line)", ctx.method(), ctx.path(),
+                                e.getMessage(), untold);
+                    }
                     write(ctx, kind, "the fleet database is unavailable; nothing was changed, retry later", null);
                 }
                 case CONFLICT -> write(ctx, kind, conflict(e.sqlState()), null);

@@ -113,10 +113,17 @@ public final class Wakeups implements AutoCloseable {
     }
 
     private void listen() {
+        long lostAt = 0; // when the connection was lost, 0 while it is up: an outage is told once, then its end
+        int attempts = 0;
         while (running) {
             try (Connection c = DriverManager.getConnection(config.dbUrl(), config.dbUser(), config.dbPassword());
                  Statement s = c.createStatement()) {
                 s.execute("LISTEN gpufleet_host");
+                if (lostAt != 0) {
+                    log.info("LISTEN connection back after {} s ({} attempt(s))", (System.nanoTime() - lostAt) / 1_000_000_000, attempts);
+                    lostAt = 0;
+                    attempts = 0;
+                }
                 // After a reconnect a change may have been missed: wake everyone to re-read.
                 waiters.keySet().forEach(this::wake);
                 PGConnection pg = c.unwrap(PGConnection.class);
@@ -134,7 +141,11 @@ public final class Wakeups implements AutoCloseable {
                 }
             } catch (SQLException e) {
                 if (running) {
-                    log.warn("LISTEN connection lost ({}); reconnecting in 1 s", e.getMessage());
+                    attempts++;
+                    if (lostAt == 0) {
+                        lostAt = System.nanoTime();
+                        log.warn("LISTEN connection lost ({}); reconnecting every second, quietly until it is back", e.getMessage());
+                    }
                     try {
                         Thread.sleep(1000);
                     } catch (InterruptedException ie) {

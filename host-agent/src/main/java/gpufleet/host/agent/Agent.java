@@ -214,7 +214,9 @@ public final class Agent implements AutoCloseable {
                     credentialRejected(host, e);
                 }
                 next = backoff.next();
-                log.warn("heartbeat refused: {}", e.getMessage());
+                if (backoff.failures() == 1 || backoff.failures() % 10 == 0) { // an outage is told once, not every beat
+                    log.warn("heartbeat refused ({} in a row): {}", backoff.failures(), e.getMessage());
+                }
             } catch (IOException e) {
                 heartbeatsFailed.incrementAndGet();
                 next = backoff.next();
