@@ -21,4 +21,9 @@ args=(-Dtest=SoakIT -Dfaults.soak.duration="PT${total}S" -Dfaults.soak.every="PT
       -Dgpufleet.test.classTimeLimit="PT$((total + 900))S")
 [ $# -ge 3 ] && args+=(-Dfaults.soak.seed="$3")
 mvn -B -ntp -q -pl faults -am install -DskipTests
-exec mvn -B -ntp -pl faults verify "${args[@]}" -Dsurefire.failIfNoSpecifiedTests=false
+# The programs run from copies: a build during a long soak must not change them under a restart.
+jars=$(mktemp -d /tmp/gpufleet-chaos.XXXXXX)
+trap 'rm -rf "$jars"' EXIT
+cp control-api/target/*-all.jar host-agent/target/*-all.jar tenant-agent/target/*-all.jar \
+   host-agent/target/nvml-sim/libnvidia-ml-sim.so "$jars"/
+mvn -B -ntp -pl faults verify "${args[@]}" -Dfaults.jars="$jars" -Dsurefire.failIfNoSpecifiedTests=false

@@ -109,8 +109,8 @@ final class FaultFleet implements AutoCloseable {
         Replica r = replicas.get(via);
         Map<String, String> env = new HashMap<>(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + r.port(),
                 "GPUFLEET_HOST_NAME", name, "GPUFLEET_STATE_DIR", state.toString(),
-                "GPUFLEET_NVML_LIBRARY", Path.of("..", "host-agent", "target", "nvml-sim", "libnvidia-ml-sim.so").toAbsolutePath()
-                        .normalize().toString(),
+                "GPUFLEET_NVML_LIBRARY", Proc.jar("host-agent").resolveSibling(System.getProperty("faults.jars") != null
+                        ? "libnvidia-ml-sim.so" : "nvml-sim/libnvidia-ml-sim.so").toString(),
                 "GPUFLEET_NVML_SIM_CONFIG", nvml.toString(), "GPUFLEET_METRICS_LISTEN", "127.0.0.1:" + Ports.free(),
                 "GPUFLEET_STREAM_PORT", "0", "GPUFLEET_HEARTBEAT_INTERVAL", "1s", "GPUFLEET_RESYNC_INTERVAL", "500ms",
                 "GPUFLEET_RESERVED_CPU", "0"));

@@ -34,8 +34,14 @@ final class Proc implements AutoCloseable {
         this.from = log.toFile().length();
     }
 
+    /**
+     * The module's jar; with {@code -Dfaults.jars=DIR}, the copy in DIR (dev/chaos.sh runs a long
+     * soak from copies, so that a build meanwhile cannot swap a program under a restart).
+     */
     static Path jar(String module) {
-        return Path.of("..", module, "target", module + "-0.1.0-SNAPSHOT-all.jar").toAbsolutePath().normalize();
+        String name = module + "-0.1.0-SNAPSHOT-all.jar";
+        String copies = System.getProperty("faults.jars");
+        return (copies != null ? Path.of(copies, name) : Path.of("..", module, "target", name)).toAbsolutePath().normalize();
     }
 
     Proc start() {
