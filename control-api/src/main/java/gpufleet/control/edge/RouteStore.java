@@ -30,14 +30,19 @@ import java.util.UUID;
  */
 public final class RouteStore {
     private static final TypeReference<List<RouteSpec.Target>> TARGETS = new TypeReference<>() {};
-    /** Targets that can take requests: running, not being deleted, on a ready host, port published. */
+    /**
+     * Targets that can take requests: running and Ready as Kubernetes means it (every container
+     * ready, which its readiness probe decides), not being deleted, on a ready host, port published.
+     */
     static final String READY_UPSTREAMS = """
             SELECT DISTINCT w.published ->> (t ->> 'port')
             FROM jsonb_array_elements(r.targets) t
             JOIN workloads w ON w.tenant = r.tenant AND w.pod_uid = t ->> 'podUid'
             JOIN hosts h ON h.id = w.host_id
             WHERE w.phase = 'running' AND w.deletion_requested_at IS NULL AND w.deleted_at IS NULL
-              AND h.liveness = 'ready' AND w.published ->> (t ->> 'port') IS NOT NULL""";
+              AND h.liveness = 'ready' AND w.published ->> (t ->> 'port') IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(w.status -> 'containers', '[]')) s
+                              WHERE (s ->> 'ready') IS DISTINCT FROM 'true')""";
     private static final String VIEW = """
             SELECT r.tenant, r.service_uid, r.namespace, r.name, r.hostname, r.port, r.targets::text,
                    (SELECT count(*) FROM (%s) u), r.updated_at

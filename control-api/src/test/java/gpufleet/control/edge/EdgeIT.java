@@ -112,6 +112,27 @@ class EdgeIT {
     }
 
     @Test
+    void aPodItsReadinessProbeFailsGetsNoTrafficUntilItIsReadyAgain() {
+        String id = runningPod("pod-r");
+        var r = fx.http.put("/v1/tenants/skg00000/routes/8d0a8f33-e9f9-434a-b3de-9ae58ac9de76", tokenA, route("pod-r"));
+        String name = "8d0a8f33-e9f9-434a-b3de-9ae58ac9de76-skg00000.fleet.test";
+        await().atMost(Duration.ofSeconds(60)).until(() -> curl(name).equals("200 It works!"));
+        // The host says the container runs but its readiness probe fails: the pod stays running, out of the edge.
+        ready(id, 2, false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl(name).startsWith("503 no ready pod behind service default/inference"));
+        assertThat(fx.http.get("/v1/tenants/skg00000/routes/8d0a8f33-e9f9-434a-b3de-9ae58ac9de76", tokenA).json()
+                .get("readyTargets").asInt()).isZero();
+        ready(id, 3, true);
+        await().atMost(Duration.ofSeconds(30)).until(() -> curl(name).equals("200 It works!"));
+    }
+
+    private void ready(String id, int generation, boolean ready) {
+        assertThat(fx.http.put("/v1/hosts/" + host.id() + "/workloads/" + id + "/status", host.token(), Map.of("generation", generation,
+                "containers", List.of(Map.of("name", "nvidia", "state", "running", "ready", ready)),
+                "ports", Map.of("8080", "127.0.0.1:" + pod.getAddress().getPort()))).status()).isEqualTo(200);
+    }
+
+    @Test
     void aNameLeadsOnlyToItsTenantsPodsAndTenantsCannotTouchEachOthersRoutes() {
         runningPod("pod-a");
         fx.http.put("/v1/tenants/skg00000/routes/0a0a0a0a-0000-4000-8000-00000000000a", tokenA, route("pod-a"));

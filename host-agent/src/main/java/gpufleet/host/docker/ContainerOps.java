@@ -143,9 +143,10 @@ final class ContainerOps {
                 .withPidsLimit(p.pidsLimit())
                 .withPrivileged(false)
                 .withSecurityOpts(List.of("no-new-privileges"))
-                .withCapDrop(Capability.NET_RAW) // Docker's default set minus what Pod Security Baseline forbids
                 .withNetworkMode(p.networkMode())
-                .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()), AccessMode.ro)).toList());
+                .withBinds(p.binds().stream().map(b -> new Bind(b.hostPath(), new Volume(b.containerPath()),
+                        b.readOnly() ? AccessMode.ro : AccessMode.rw)).toList());
+        hc = DockerSettings.apply(hc, p.settings(), Capability.NET_RAW); // NET_RAW: Docker's default set minus what Baseline forbids
         if (p.logMaxBytes() > 0) {
             // Each container's own bound, whatever the daemon's default: what a pod prints cannot fill the disk.
             hc = hc.withLogConfig(new com.github.dockerjava.api.model.LogConfig(
@@ -157,6 +158,7 @@ final class ContainerOps {
         }
         CreateContainerCmd cmd = client.createContainerCmd(p.image()).withName(p.name()).withLabels(p.labels())
                 .withEnv(p.env()).withHostConfig(hc).withTty(p.tty()).withStdinOpen(p.stdin()).withAttachStdin(p.stdin());
+        cmd = DockerSettings.apply(cmd, p.settings());
         if (!p.entrypoint().isEmpty()) {
             cmd = cmd.withEntrypoint(p.entrypoint());
         }

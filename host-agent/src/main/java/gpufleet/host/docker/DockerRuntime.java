@@ -96,6 +96,16 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public String imageUser(String image) throws RuntimeFailure {
+        return DockerSettings.imageUser(client, image);
+    }
+
+    @Override
+    public void removeVolumes(Map<String, String> labels) throws RuntimeFailure {
+        DockerSettings.removeVolumes(client, labels);
+    }
+
+    @Override
     public List<Network> networks(Map<String, String> labels) throws RuntimeFailure {
         return NetworkOps.list(client, labels);
     }

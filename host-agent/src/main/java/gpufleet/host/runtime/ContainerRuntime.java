@@ -50,6 +50,12 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     List<String> imageEnv(String image) throws RuntimeFailure;
 
+    /** The user the image runs as, as its config holds it ("name", "uid", "uid:gid"); empty: root. The image must be present. */
+    String imageUser(String image) throws RuntimeFailure;
+
+    /** Removes every volume (a pod's memory emptyDirs) carrying all of these labels; none is fine. No container may use them. */
+    void removeVolumes(Map<String, String> labels) throws RuntimeFailure;
+
     /** Every network carrying all of these labels (key → value), with how many containers each has attached. */
     List<Network> networks(Map<String, String> labels) throws RuntimeFailure;
 

@@ -31,7 +31,11 @@ final class PodFiles {
         return root.getParent();
     }
 
-    List<Plan.Bind> write(String workload, WorkloadSpec.Container c) {
+    /**
+     * With {@code fsGroup} (null: none), each file belongs to that group and is readable by it,
+     * as the kubelet sets a volume's files for the pod's fsGroup.
+     */
+    List<Plan.Bind> write(String workload, WorkloadSpec.Container c, Long fsGroup) {
         List<Plan.Bind> binds = new ArrayList<>();
         if (c.files().isEmpty()) {
             return binds;
@@ -43,7 +47,10 @@ final class PodFiles {
                 WorkloadSpec.FileMount f = c.files().get(i);
                 Path file = dir.resolve(Integer.toString(i));
                 Files.write(file, Base64.getDecoder().decode(f.contentBase64()));
-                Files.setPosixFilePermissions(file, permissions(f.mode()));
+                Files.setPosixFilePermissions(file, permissions(fsGroup == null ? f.mode() : f.mode() | 0440));
+                if (fsGroup != null) {
+                    Files.setAttribute(file, "unix:gid", fsGroup.intValue());
+                }
                 binds.add(new Plan.Bind(file.toString(), f.path()));
             }
             return binds;

@@ -70,6 +70,7 @@ final class PodRunner {
     private final ContainerRuntime runtime;
     private final String host;
     private final PodFiles files;
+    private final PodVolumes volumes;
     private final HostPaths paths;
     private final ImageAccess images;
     private final RestartBackoff backoff;
@@ -100,6 +101,7 @@ final class PodRunner {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
+        this.volumes = new PodVolumes(files.root());
         this.paths = new HostPaths(files.root());
         this.images = new ImageAccess(runtime, files.root());
         this.backoff = backoff;
@@ -178,7 +180,7 @@ final class PodRunner {
         // Made for this pod, never ahead of it: Docker cannot label a container after its creation,
         // and every container of a pod carries the pod's labels.
         String workload = w.id().toString();
-        String id = createPause(Labels.sandboxName(workload), w.tenant(), Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
+        String id = createPause(Labels.sandboxName(workload), w, Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
         Sandbox sandbox = new Sandbox(id, Map.of(), CompletableFuture.runAsync(() -> {
             try {
                 runtime.start(id);
@@ -202,16 +204,17 @@ final class PodRunner {
         }
     }
 
-    private String createPause(String name, String tenant, Map<String, String> labels) throws RuntimeFailure {
+    private String createPause(String name, HostWorkload w, Map<String, String> labels) throws RuntimeFailure {
         firewall.require();
-        String network = networks.ensure(tenant); // by id: a name may match two networks
+        String network = networks.ensure(w.tenant()); // by id: a name may match two networks
         // Never pulled: a sandbox image fetched by a mutable tag would run in every pod of the host.
         if (runtime.imageId(pauseImage).isEmpty()) {
             log.error("the pause image {} is not on this host; build it (ansible's host_agent role, or bash dev/services.sh images)", pauseImage);
             throw new RuntimeFailure("CreateContainerError", "this host is missing its pod sandbox image; the pod starts once it has it");
         }
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
-                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false, disk.logMaxBytes(), disk.logMaxFiles()));
+                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false, disk.logMaxBytes(), disk.logMaxFiles(),
+                ContainerSettings.sandbox(w.spec(), PodVolumes.shmBytes(w.spec(), null), volumes.held(w))));
         return id;
     }
 
@@ -302,10 +305,14 @@ final class PodRunner {
                     w.id(), c.name(), String.join(", ", dropped));
         }
         List<String> env = NvidiaEnv.of(c.env(), runtime.imageEnv(c.image()), gpus);
+        Long fsGroup = w.spec().securityContext() == null ? null : w.spec().securityContext().fsGroup();
+        List<Plan.Bind> binds = new ArrayList<>(files.write(w.id().toString(), c, fsGroup));
+        binds.addAll(volumes.binds(w, c));
         return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
                 c.command(), c.args(), env, gpuRuntime, HostLimits.nanoCpus(c), c.resources().memoryBytes(),
-                pidsLimit, "container:" + pauseId, files.write(w.id().toString(), c), c.workingDir(),
-                Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), disk.logMaxBytes(), disk.logMaxFiles());
+                pidsLimit, "container:" + pauseId, binds, c.workingDir(),
+                Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), disk.logMaxBytes(), disk.logMaxFiles(),
+                ContainerSettings.container(w, c, runtime.imageUser(c.image()), pauseId, volumes.memory(w, c)));
     }
 
     /**
@@ -334,6 +341,11 @@ final class PodRunner {
             return new Outcome(List.of(), false);
         }
         files.remove(workload);
+        try {
+            volumes.remove(workload, runtime);
+        } catch (RuntimeFailure f) {
+            log.warn("memory volumes of workload {} not removed: {}", workload, f.getMessage());
+        }
         backoff.forget(workload);
         pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
         refused.remove(workload);
