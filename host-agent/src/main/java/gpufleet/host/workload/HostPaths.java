@@ -43,6 +43,6 @@ final class HostPaths {
 
     PodRunner.Outcome scrub(PodRunner.Outcome o) {
         List<ContainerStatus> statuses = o.statuses().stream().map(this::scrub).toList();
-        return new PodRunner.Outcome(statuses, o.gone(), o.ports());
+        return new PodRunner.Outcome(statuses, o.gone(), o.ports(), o.initStatuses().stream().map(this::scrub).toList());
     }
 }

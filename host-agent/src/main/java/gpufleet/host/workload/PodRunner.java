@@ -33,10 +33,18 @@ import org.slf4j.LoggerFactory;
  */
 final class PodRunner {
     private static final Logger log = LoggerFactory.getLogger(PodRunner.class);
-    /** {@code ports}: each published pod port → where the edge reaches it on this host ("address:port"). */
-    record Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports) {
+    /**
+     * {@code ports}: each published pod port → where the edge reaches it on this host
+     * ("address:port"); {@code initStatuses}: the init containers', in the pod's order.
+     */
+    record Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports, List<ContainerStatus> initStatuses) {
         Outcome {
             ports = Map.copyOf(ports);
+            initStatuses = List.copyOf(initStatuses);
+        }
+
+        Outcome(List<ContainerStatus> statuses, boolean gone, Map<String, String> ports) {
+            this(statuses, gone, ports, List.of());
         }
 
         Outcome(List<ContainerStatus> statuses, boolean gone) {
@@ -83,6 +91,8 @@ final class PodRunner {
     private final PodFirewall firewall;
     private final TenantNetworks networks;
     private final HostLimits limits = HostLimits.ofThisMachine();
+    private final LifecycleHooks hooks;
+    private final PodStopper stopper;
     /** Starts new sandboxes and stops a pod's containers side by side; daemon threads, gone a minute after the last use. */
     private final ExecutorService starter = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "pod-side");
@@ -113,6 +123,8 @@ final class PodRunner {
         this.firewall = firewall;
         this.networks = networks;
         this.disk = disk;
+        this.hooks = new LifecycleHooks(runtime);
+        this.stopper = new PodStopper(runtime, hooks, starter);
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
@@ -123,7 +135,7 @@ final class PodRunner {
     private Outcome runPod(HostWorkload w, List<Observed> mine) {
         if (w.stop()) {
             relay.unpublish(w.id().toString());
-            return stop(w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
+            return stop(w, w.id().toString(), mine, w.spec().terminationGracePeriodSeconds().intValue());
         }
         String refusal = limits.refusal(w.spec());
         if (refusal != null) {
@@ -139,14 +151,24 @@ final class PodRunner {
         }
         // Published before the containers start: a long image pull already reports where the pod will answer.
         Map<String, String> ports = relay.publish(w.id().toString(), sandbox.addresses().get(TenantNetworks.name(w.tenant())), w.publish());
+        boolean ended = InitOrder.appsEnded(w.spec(), mine);
+        List<ContainerStatus> inits = new ArrayList<>();
+        boolean initialized = InitOrder.initialize(w, ended, inits, ports,
+                (c, policy, soFar) -> container(w, c, attempts(mine, c), sandbox, policy, soFar));
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
-            List<Observed> attempts = mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
-            statuses.add(container(w, c, attempts, sandbox, last -> {
+            if (!initialized) {
+                statuses.add(waiting(c.name(), InitOrder.INITIALIZING, null, 0));
+                continue;
+            }
+            statuses.add(container(w, c, attempts(mine, c), sandbox, w.spec().restartPolicy(), last -> {
                 List<ContainerStatus> soFar = new ArrayList<>(statuses);
                 soFar.add(last);
-                return new Outcome(soFar, false, ports);
+                return new Outcome(soFar, false, ports, inits);
             }));
+        }
+        if (ended) {
+            stopper.stopSidecars(w, mine);
         }
         try {
             // Even when no container started (an image pull failed): the next pass must find the
@@ -155,7 +177,11 @@ final class PodRunner {
         } catch (RuntimeFailure f) {
             // Seen by the next pass as a sandbox that is not running.
         }
-        return new Outcome(statuses, false, ports);
+        return new Outcome(statuses, false, ports, inits);
+    }
+
+    private static List<Observed> attempts(List<Observed> mine, WorkloadSpec.Container c) {
+        return mine.stream().filter(o -> c.name().equals(o.label(Labels.CONTAINER))).toList();
     }
 
     /** A spec this host will not run: nothing is created, each container waits with the reason. */
@@ -218,8 +244,9 @@ final class PodRunner {
         return id;
     }
 
+    /** {@code policy}: when this container is started again after it ends (see {@link InitOrder#restartPolicy}). */
     private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, Sandbox sandbox,
-                                      Function<ContainerStatus, Outcome> soFar) {
+                                      String policy, Function<ContainerStatus, Outcome> soFar) {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
         int attempt = cur == null ? 0 : attempt(cur);
@@ -232,7 +259,6 @@ final class PodRunner {
         }
         if (cur != null && (cur.state().equals("exited") || cur.state().equals("dead"))) {
             ContainerStatus.Terminated end = ended(cur);
-            String policy = w.spec().restartPolicy();
             boolean restart = policy.equals("Always") || (policy.equals("OnFailure") && !Integer.valueOf(0).equals(cur.exitCode()));
             if (!restart) {
                 return new ContainerStatus(c.name(), "terminated", end.reason(), end.message(), end.exitCode(), attempt,
@@ -290,7 +316,16 @@ final class PodRunner {
             String id = runtime.create(plan(w, c, attempt, sandbox.id(), name));
             sandbox.awaitStarted("pod sandbox: ");
             runtime.start(id);
-            return new ContainerStatus(c.name(), "running", null, null, null, attempt, Instant.now(), null,
+            Instant started = Instant.now();
+            String network = TenantNetworks.name(w.tenant());
+            String hookFailure = hooks.postStart(w, c, id, () -> sandbox.addresses().containsKey(network)
+                    ? sandbox.addresses().get(network) : addresses(sandbox.id()).get(network));
+            if (hookFailure != null) {
+                runtime.stop(id, 0); // as the kubelet: killed, then started again by the pod's restartPolicy
+                return waiting(c.name(), "PostStartHookError", hookFailure, attempt, before).with(false, List.of(
+                        new ContainerStatus.Event("poststart." + id, "Warning", "FailedPostStartHook", hookFailure)));
+            }
+            return new ContainerStatus(c.name(), "running", null, null, null, attempt, started, null,
                     "docker://" + id, c.image(), true, pulledMillis, before);
         } catch (RuntimeFailure f) {
             return waiting(c.name(), f.reason(), f.getMessage(), attempt, before);
@@ -298,7 +333,7 @@ final class PodRunner {
     }
 
     private Plan plan(HostWorkload w, WorkloadSpec.Container c, int attempt, String pauseId, String name) throws RuntimeFailure {
-        List<String> gpus = w.gpus().getOrDefault(c.name(), List.of());
+        List<String> gpus = InitOrder.gpus(w, c);
         List<String> dropped = NvidiaEnv.dropped(c.env());
         if (!dropped.isEmpty() && warnedEnv.add(w.id() + "/" + c.name())) {
             log.warn("workload {} container {}: the tenant's {} dropped (the host sets the NVIDIA runtime's variables)",
@@ -320,23 +355,22 @@ final class PodRunner {
      * pod (SIGTERM, then SIGKILL when it ends), the sandbox last; then removes them and its files.
      */
     Outcome stop(String workload, List<Observed> mine, int graceSeconds) {
-        List<CompletableFuture<Void>> stops = mine.stream()
-                .filter(o -> !Labels.PAUSE.equals(o.label(Labels.CONTAINER)) && o.state().equals("running"))
-                .map(o -> CompletableFuture.runAsync(() -> {
-                    try {
-                        runtime.stop(o.id(), graceSeconds);
-                    } catch (RuntimeFailure f) {
-                        throw new CompletionException(f);
-                    }
-                }, starter)).toList();
+        return stop(null, workload, mine, graceSeconds);
+    }
+
+    /** {@code w}: the pod, for its hooks and its sidecars' order; null for containers of a pod no longer known. */
+    private Outcome stop(HostWorkload w, String workload, List<Observed> mine, int graceSeconds) {
+        List<Observed> running = mine.stream()
+                .filter(o -> !Labels.PAUSE.equals(o.label(Labels.CONTAINER)) && o.state().equals("running")).toList();
         List<ContainerStatus> last;
         try {
-            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
-            last = lastStatuses(mine);
+            Map<String, ContainerStatus.Event> hookFailures = stopper.stop(w, running, graceSeconds);
+            last = stopper.lastStatuses(mine).stream().map(s -> hookFailures.containsKey(s.name())
+                    ? s.with(false, List.of(hookFailures.get(s.name()))) : s).toList();
             for (Observed o : mine) {
                 runtime.remove(o.id());
             }
-        } catch (CompletionException | RuntimeFailure f) {
+        } catch (RuntimeFailure f) {
             log.warn("workload {} not stopped yet: {}", workload, f.getMessage());
             return new Outcome(List.of(), false);
         }
@@ -350,26 +384,12 @@ final class PodRunner {
         pulls.keySet().removeIf(k -> k.startsWith(workload + "/"));
         refused.remove(workload);
         warnedEnv.removeIf(k -> k.startsWith(workload + "/"));
-        return new Outcome(last, true);
-    }
-
-    /** How each container's latest run ended, read once they are all stopped: a deleted pod never reads as running. */
-    private List<ContainerStatus> lastStatuses(List<Observed> mine) throws RuntimeFailure {
-        Map<String, Observed> latest = new java.util.TreeMap<>();
-        for (Observed o : mine) {
-            String name = o.label(Labels.CONTAINER);
-            if (name != null && !Labels.PAUSE.equals(name) && (latest.get(name) == null || attempt(latest.get(name)) < attempt(o))) {
-                latest.put(name, o);
-            }
+        if (w == null) {
+            return new Outcome(last, true);
         }
-        List<ContainerStatus> out = new ArrayList<>();
-        for (Observed o : latest.values()) {
-            Observed now = runtime.inspect(o.id()).orElse(o);
-            ContainerStatus.Terminated end = ended(now);
-            out.add(new ContainerStatus(o.label(Labels.CONTAINER), "terminated", end.reason(), end.message(), end.exitCode(),
-                    attempt(o), end.startedAt(), end.finishedAt(), end.containerId(), o.image(), false, null));
-        }
-        return out;
+        Set<String> inits = new java.util.HashSet<>(w.spec().initContainers().stream().map(WorkloadSpec.Container::name).toList());
+        return new Outcome(last.stream().filter(s -> !inits.contains(s.name())).toList(), true, Map.of(),
+                last.stream().filter(s -> inits.contains(s.name())).toList());
     }
 
     /**
@@ -384,7 +404,7 @@ final class PodRunner {
         return new ContainerStatus.Terminated(reason, o.error(), o.exitCode(), o.startedAt(), o.finishedAt(), "docker://" + o.id());
     }
 
-    private static ContainerStatus waiting(String name, String reason, String message, int attempt) {
+    static ContainerStatus waiting(String name, String reason, String message, int attempt) {
         return waiting(name, reason, message, attempt, null);
     }
 

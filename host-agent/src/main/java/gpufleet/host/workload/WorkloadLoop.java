@@ -182,7 +182,7 @@ public final class WorkloadLoop implements AutoCloseable {
             return;
         }
         // A new port mapping (an agent restart, a port published later) is news even when the containers are not.
-        Object key = o.gone() ? "gone" : List.of(o.statuses(), o.ports());
+        Object key = o.gone() ? "gone" : List.of(o.statuses(), o.ports(), o.initStatuses());
         if (key.equals(reported.get(workload))) {
             return;
         }
@@ -191,7 +191,8 @@ public final class WorkloadLoop implements AutoCloseable {
             if (h == null) {
                 return;
             }
-            api.workloadStatus(h, workload, new WorkloadStatusReport(generation.incrementAndGet(), o.statuses(), o.gone(), o.ports()));
+            api.workloadStatus(h, workload, new WorkloadStatusReport(generation.incrementAndGet(), o.statuses(), o.gone(), o.ports(),
+                    o.initStatuses()));
             reported.put(workload, key);
             if (o.gone()) {
                 reported.remove(workload);
