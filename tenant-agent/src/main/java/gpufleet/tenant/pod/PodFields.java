@@ -9,9 +9,8 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * GPU Fleet's own rules on a pod spec, apart from Pod Security: the fields a kubelet honours that
@@ -44,10 +43,8 @@ final class PodFields {
         PodSpec spec = pod.getSpec();
         f.refuseIf(!empty(spec.getInitContainers()), "spec.initContainers", "init containers would not run first");
         f.refuseIf(spec.getActiveDeadlineSeconds() != null, "spec.activeDeadlineSeconds", "the pod would outlive its deadline");
-        f.refuseIf(!empty(spec.getHostAliases()), "spec.hostAliases", "/etc/hosts would not have them");
-        f.refuseIf(spec.getHostname() != null, "spec.hostname", "the container's hostname would be its id");
-        f.refuseIf(spec.getSubdomain() != null, "spec.subdomain", "the container's hostname would be its id");
-        f.refuseIf(Boolean.TRUE.equals(spec.getSetHostnameAsFQDN()), "spec.setHostnameAsFQDN", "the hostname is the container's id");
+        f.refuseIf(Boolean.TRUE.equals(spec.getSetHostnameAsFQDN()), "spec.setHostnameAsFQDN",
+                "the hostname is the pod's short name; the full one is in /etc/hosts");
         f.refuseIf(Boolean.TRUE.equals(spec.getShareProcessNamespace()), "spec.shareProcessNamespace",
                 "containers would not see each other's processes");
         f.refuseIf(Boolean.FALSE.equals(spec.getHostUsers()), "spec.hostUsers", "no user namespace would be made");
@@ -70,12 +67,8 @@ final class PodFields {
             return;
         }
         String at = "spec.securityContext.";
-        refuseIf(sc.getRunAsUser() != null, at + "runAsUser", "the image's user would run instead");
-        refuseIf(sc.getRunAsGroup() != null, at + "runAsGroup", "the image's group would run instead");
-        refuseIf(Boolean.TRUE.equals(sc.getRunAsNonRoot()), at + "runAsNonRoot", "the image's user is not checked: it could run as root");
-        refuseIf(sc.getFsGroup() != null || sc.getFsGroupChangePolicy() != null, at + "fsGroup", "files would keep their group");
-        refuseIf(!empty(sc.getSupplementalGroups()) || sc.getSupplementalGroupsPolicy() != null, at + "supplementalGroups",
-                "the groups would not be given");
+        refuseIf("Strict".equals(sc.getSupplementalGroupsPolicy()), at + "supplementalGroupsPolicy",
+                "the image's /etc/group memberships would still be given");
         refuseIf(sc.getSeLinuxOptions() != null || sc.getSeLinuxChangePolicy() != null, at + "seLinuxOptions", "no label would be set");
         refuseIf(!empty(sc.getSysctls()), at + "sysctls", "the sysctls would not be set");
         refuseIf(sc.getSeccompProfile() != null && "Localhost".equals(sc.getSeccompProfile().getType()),
@@ -85,31 +78,33 @@ final class PodFields {
     }
 
     private void volumes(PodSpec spec) {
-        Map<String, List<String>> mountedBy = new LinkedHashMap<>();
-        for (Container c : spec.getContainers()) {
-            for (VolumeMount m : c.getVolumeMounts() == null ? List.<VolumeMount>of() : c.getVolumeMounts()) {
-                mountedBy.computeIfAbsent(m.getName(), k -> new ArrayList<>()).add(c.getName());
-            }
-        }
         List<Volume> volumes = spec.getVolumes() == null ? List.of() : spec.getVolumes();
         for (int i = 0; i < volumes.size(); i++) {
             Volume v = volumes.get(i);
             String at = "spec.volumes[" + i + "] (\"" + v.getName() + "\")";
-            List<String> users = mountedBy.getOrDefault(v.getName(), List.of());
             if (v.getPersistentVolumeClaim() != null) {
                 refused.add(at + ".persistentVolumeClaim is not supported on k8s.gpu: its pods run at the GPU provider and "
                         + "cannot mount the cluster's storage (GPU Fleet's rule, not a Pod Security control)");
             } else if (v.getEmptyDir() != null) {
-                refuseIf(users.size() > 1, at + ".emptyDir", "each of " + String.join(", ", users)
-                        + " would write its own copy, none shared");
-                ignoreIf(users.size() == 1, at + ".emptyDir (the path is in the container's own filesystem: not made empty, "
-                        + "not sized, never in memory)");
+                refuseIf("Memory".equals(v.getEmptyDir().getMedium()) && subPathOf(spec, v.getName()), at + ".emptyDir with subPath",
+                        "a memory emptyDir is mounted whole");
             } else if (v.getConfigMap() == null && v.getSecret() == null && v.getProjected() == null && v.getDownwardAPI() == null
                     && v.getHostPath() == null) {
                 refused.add(at + " is not supported on k8s.gpu yet: only configMap, secret, projected, downwardAPI and emptyDir "
                         + "volumes are");
             }
         }
+    }
+
+    /** Whether any container mounts the volume with a subPath. */
+    private static boolean subPathOf(PodSpec spec, String volume) {
+        List<Container> all = new ArrayList<>(spec.getContainers());
+        if (spec.getInitContainers() != null) {
+            all.addAll(spec.getInitContainers());
+        }
+        return all.stream().flatMap(c -> c.getVolumeMounts() == null ? Stream.<VolumeMount>empty()
+                : c.getVolumeMounts().stream()).anyMatch(m -> volume.equals(m.getName()) && m.getSubPath() != null
+                && !m.getSubPath().isEmpty());
     }
 
     private void container(String at, Container c) {
@@ -141,13 +136,6 @@ final class PodFields {
         if (sc == null) {
             return;
         }
-        refuseIf(sc.getRunAsUser() != null, at + "runAsUser", "the image's user would run instead");
-        refuseIf(sc.getRunAsGroup() != null, at + "runAsGroup", "the image's group would run instead");
-        refuseIf(Boolean.TRUE.equals(sc.getRunAsNonRoot()), at + "runAsNonRoot", "the image's user is not checked: it could run as root");
-        refuseIf(Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem()), at + "readOnlyRootFilesystem",
-                "the root filesystem would be writable");
-        refuseIf(sc.getCapabilities() != null && !empty(sc.getCapabilities().getDrop()), at + "capabilities.drop",
-                "the container would keep them");
         refuseIf(sc.getSeLinuxOptions() != null, at + "seLinuxOptions", "no label would be set");
         refuseIf(sc.getSeccompProfile() != null && "Localhost".equals(sc.getSeccompProfile().getType()),
                 at + "seccompProfile", "only RuntimeDefault (Docker's profile) is applied");

@@ -7,6 +7,7 @@ import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadSpec;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -97,11 +98,15 @@ public final class PodTranslator {
                     Expansion.expand(c.getArgs(), vars), env,
                     ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i]), disk[i]),
                     resolved.files().getOrDefault(c.getName(), List.of()),
-                    c.getWorkingDir(), c.getTty(), c.getStdin()));
+                    c.getWorkingDir(), c.getTty(), c.getStdin(), null, PodSettingsFields.containerSecurity(c),
+                    PodSettingsFields.emptyDirMounts(pod.getSpec(), c), null, null, null, null));
         }
-        Long grace = pod.getSpec().getTerminationGracePeriodSeconds();
+        PodSpec podSpec = pod.getSpec();
+        Long grace = podSpec.getTerminationGracePeriodSeconds();
         return new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-                offering.name(), out, pod.getSpec().getRestartPolicy(), grace, resolved.pullSecrets());
+                offering.name(), out, podSpec.getRestartPolicy(), grace, resolved.pullSecrets(), null,
+                PodSettingsFields.podSecurity(podSpec), PodSettingsFields.emptyDirs(podSpec), podSpec.getHostname(),
+                podSpec.getSubdomain(), PodSettingsFields.hostAliases(podSpec), null, null);
     }
 
     /**

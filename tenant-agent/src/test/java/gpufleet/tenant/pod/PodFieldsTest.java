@@ -33,16 +33,16 @@ class PodFieldsTest {
         return Stream.of(
                 spec("spec.initContainers", s -> s.addNewInitContainer().withName("fetch").withImage("busybox").endInitContainer()),
                 spec("spec.activeDeadlineSeconds", s -> s.withActiveDeadlineSeconds(60L)),
-                spec("spec.hostAliases", s -> s.addNewHostAlias().withIp("10.0.0.1").withHostnames("db").endHostAlias()),
-                spec("spec.hostname", s -> s.withHostname("trainer-0")),
-                spec("spec.subdomain", s -> s.withSubdomain("trainers")),
                 spec("spec.shareProcessNamespace", s -> s.withShareProcessNamespace(true)),
                 spec("spec.hostUsers", s -> s.withHostUsers(false)),
                 spec("spec.dnsConfig", s -> s.withNewDnsConfig().withNameservers("1.1.1.1").endDnsConfig()),
                 spec("spec.os.name", s -> s.withNewOs().withName("windows").endOs()),
-                spec("spec.securityContext.runAsUser", s -> s.withNewSecurityContext().withRunAsUser(1000L).endSecurityContext()),
-                spec("spec.securityContext.runAsNonRoot", s -> s.withNewSecurityContext().withRunAsNonRoot(true).endSecurityContext()),
-                spec("spec.securityContext.fsGroup", s -> s.withNewSecurityContext().withFsGroup(2000L).endSecurityContext()),
+                spec("spec.setHostnameAsFQDN", s -> s.withSetHostnameAsFQDN(true)),
+                spec("spec.securityContext.supplementalGroupsPolicy", s -> s.withNewSecurityContext().withSupplementalGroupsPolicy("Strict")
+                        .endSecurityContext()),
+                Arguments.of("spec.volumes[0] (\"mem\").emptyDir with subPath", pod(s -> s.addNewVolume().withName("mem").withNewEmptyDir()
+                        .withMedium("Memory").endEmptyDir().endVolume(), c -> c.addNewVolumeMount().withName("mem").withMountPath("/m")
+                        .withSubPath("a").endVolumeMount())),
                 spec("spec.securityContext.sysctls", s -> s.withNewSecurityContext().addNewSysctl().withName("net.ipv4.tcp_syncookies")
                         .withValue("1").endSysctl().endSecurityContext()),
                 spec("spec.volumes[0] (\"data\").persistentVolumeClaim is not supported on k8s.gpu: its pods run at the GPU provider"
@@ -51,14 +51,6 @@ class PodFieldsTest {
                                 .endVolume()),
                 spec("spec.volumes[0] (\"nfs\") is not supported on k8s.gpu yet", s -> s.addNewVolume().withName("nfs").withNewNfs()
                         .withServer("nas").withPath("/x").endNfs().endVolume()),
-                container("spec.containers[0].securityContext.runAsNonRoot", c -> c.withNewSecurityContext().withRunAsNonRoot(true)
-                        .endSecurityContext()),
-                container("spec.containers[0].securityContext.runAsUser", c -> c.withNewSecurityContext().withRunAsUser(1000L)
-                        .endSecurityContext()),
-                container("spec.containers[0].securityContext.readOnlyRootFilesystem", c -> c.withNewSecurityContext()
-                        .withReadOnlyRootFilesystem(true).endSecurityContext()),
-                container("spec.containers[0].securityContext.capabilities.drop", c -> c.withNewSecurityContext().withNewCapabilities()
-                        .addToDrop("ALL").endCapabilities().endSecurityContext()),
                 container("spec.containers[0].volumeMounts[0].subPathExpr", c -> c.addNewVolumeMount().withName("v").withMountPath("/v")
                         .withSubPathExpr("$(POD_NAME)").endVolumeMount()),
                 container("spec.containers[0].volumeDevices", c -> c.addNewVolumeDevice().withName("v").withDevicePath("/dev/xvda")
@@ -85,9 +77,7 @@ class PodFieldsTest {
                         .endExec().endPreStop().endLifecycle()),
                 container("spec.containers[0].securityContext.allowPrivilegeEscalation", c -> c.withNewSecurityContext()
                         .withAllowPrivilegeEscalation(true).endSecurityContext()),
-                spec("spec.readinessGates", s -> s.addNewReadinessGate().withConditionType("example.com/lb").endReadinessGate()),
-                Arguments.of("spec.volumes[0] (\"scratch\").emptyDir", pod(s -> s.addNewVolume().withName("scratch").withNewEmptyDir()
-                        .endEmptyDir().endVolume(), c -> c.addNewVolumeMount().withName("scratch").withMountPath("/scratch").endVolumeMount())));
+                spec("spec.readinessGates", s -> s.addNewReadinessGate().withConditionType("example.com/lb").endReadinessGate()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -99,13 +89,21 @@ class PodFieldsTest {
     }
 
     @Test
-    void anEmptyDirSharedByTwoContainersIsRefusedNamingBoth() {
-        Pod p = new PodBuilder(pod(s -> s.addNewVolume().withName("shared").withNewEmptyDir().endEmptyDir().endVolume(),
-                c -> c.addNewVolumeMount().withName("shared").withMountPath("/shared").endVolumeMount()))
+    void securityContextNamesAndEmptyDirsSharedByTwoContainersAreHonoured() {
+        Pod p = new PodBuilder(pod(s -> s.withHostname("trainer-0").withSubdomain("trainers").addNewHostAlias().withIp("10.0.0.1")
+                        .withHostnames("db").endHostAlias().withNewSecurityContext().withRunAsUser(1000L).withRunAsGroup(3000L)
+                        .withRunAsNonRoot(true).withFsGroup(2000L).withSupplementalGroups(4000L).endSecurityContext()
+                        .addNewVolume().withName("shared").withNewEmptyDir().endEmptyDir().endVolume()
+                        .addNewVolume().withName("dshm").withNewEmptyDir().withMedium("Memory").endEmptyDir().endVolume(),
+                c -> c.addNewVolumeMount().withName("shared").withMountPath("/shared").endVolumeMount()
+                        .addNewVolumeMount().withName("dshm").withMountPath("/dev/shm").endVolumeMount()
+                        .withNewSecurityContext().withRunAsUser(1001L).withRunAsNonRoot(true).withReadOnlyRootFilesystem(true)
+                        .withNewCapabilities().addToDrop("ALL").endCapabilities().endSecurityContext()))
                 .editSpec().addNewContainer().withName("side").withImage("busybox").addNewVolumeMount().withName("shared")
-                .withMountPath("/in").endVolumeMount().endContainer().endSpec().build();
-        assertThat(PodFields.check(p).refusal()).isEqualTo("spec.volumes[0] (\"shared\").emptyDir is not supported on k8s.gpu yet "
-                + "(each of main, side would write its own copy, none shared)");
+                .withMountPath("/in").withSubPath("sub").endVolumeMount().endContainer().endSpec().build();
+        PodFields.Verdict v = PodFields.check(p);
+        assertThat(v.refusal()).isNull();
+        assertThat(v.ignoredMessage()).isNull();
     }
 
     @Test

@@ -114,13 +114,12 @@ class PodSpecRulesIT {
     }
 
     @Test
-    void runAsNonRootIsRefusedAndAProbeIsRunWithoutWithAWarning() throws Exception {
-        pod("non-root", c -> limits("1", "1", "1Gi").apply(c).withNewSecurityContext().withRunAsNonRoot(true).endSecurityContext(),
-                p -> p);
+    void aFieldNotHonouredIsRefusedAndAProbeIsRunWithoutWithAWarning() throws Exception {
+        pod("shared-pids", limits("1", "1", "1Gi"), p -> p.editSpec().withShareProcessNamespace(true).endSpec());
         sync();
-        assertThat(scheduled("non-root").getMessage()).isEqualTo("spec.containers[0].securityContext.runAsNonRoot is not supported"
-                + " on k8s.gpu yet (the image's user is not checked: it could run as root)");
-        assertThat(workloads()).as("a runAsNonRoot pod never runs as root: it does not run").isZero();
+        assertThat(scheduled("shared-pids").getMessage()).isEqualTo("spec.shareProcessNamespace is not supported"
+                + " on k8s.gpu yet (containers would not see each other's processes)");
+        assertThat(workloads()).as("a pod that would not run as written does not run").isZero();
 
         pod("probed", c -> limits("1", "1", "1Gi").apply(c).withNewReadinessProbe().withNewExec().withCommand("true").endExec()
                 .endReadinessProbe(), p -> p);
