@@ -7,7 +7,8 @@ import java.nio.file.Path;
 /**
  * A PostgreSQL cluster of the fault tests' own, made with Debian's postgresql-common tools on a
  * free port: stopping it for real (immediate mode, as a crash) cannot disturb any other test's
- * database. Clusters left by an earlier run that died are dropped first.
+ * database. Clusters left by an earlier run that died are dropped first; one whose run still goes
+ * on (its JVM's pid is in the cluster's name) is left alone.
  */
 final class PgCluster implements AutoCloseable {
     static final String PREFIX = "gpufleetfaults";
@@ -28,7 +29,8 @@ final class PgCluster implements AutoCloseable {
         String version = version();
         dropLeftovers(version);
         int port = Ports.free();
-        String name = PREFIX + port;
+        // The creator's pid in the name: a run beside this one (a long soak) keeps its cluster.
+        String name = PREFIX + ProcessHandle.current().pid() + "p" + port;
         run("pg_createcluster", version, name, "-p", Integer.toString(port), "--start", "--",
                 "--auth-local=peer", "--auth-host=scram-sha-256");
         PgCluster c = new PgCluster(version, name, port);
@@ -73,12 +75,28 @@ final class PgCluster implements AutoCloseable {
         Path dir = Path.of("/etc/postgresql", version);
         try (var clusters = Files.list(dir)) {
             for (Path p : clusters.toList()) {
-                if (p.getFileName().toString().startsWith(PREFIX)) {
-                    run("pg_dropcluster", version, p.getFileName().toString(), "--stop");
+                String name = p.getFileName().toString();
+                if (name.startsWith(PREFIX) && !ownerAlive(name)) {
+                    run("pg_dropcluster", version, name, "--stop");
                 }
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot read " + dir, e);
+        }
+    }
+
+    /** Whether the test JVM that made the cluster still runs (then it is in use, not left over). */
+    private static boolean ownerAlive(String name) {
+        String rest = name.substring(PREFIX.length());
+        int p = rest.indexOf('p');
+        if (p <= 0) {
+            return false;
+        }
+        try {
+            long pid = Long.parseLong(rest.substring(0, p));
+            return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 

@@ -128,6 +128,22 @@ final class Reconciler implements AutoCloseable {
         return workload;
     }
 
+    /**
+     * The fence's last word: kills every container of this host that still runs, on the caller's
+     * thread, whatever the pods' workers are doing (a pod in a long graceful stop holds its worker).
+     * Returns how many were killed.
+     */
+    int killRunning() throws RuntimeFailure {
+        int killed = 0;
+        for (Observed o : containers.list()) {
+            if (Labels.workload(o) != null && o.state().equals("running")) {
+                containers.runtime().stop(o.id(), 0);
+                killed++;
+            }
+        }
+        return killed;
+    }
+
     @Override
     public void close() {
         workers.close();

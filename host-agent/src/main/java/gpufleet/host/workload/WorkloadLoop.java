@@ -52,7 +52,11 @@ public final class WorkloadLoop implements AutoCloseable {
     private final Duration cutoffAfter;
     private final java.util.function.Supplier<Duration> sinceContact;
     private volatile HostDesired desired;
+    /** The fence's stop gives {@link Reconciler#ORPHAN_GRACE_SECONDS}; what runs past it (and a margin) is killed. */
+    static final Duration FENCE_KILL_AFTER = Duration.ofSeconds(Reconciler.ORPHAN_GRACE_SECONDS + 2);
     private boolean cutOff;
+    /** When this host was cut off (System.nanoTime), for the fence's kill once its grace has passed. */
+    private long cutOffSince;
 
     /** {@code containers}: this host's containers, the only ones the loop ever touches. */
     public WorkloadLoop(ControlApiClient api, HostSupplier host, HostContainers containers, Path stateDir, String gpuRuntime,
@@ -142,10 +146,19 @@ public final class WorkloadLoop implements AutoCloseable {
                         log.warn("no contact with the control-api for {}s: stopping every workload on this host",
                                 sinceContact.get().toSeconds());
                         cutOff = true;
+                        cutOffSince = System.nanoTime();
                     }
                     // Version -1: cut off (not a list from the control-api).
                     HostDesired none = new HostDesired(-1, List.of());
                     reconciler.dispatch(none).thenRun(passes::incrementAndGet);
+                    if (System.nanoTime() - cutOffSince > FENCE_KILL_AFTER.toNanos()) {
+                        // A pod already in a long graceful stop holds its worker, so the stop above waits
+                        // behind it: kill what still runs from here, whatever the workers are doing.
+                        int killed = reconciler.killRunning();
+                        if (killed > 0) {
+                            log.warn("cut off: killed {} container(s) still running after the fence's grace", killed);
+                        }
+                    }
                     continue;
                 }
                 if (cutOff) {
