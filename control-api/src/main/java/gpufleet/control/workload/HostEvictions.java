@@ -9,8 +9,9 @@ import java.sql.ResultSet;
 import java.util.UUID;
 
 /**
- * A host evicting a workload it runs, as a kubelet evicts a pod past its ephemeral storage: the
- * workload fails with reason Evicted and the host's message, and its deletion is requested, so
+ * A host evicting a workload it runs, as a kubelet evicts a pod past its ephemeral storage or ends
+ * one past its activeDeadlineSeconds: the workload fails with the host's reason (Evicted,
+ * DeadlineExceeded) and message, and its deletion is requested, so
  * the host removes its containers (freeing the disk) and the GPUs come free when it says they are
  * gone, exactly as after a drain. A host can only evict its own workloads; a workload that already
  * succeeded or is being deleted keeps what it has, so an eviction said twice changes nothing.
@@ -42,10 +43,11 @@ public final class HostEvictions {
                 }
             }
             try (PreparedStatement ps = c.prepareStatement("""
-                    UPDATE workloads SET phase = 'failed', reason = 'Evicted', message = ?, deletion_requested_at = now(),
+                    UPDATE workloads SET phase = 'failed', reason = ?, message = ?, deletion_requested_at = now(),
                         updated_at = now() WHERE id = ?""")) {
-                ps.setString(1, e.message());
-                ps.setObject(2, workload);
+                ps.setString(1, e.reason());
+                ps.setString(2, e.message());
+                ps.setObject(3, workload);
                 ps.executeUpdate();
             }
             Placer.bumpHost(c, host);

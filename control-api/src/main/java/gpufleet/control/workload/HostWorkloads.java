@@ -128,7 +128,7 @@ public final class HostWorkloads {
                 return new ReportResult(true, r.generation());
             }
             HostAddresses.checkPorts(c, host, r.ports());
-            String phase = s.evicted() || TERMINAL.contains(s.phase()) ? s.phase() : phase(r.containers(), s.restartPolicy());
+            String phase = s.evicted() || TERMINAL.contains(s.phase()) ? s.phase() : phase(r.containers(), r.initContainers(), s.restartPolicy());
             store(c, workload, r, phase, r.ports());
             if (!s.evicted() && TERMINAL.contains(phase)) {
                 finish(c, workload);
@@ -141,13 +141,15 @@ public final class HostWorkloads {
     private static void store(Connection c, UUID workload, WorkloadStatusReport r, String phase, Map<String, String> ports)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb), status_generation = ?,
+                UPDATE workloads SET status = jsonb_build_object('containers', ?::jsonb, 'initContainers', ?::jsonb),
+                    status_generation = ?,
                     phase = coalesce(?, phase), published = coalesce(?::jsonb, published), updated_at = now() WHERE id = ?""")) {
             ps.setString(1, Json.mapper().writeValueAsString(r.containers()));
-            ps.setLong(2, r.generation());
-            ps.setString(3, phase);
-            ps.setString(4, ports == null ? null : Json.mapper().writeValueAsString(ports));
-            ps.setObject(5, workload);
+            ps.setString(2, Json.mapper().writeValueAsString(r.initContainers()));
+            ps.setLong(3, r.generation());
+            ps.setString(4, phase);
+            ps.setString(5, ports == null ? null : Json.mapper().writeValueAsString(ports));
+            ps.setObject(6, workload);
             ps.executeUpdate();
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
@@ -163,7 +165,7 @@ public final class HostWorkloads {
     private static Stored stored(Connection c, UUID host, UUID workload) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT spec ->> 'restartPolicy', deletion_requested_at IS NOT NULL, status_generation, phase,
-                       coalesce(reason = 'Evicted', false)
+                       coalesce(reason IN ('Evicted', 'DeadlineExceeded'), false)
                 FROM workloads WHERE id = ? AND host_id = ? AND deleted_at IS NULL FOR UPDATE""")) {
             ps.setObject(1, workload);
             ps.setObject(2, host);
@@ -206,7 +208,7 @@ public final class HostWorkloads {
     static void release(Connection c, UUID workload) throws SQLException {
         freeGpus(c, workload);
         try (PreparedStatement w = c.prepareStatement("""
-                UPDATE workloads SET phase = CASE WHEN reason = 'Evicted' THEN phase ELSE 'deleted' END,
+                UPDATE workloads SET phase = CASE WHEN reason IN ('Evicted', 'DeadlineExceeded') THEN phase ELSE 'deleted' END,
                     deleted_at = now(), updated_at = now() WHERE id = ?""")) {
             w.setObject(1, workload);
             w.executeUpdate();
@@ -222,6 +224,15 @@ public final class HostWorkloads {
      * a last termination state, so a crash loop stays Running. Under Never nothing is restarted:
      * a waiting container there is one still being started, never a finished one.
      */
+    static String phase(List<ContainerStatus> containers, List<ContainerStatus> inits, String restartPolicy) {
+        // The kubelet's rule: under Never an init container that failed fails the pod; otherwise the
+        // app containers wait (PodInitializing) until every init container is done, and the pod is
+        // Pending. Sidecars report their end only once the app containers ended (the pod's phase is
+        // then final), so they never decide it.
+        boolean initFailed = inits.stream().anyMatch(s -> s.state().equals("terminated") && !Integer.valueOf(0).equals(s.exitCode()));
+        return "Never".equals(restartPolicy) && initFailed ? "failed" : phase(containers, restartPolicy);
+    }
+
     static String phase(List<ContainerStatus> containers, String restartPolicy) {
         if (containers.isEmpty()) {
             return "placed";

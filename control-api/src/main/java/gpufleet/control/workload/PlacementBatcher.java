@@ -4,7 +4,7 @@ import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadView;
 import gpufleet.control.db.Database;
-import gpufleet.control.placement.Fit;
+import gpufleet.control.placement.GpuAsks;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
 import gpufleet.control.quota.TenantLimits;
@@ -151,9 +151,8 @@ final class PlacementBatcher implements AutoCloseable {
         insert(c, byId);
         Map<String, List<Placer.Ask>> byModel = new LinkedHashMap<>();
         byId.forEach((id, j) -> byModel.computeIfAbsent(offers.get(j.tenant() + "\u0000" + j.spec().offering()).model(),
-                m -> new ArrayList<>()).add(new Placer.Ask(id, j.tenant(), new Fit.Request(m(offers, j),
-                j.spec().containers().stream().map(x -> x.resources().gpus()).toList(), j.spec().cpuMillis(), j.spec().memoryBytes()),
-                j.spec().containers().stream().map(WorkloadSpec.Container::name).toList())));
+                m -> new ArrayList<>()).add(new Placer.Ask(id, j.tenant(), WorkloadStore.request(j.spec(), m(offers, j)),
+                GpuAsks.of(j.spec()).containers())));
         Set<UUID> placed = new HashSet<>();
         for (Map.Entry<String, List<Placer.Ask>> e : byModel.entrySet()) {
             placed.addAll(Placer.placeMany(c, e.getKey(), e.getValue()).keySet());

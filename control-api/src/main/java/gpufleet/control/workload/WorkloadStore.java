@@ -9,6 +9,7 @@ import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
 import gpufleet.control.placement.Fit;
+import gpufleet.control.placement.GpuAsks;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
 import java.sql.Connection;
@@ -123,8 +124,7 @@ public final class WorkloadStore implements AutoCloseable {
 
     /** What placing the pod asks of a host: GPUs of the offering's model per container, cpu and memory. */
     static Fit.Request request(WorkloadSpec spec, String model) {
-        return new Fit.Request(model, spec.containers().stream().map(x -> x.resources().gpus()).toList(),
-                spec.cpuMillis(), spec.memoryBytes());
+        return new Fit.Request(model, GpuAsks.of(spec).counts(), spec.cpuMillis(), spec.memoryBytes());
     }
 
     /**
@@ -145,8 +145,7 @@ public final class WorkloadStore implements AutoCloseable {
                 }
             }
         }
-        Fit.Decision d = Placer.place(c, id, tenant, request(spec, model),
-                spec.containers().stream().map(WorkloadSpec.Container::name).toList());
+        Fit.Decision d = Placer.place(c, id, tenant, request(spec, model), GpuAsks.of(spec).containers());
         if (d instanceof Fit.Misfit m) {
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE workloads SET reason = 'Unschedulable', message = ?, updated_at = now() WHERE id = ?")) {

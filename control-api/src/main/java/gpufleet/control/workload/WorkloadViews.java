@@ -23,7 +23,8 @@ final class WorkloadViews {
                    w.status -> 'containers', w.deletion_requested_at IS NOT NULL, w.created_at,
                    (SELECT json_object_agg(x.container, x.uuids) FROM (
                         SELECT a.container, json_agg(a.gpu_uuid ORDER BY a.id) AS uuids FROM gpu_allocations a
-                        WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x)
+                        WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x),
+                   w.status -> 'initContainers'
             FROM workloads w""";
 
     private WorkloadViews() {}
@@ -71,7 +72,7 @@ final class WorkloadViews {
                 out.add(new WorkloadView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
                         rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getObject(9, UUID.class),
                         gpus(rs.getString(13)), statuses(rs.getString(10)), rs.getBoolean(11),
-                        rs.getTimestamp(12).toInstant()));
+                        rs.getTimestamp(12).toInstant(), statuses(rs.getString(14))));
             }
         }
         return out;
