@@ -20,7 +20,8 @@ import java.util.concurrent.Executors;
  * A burst of pods through the API (issue #23): 8 simulated hosts, each a host-agent process on
  * the simulated NVML with its own 8 GPUs, sharing this machine's Docker Engine (image present);
  * 64 one-GPU pods created at once, each timed from its POST to the control-api reporting it
- * running, beside the same pods created one after another on the same fleet.
+ * running, beside the same pods created one after another on the same fleet, and beside the
+ * engine alone making the same containers at once ({@link EngineBurst}).
  */
 final class BurstBench {
     private static final String TOKEN = PlacementBench.TOKEN;
@@ -49,7 +50,12 @@ final class BurstBench {
             System.out.printf("%nburst of pods through the API, %d simulated hosts (a host-agent process each) on one Docker Engine,"
                     + " image present%n", hosts);
             System.out.printf("  one at a time, %d pods after 1 warm-up:%n%s%n", single.length - 1, Stats.afterWarmUp(single, 3000));
-            burst(base, tenant, pods);
+            double p99 = burst(base, tenant, pods);
+            // The same pods with the engine alone, the agents still beside it: what is left is ours.
+            Stats engine = EngineBurst.run(pods, "gpufleet/pause:test", "gpufleet/busybox:test", "nvidia");
+            System.out.printf("  baseline, the Docker Engine alone, the same %d pods at once (pause + container, created and started):"
+                    + " p50 %.0f ms, p99 %.0f ms; the burst through the API takes %.2fx its p99%n", pods, engine.percentileMillis(50),
+                    engine.percentileMillis(99), p99 / engine.percentileMillis(99));
         } finally {
             agents.forEach(Process::destroy);
             for (Process p : agents) {
@@ -120,7 +126,7 @@ final class BurstBench {
     }
 
     /** Every pod created at once, each from its own thread; running seen in the tenant's list, polled every 50 ms. */
-    private static void burst(String base, String tenant, int pods) throws Exception {
+    private static double burst(String base, String tenant, int pods) throws Exception {
         Map<String, Long> created = new ConcurrentHashMap<>();
         Map<String, Long> running = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(pods);
@@ -149,6 +155,7 @@ final class BurstBench {
                 + " (target p99 < 3000 ms)%n", pods, running.size(), stats.percentileMillis(50), stats.percentileMillis(99),
                 stats.percentileMillis(100));
         deleteAll(base, tenant);
+        return stats.percentileMillis(99);
     }
 
     private static void deleteAll(String base, String tenant) throws Exception {
