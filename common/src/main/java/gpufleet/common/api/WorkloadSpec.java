@@ -127,6 +127,20 @@ public record WorkloadSpec(
         return all;
     }
 
+    /** The same pod with other containers and pull secrets (the control-api seals and opens their secret values). */
+    public WorkloadSpec with(List<Container> initContainers, List<Container> containers, List<PullSecret> imagePullSecrets) {
+        return new WorkloadSpec(podUid, namespace, name, offering, containers, restartPolicy, terminationGracePeriodSeconds,
+                imagePullSecrets, initContainers, securityContext, volumes, hostname, subdomain, hostAliases, activeDeadlineSeconds,
+                cluster);
+    }
+
+    /** The same pod, sent by the agent of the tenant's cluster {@code cluster}. */
+    public WorkloadSpec inCluster(String cluster) {
+        return new WorkloadSpec(podUid, namespace, name, offering, containers, restartPolicy, terminationGracePeriodSeconds,
+                imagePullSecrets, initContainers, securityContext, volumes, hostname, subdomain, hostAliases, activeDeadlineSeconds,
+                cluster);
+    }
+
     /** The init containers that keep running beside the app containers (restartPolicy: Always). */
     public List<Container> sidecars() {
         return initContainers.stream().filter(c -> "Always".equals(c.restartPolicy())).toList();
@@ -187,6 +201,12 @@ public record WorkloadSpec(
                          Boolean tty, Boolean stdin) {
             this(name, image, imagePullPolicy, command, args, env, ports, resources, files, workingDir, tty, stdin,
                     null, null, null, null, null, null, null);
+        }
+
+        /** The same container with other env values and files (sealed or opened by the control-api). */
+        public Container with(List<EnvVar> env, List<FileMount> files) {
+            return new Container(name, image, imagePullPolicy, command, args, env, ports, resources, files, workingDir, tty, stdin,
+                    restartPolicy, securityContext, volumeMounts, livenessProbe, readinessProbe, startupProbe, lifecycle);
         }
 
         public Container {

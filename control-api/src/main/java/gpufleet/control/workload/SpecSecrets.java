@@ -29,7 +29,7 @@ public final class SpecSecrets {
     /** The stored form: {@code clear} has every secret field empty; {@code sealed} is null when it had none. */
     public record Split(WorkloadSpec clear, byte[] sealed) {}
 
-    /** What is sealed: values by position (container, then entry), the spec's own order. */
+    /** What is sealed: values by position (init containers, then containers, then entry), the spec's own order. */
     record Material(List<List<String>> env, List<List<String>> files, List<PullSecret> pull) {}
 
     /**
@@ -42,10 +42,10 @@ public final class SpecSecrets {
 
     public Split split(String tenant, WorkloadSpec spec) {
         Material m = new Material(
-                spec.containers().stream().map(c -> c.env().stream().map(EnvVar::value).toList()).toList(),
-                spec.containers().stream().map(c -> c.files().stream().map(FileMount::contentBase64).toList()).toList(),
+                spec.allContainers().stream().map(c -> c.env().stream().map(EnvVar::value).toList()).toList(),
+                spec.allContainers().stream().map(c -> c.files().stream().map(FileMount::contentBase64).toList()).toList(),
                 spec.imagePullSecrets());
-        boolean any = !m.pull().isEmpty() || spec.containers().stream().anyMatch(c -> !c.env().isEmpty() || !c.files().isEmpty());
+        boolean any = !m.pull().isEmpty() || spec.allContainers().stream().anyMatch(c -> !c.env().isEmpty() || !c.files().isEmpty());
         if (!any) {
             return new Split(spec, null);
         }
@@ -76,7 +76,7 @@ public final class SpecSecrets {
         } catch (IOException e) {
             throw new IllegalStateException("sealed secrets of pod " + clear.podUid() + " are unreadable", e);
         }
-        if (m.env().size() != clear.containers().size() || m.files().size() != clear.containers().size()
+        if (m.env().size() != clear.allContainers().size() || m.files().size() != clear.allContainers().size()
                 || m.pull().size() != clear.imagePullSecrets().size()) {
             throw new IllegalStateException("sealed secrets of pod " + clear.podUid() + " do not match its stored spec");
         }
@@ -99,14 +99,14 @@ public final class SpecSecrets {
         List<T> apply(Container c, int index);
     }
 
+    /** Every other field of the pod and its containers kept as it is: a spec loses nothing by being stored. */
     private static WorkloadSpec with(WorkloadSpec s, PerContainer<EnvVar> env, PerContainer<FileMount> files, List<PullSecret> pull) {
-        List<Container> containers = new ArrayList<>();
-        for (int i = 0; i < s.containers().size(); i++) {
-            Container c = s.containers().get(i);
-            containers.add(new Container(c.name(), c.image(), c.imagePullPolicy(), c.command(), c.args(), env.apply(c, i),
-                    c.ports(), c.resources(), files.apply(c, i), c.workingDir(), c.tty(), c.stdin()));
+        List<Container> all = new ArrayList<>();
+        for (int i = 0; i < s.allContainers().size(); i++) {
+            Container c = s.allContainers().get(i);
+            all.add(c.with(env.apply(c, i), files.apply(c, i)));
         }
-        return new WorkloadSpec(s.podUid(), s.namespace(), s.name(), s.offering(), containers, s.restartPolicy(),
-                s.terminationGracePeriodSeconds(), pull);
+        int init = s.initContainers().size();
+        return s.with(all.subList(0, init), all.subList(init, all.size()), pull);
     }
 }

@@ -1,5 +1,6 @@
 package gpufleet.control.workload;
 
+import gpufleet.common.Names;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.control.auth.Access;
@@ -38,10 +39,11 @@ public final class WorkloadRoutes {
             WorkloadStore.Created r = store.create(tenant, bodies.read(ctx, WorkloadSpec.class));
             ctx.status(r.created() ? 201 : 200).json(r.workload());
         });
-        routes.get("/v1/tenants/{tenant}/workloads", ctx -> ctx.json(Map.of("items", store.list(tenant(ctx)))));
-        routes.get("/v1/tenants/{tenant}/workloads/{podUid}", ctx -> ctx.json(store.get(tenant(ctx), ctx.pathParam("podUid"))));
+        routes.get("/v1/tenants/{tenant}/workloads", ctx -> ctx.json(Map.of("items", store.list(tenant(ctx), cluster(ctx)))));
+        routes.get("/v1/tenants/{tenant}/workloads/{podUid}",
+                ctx -> ctx.json(store.get(tenant(ctx), ctx.pathParam("podUid"), cluster(ctx))));
         routes.delete("/v1/tenants/{tenant}/workloads/{podUid}", ctx -> {
-            var v = store.delete(tenant(ctx), ctx.pathParam("podUid"));
+            var v = store.delete(tenant(ctx), ctx.pathParam("podUid"), cluster(ctx));
             ctx.status(v.phase().equals("deleted") ? 200 : 202).json(v);
         });
         routes.get("/v1/hosts/{id}/workloads", this::desired);
@@ -64,6 +66,17 @@ public final class WorkloadRoutes {
             boolean now = evictions.evict(host, workload, bodies.read(ctx, gpufleet.common.api.WorkloadEviction.class));
             ctx.status(now ? 201 : 200).json(Map.of("evicted", now));
         });
+    }
+
+    /**
+     * {@code ?cluster=}: the one of the tenant's clusters whose workloads the caller means (its
+     * tenant-agent's); absent, all of them. Not a wall between tenants (the token is the
+     * tenant's): it keeps each cluster's agent off the others' workloads.
+     */
+    private static String cluster(Context ctx) {
+        Params.only(ctx, Set.of("cluster"));
+        String cluster = ctx.queryParam("cluster");
+        return cluster == null ? null : Names.label(cluster, "cluster", 63);
     }
 
     private static String tenant(Context ctx) {

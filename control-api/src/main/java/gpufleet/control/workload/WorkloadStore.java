@@ -21,6 +21,9 @@ import java.util.UUID;
 
 /** Tenant workloads: create (and place), read, delete. */
 public final class WorkloadStore implements AutoCloseable {
+    /** The cluster of workloads whose agent names none (V21). */
+    public static final String DEFAULT_CLUSTER = "default";
+
     private final Database db;
     private final Wakeups wakeups;
     private final PlacementBatcher batcher;
@@ -50,6 +53,12 @@ public final class WorkloadStore implements AutoCloseable {
      * and one more than the tenant's workload quota with 403 "exceeded quota" (nothing stored).
      */
     public Created create(String tenant, WorkloadSpec given) {
+        String owner = db.read(c -> cluster(c, tenant, given.podUid()));
+        String cluster = given.cluster() == null ? DEFAULT_CLUSTER : given.cluster();
+        if (owner != null && !owner.equals(cluster)) {
+            throw new ApiException(ErrorKind.CONFLICT, "pod " + given.podUid() + " is already a workload of tenant " + tenant
+                    + "'s cluster " + owner + ", not of cluster " + cluster, "cluster");
+        }
         // Sealed before any transaction: every path below stores and places the clear part only.
         SpecSecrets.Split split = secrets.split(tenant, given);
         WorkloadSpec spec = split.clear();
@@ -184,18 +193,39 @@ public final class WorkloadStore implements AutoCloseable {
         }
     }
 
-    public WorkloadView get(String tenant, String podUid) {
+    /**
+     * The pod's workload. {@code cluster}: when not null, a workload of another of the tenant's
+     * clusters is not found (each cluster's agent sees its own only).
+     */
+    public WorkloadView get(String tenant, String podUid, String cluster) {
         return db.read(c -> {
             WorkloadView v = WorkloadViews.byPodUid(c, tenant, podUid);
-            if (v == null) {
-                throw ApiException.notFound("workload for pod " + podUid + " of tenant " + tenant);
+            if (v == null || cluster != null && !cluster.equals(cluster(c, tenant, podUid))) {
+                throw notFound(tenant, podUid, cluster);
             }
             return v;
         });
     }
 
-    public List<WorkloadView> list(String tenant) {
-        return db.read(c -> WorkloadViews.list(c, tenant));
+    /** The tenant's workloads: of one cluster, or with {@code cluster} null of all (the operator's view). */
+    public List<WorkloadView> list(String tenant, String cluster) {
+        return db.read(c -> cluster == null ? WorkloadViews.list(c, tenant) : WorkloadViews.list(c, tenant, cluster));
+    }
+
+    /** The cluster a tenant's pod belongs to; null when the tenant has no such workload. */
+    static String cluster(Connection c, String tenant, String podUid) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT cluster FROM workloads WHERE tenant = ? AND pod_uid = ?")) {
+            ps.setString(1, tenant);
+            ps.setString(2, podUid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    static ApiException notFound(String tenant, String podUid, String cluster) {
+        return ApiException.notFound("workload for pod " + podUid + " of tenant " + tenant
+                + (cluster == null ? "" : " in cluster " + cluster));
     }
 
     /**
@@ -203,10 +233,13 @@ public final class WorkloadStore implements AutoCloseable {
      * and its GPUs come free only when the host confirms its containers are gone. Repeatable.
      * A workload already released (evicted, or its host lost) is deleted at once.
      */
-    public WorkloadView delete(String tenant, String podUid) {
+    public WorkloadView delete(String tenant, String podUid, String cluster) {
         WorkloadView v = db.tx(c -> {
             UUID host;
             UUID id;
+            if (cluster != null && !cluster.equals(cluster(c, tenant, podUid))) {
+                throw notFound(tenant, podUid, cluster);
+            }
             try (PreparedStatement ps = c.prepareStatement("""
                     UPDATE workloads SET deletion_requested_at = coalesce(deletion_requested_at, now()), updated_at = now(),
                         phase = CASE WHEN host_id IS NULL OR deleted_at IS NOT NULL THEN 'deleted' ELSE phase END,

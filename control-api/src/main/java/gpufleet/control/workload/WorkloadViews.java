@@ -51,6 +51,12 @@ final class WorkloadViews {
         return many(c, SELECT + " WHERE w.tenant = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id", tenant);
     }
 
+    /** One of the tenant's clusters' workloads (V21: the cluster its agent named in the spec). */
+    static List<WorkloadView> list(Connection c, String tenant, String cluster) throws SQLException {
+        return many(c, SELECT + " WHERE w.tenant = ? AND w.cluster = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id",
+                tenant, cluster);
+    }
+
     private static WorkloadView one(Connection c, String sql, Object... args) throws SQLException {
         List<WorkloadView> rows = many(c, sql, args);
         return rows.isEmpty() ? null : rows.get(0);

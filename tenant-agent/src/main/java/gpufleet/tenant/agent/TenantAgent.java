@@ -6,24 +6,23 @@ import gpufleet.tenant.kubelet.KubeletService;
 import gpufleet.tenant.kubelet.relay.ControlApiBackend;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.pod.PodController;
+import gpufleet.tenant.pod.PodSync;
 import gpufleet.tenant.service.ServiceController;
 import gpufleet.tenant.provider.ProviderClient;
-import io.fabric8.kubernetes.api.model.Pod;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Wires the tenant-agent's loops: the node, its lease and the RuntimeClasses every sync interval;
- * pods at once when the API server says one changed (an informer), and every pod-sync interval
- * to pick up status changes at the provider.
+ * pods through {@link PodSync} (at once when the API server says one changed, and every pod-sync
+ * interval to pick up status changes at the provider).
  */
 public final class TenantAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantAgent.class);
@@ -32,12 +31,13 @@ public final class TenantAgent implements AutoCloseable {
 
     private final TenantAgentConfig config;
     private final NodeController node;
-    private final PodController pods;
-    private final SharedIndexInformer<Pod> informer;
-    private final Semaphore podsChanged = new Semaphore(0);
+    private final ProviderClient client;
+    private final PodSync pods;
     private volatile NodeController.Provider provider;
+    private final KubernetesClient k8s;
+    /** This agent's cluster among the tenant's, once known (the node-sync thread's). */
+    private String cluster;
     private volatile boolean running = true;
-    private final Thread podLoop;
     private final Thread serviceLoop;
     private final ServiceController services;
     /** The node's kubelet API; null when the agent runs without one (tests, benchmarks). */
@@ -55,41 +55,18 @@ public final class TenantAgent implements AutoCloseable {
     /** With the kubelet API served as {@code kubelet} says once the provider is known. */
     public TenantAgent(TenantAgentConfig config, KubernetesClient k8s, KubeletConfig kubelet) {
         this.config = config;
+        this.k8s = k8s;
         this.kubelet = kubelet == null ? null
                 : new KubeletService(kubelet, k8s, config.nodeName(), config.nodeAddress(), config.kubeletPort());
-        ProviderClient client = new ProviderClient(config.controlApi(), config.tenantToken());
+        this.client = new ProviderClient(config.controlApi(), config.tenantToken());
         this.node = new NodeController(k8s, client, config);
-        this.pods = new PodController(k8s, client, config.nodeName(), config.nodeAddress());
+        this.pods = new PodSync(k8s, new PodController(k8s, config.nodeName(), config.nodeAddress()), config.podSyncInterval(),
+                Duration.ofMillis(Math.min(FAST_SYNC_MILLIS, config.podSyncInterval().toMillis())));
         timer.scheduleWithFixedDelay(this::syncNode, 0, config.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
-        this.informer = k8s.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Pod pod) {
-                changed(pod);
-            }
-
-            @Override
-            public void onUpdate(Pod before, Pod pod) {
-                changed(pod);
-            }
-
-            @Override
-            public void onDelete(Pod pod, boolean unknownFinalState) {
-                changed(pod);
-            }
-        });
-        this.podLoop = new Thread(this::podLoop, "pod-sync");
-        this.podLoop.setDaemon(true);
-        this.podLoop.start();
         this.services = new ServiceController(k8s, client, config.nodeName());
         this.serviceLoop = new Thread(this::serviceLoop, "service-sync");
         this.serviceLoop.setDaemon(true);
         this.serviceLoop.start();
-    }
-
-    private void changed(Pod pod) {
-        if (config.nodeName().equals(pod.getSpec().getNodeName())) {
-            podsChanged.release();
-        }
     }
 
     private void syncNode() {
@@ -97,7 +74,11 @@ public final class TenantAgent implements AutoCloseable {
             NodeController.Provider p = node.syncOnce();
             if (p != null) {
                 provider = p;
-                podsChanged.release();
+                if (cluster == null) {
+                    cluster = ClusterId.resolve(k8s, config.clusterId());
+                    log.info("serving cluster {} of tenant {}", cluster, p.tenant());
+                }
+                pods.provider(new ProviderPods(client, p.tenant(), cluster), p.offerings());
                 if (kubelet != null) {
                     kubelet.start(new ControlApiBackend(config.controlApi(), config.tenantToken(), p.tenant()));
                 }
@@ -105,31 +86,6 @@ public final class TenantAgent implements AutoCloseable {
         } catch (RuntimeException e) {
             // The API server may be briefly away; the next round tries again.
             log.warn("node sync failed: {}", e.getMessage());
-        }
-    }
-
-    private void podLoop() {
-        boolean moving = false;
-        while (running) {
-            try {
-                long wait = moving ? Math.min(FAST_SYNC_MILLIS, config.podSyncInterval().toMillis()) : config.podSyncInterval().toMillis();
-                if (podsChanged.tryAcquire(wait, TimeUnit.MILLISECONDS)) {
-                    podsChanged.drainPermits();
-                }
-            } catch (InterruptedException e) {
-                return;
-            }
-            NodeController.Provider p = provider;
-            if (p == null) {
-                continue;
-            }
-            try {
-                moving = pods.syncOnce(p.tenant(), p.offerings());
-            } catch (IOException | JsonClient.Refused e) {
-                log.warn("pod sync skipped, provider unreachable: {}", e.getMessage());
-            } catch (RuntimeException e) {
-                log.warn("pod sync failed: {}", e.getMessage());
-            }
         }
     }
 
@@ -158,9 +114,8 @@ public final class TenantAgent implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        podLoop.interrupt();
         serviceLoop.interrupt();
-        informer.close();
+        pods.close();
         timer.shutdownNow();
         if (kubelet != null) {
             kubelet.close();

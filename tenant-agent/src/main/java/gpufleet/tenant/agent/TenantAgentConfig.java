@@ -9,7 +9,8 @@ import java.util.Map;
 
 /** The tenant-agent's configuration from GPUFLEET_* variables, checked as a whole at start. */
 public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeName, int kubeletPort, String nodeAddress,
-                                Duration syncInterval, Duration leaseDuration, Duration statusRefresh, Duration podSyncInterval) {
+                                Duration syncInterval, Duration leaseDuration, Duration statusRefresh, Duration podSyncInterval,
+                                String clusterId) {
 
     public static final Map<String, String> DEFAULTS = Map.of(
             "GPUFLEET_NODE_NAME", "k8s.gpu",
@@ -58,9 +59,15 @@ public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeN
         } catch (NumberFormatException e) {
             problems.add("GPUFLEET_KUBELET_PORT: '" + v.get("GPUFLEET_KUBELET_PORT") + "' is not a port number");
         }
+        // Optional: without it the agent names its cluster by the kube-system namespace's UID (ClusterId).
+        String cluster = v.get("GPUFLEET_CLUSTER_ID");
+        if (cluster != null && !cluster.matches("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")) {
+            problems.add("GPUFLEET_CLUSTER_ID: '" + cluster + "' is not an RFC 1123 label (lowercase letters, digits and '-', "
+                    + "at most 63)");
+        }
         TenantAgentConfig c = new TenantAgentConfig(api, token, node, port, v.getOrDefault("POD_IP", "127.0.0.1"),
                 duration(v, "GPUFLEET_SYNC_INTERVAL", problems), duration(v, "GPUFLEET_LEASE_DURATION", problems),
-                duration(v, "GPUFLEET_STATUS_REFRESH", problems), duration(v, "GPUFLEET_POD_SYNC_INTERVAL", problems));
+                duration(v, "GPUFLEET_STATUS_REFRESH", problems), duration(v, "GPUFLEET_POD_SYNC_INTERVAL", problems), cluster);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid tenant-agent configuration:\n  - " + String.join("\n  - ", problems));
         }

@@ -3,87 +3,127 @@ package gpufleet.tenant.pod;
 import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
-import gpufleet.tenant.provider.ProviderClient;
 import io.fabric8.kubernetes.api.model.EphemeralContainer;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Pods bound to the virtual node become workloads at the provider (keyed by pod UID), and their
  * status comes back. Pods that break a rule stay Pending with the reason and a Warning Event;
- * pods being deleted are stopped, then removed; workloads whose pod is gone are deleted.
+ * pods being deleted are stopped, then removed; workloads whose pod is gone are deleted. One pod
+ * at a time ({@link #syncPod}, driven by {@link PodSync}'s work queue) or a whole pass
+ * ({@link #syncOnce}).
  */
 public final class PodController {
     private static final Logger log = LoggerFactory.getLogger(PodController.class);
 
     private final KubernetesClient k8s;
-    private final ProviderClient provider;
     private final String nodeName;
     private final String hostIp;
-    private final Set<String> warned = new HashSet<>();
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private final PodResolver resolver;
+    /** Whether the API server filters by field (asked once, by the first pass). */
+    private volatile Boolean fieldSelectors;
 
-    public PodController(KubernetesClient k8s, ProviderClient provider, String nodeName, String hostIp) {
+    public PodController(KubernetesClient k8s, String nodeName, String hostIp) {
         this.k8s = k8s;
-        this.provider = provider;
         this.nodeName = nodeName;
         this.hostIp = hostIp;
         this.resolver = new PodResolver(k8s, hostIp);
     }
 
+    public String nodeName() {
+        return nodeName;
+    }
+
     /**
-     * One pass over the node's pods. Returns true while some pod is on its way (placed but not yet
-     * running, or being deleted), so that the caller looks again soon rather than at its slow pace.
+     * One pass over the node's pods, read from the API server. Returns true while some pod is on
+     * its way (placed but not yet running, or being deleted), so that the caller looks again soon.
      */
-    public boolean syncOnce(String tenant, List<OfferingView> offerings) throws IOException, JsonClient.Refused {
-        Map<String, OfferingView> classes = new HashMap<>();
-        offerings.forEach(o -> classes.put(o.name(), o));
+    public boolean syncOnce(PodProvider provider, List<OfferingView> offerings) throws IOException, JsonClient.Refused {
+        Map<String, OfferingView> classes = classes(offerings);
         Map<String, WorkloadView> workloads = new HashMap<>();
-        provider.workloads(tenant).forEach(w -> workloads.put(w.podUid(), w));
-        Set<String> pods = new HashSet<>();
+        provider.list().forEach(w -> workloads.put(w.podUid(), w));
+        if (fieldSelectors == null) {
+            fieldSelectors = PodSync.fieldSelectorsChecked(k8s);
+        }
+        List<Pod> pods = (fieldSelectors ? k8s.pods().inAnyNamespace().withField("spec.nodeName", nodeName)
+                : k8s.pods().inAnyNamespace()).list().getItems();
         boolean moving = false;
-        for (Pod pod : k8s.pods().inAnyNamespace().list().getItems()) {
+        for (Pod pod : pods) {
             if (!nodeName.equals(pod.getSpec().getNodeName())) {
-                continue;
+                continue; // a server that ignores the field selector (the mock API server) sends every pod
             }
-            pods.add(pod.getMetadata().getUid());
-            WorkloadView known = workloads.get(pod.getMetadata().getUid());
-            if (known == null && finished(pod) && pod.getMetadata().getDeletionTimestamp() == null) {
-                continue; // Like a kubelet: a pod that failed or succeeded never runs again (an evicted one, say).
-            }
-            moving |= pod.getMetadata().getDeletionTimestamp() != null || known == null
-                    || known.phase().equals("placed") || known.deletionRequested();
             try {
-                sync(tenant, pod, known, classes);
+                moving |= syncPod(provider, classes, pod, workloads.get(pod.getMetadata().getUid()));
             } catch (RuntimeException e) {
                 log.warn("pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
             } catch (JsonClient.Refused e) {
                 if (e.status() == 401) {
                     throw e; // this agent's token is refused: nothing else will go through either
                 }
-                // One pod refused (over a quota, too many requests, a spec the provider will not take)
-                // waits with the reason; the pass goes on with the others and this one is tried again.
-                warn(pod, refusalReason(e), String.valueOf(e.getMessage()).replaceFirst("^[A-Z]+ \\S+: [0-9]{3} ", ""));
                 moving = true;
             }
         }
-        for (WorkloadView w : workloads.values()) {
-            if (!pods.contains(w.podUid()) && !w.deletionRequested()) {
+        collect(provider, workloads.values(), pods);
+        return moving;
+    }
+
+    static Map<String, OfferingView> classes(List<OfferingView> offerings) {
+        Map<String, OfferingView> classes = new HashMap<>();
+        offerings.forEach(o -> classes.put(o.name(), o));
+        return classes;
+    }
+
+    /** Deletes the workloads whose pod is gone from this node (the pods given are all the node has). */
+    void collect(PodProvider provider, Collection<WorkloadView> workloads, List<Pod> pods) throws IOException, JsonClient.Refused {
+        Set<String> uids = new HashSet<>();
+        pods.forEach(p -> uids.add(p.getMetadata().getUid()));
+        for (WorkloadView w : workloads) {
+            if (!uids.contains(w.podUid()) && !w.deletionRequested()) {
                 log.info("pod {}/{} is gone: deleting its workload", w.namespace(), w.name());
-                provider.deleteWorkload(tenant, w.podUid());
+                provider.delete(w.podUid());
             }
+        }
+    }
+
+    /**
+     * One pod, given what the provider last said about it ({@code known}, null when it has no
+     * workload). The pod is not mutated. Returns true while it is on its way. A refusal is shown on
+     * the pod (Pending with the reason, one Warning Event) and thrown, so that the caller tries
+     * again later.
+     */
+    public boolean syncPod(PodProvider provider, Map<String, OfferingView> classes, Pod pod, WorkloadView known)
+            throws IOException, JsonClient.Refused {
+        if (known == null && finished(pod) && pod.getMetadata().getDeletionTimestamp() == null) {
+            return false; // Like a kubelet: a pod that failed or succeeded never runs again (an evicted one, say).
+        }
+        boolean moving = pod.getMetadata().getDeletionTimestamp() != null || known == null
+                || known.phase().equals("placed") || known.deletionRequested();
+        try {
+            sync(provider, new PodBuilder(pod).build(), known, classes);
+        } catch (JsonClient.Refused e) {
+            if (e.status() != 401) {
+                // One pod refused (over a quota, too many requests, a spec the provider will not take)
+                // waits with the reason and is tried again.
+                warn(pod, refusalReason(e), String.valueOf(e.getMessage()).replaceFirst("^[A-Z]+ \\S+: [0-9]{3} ", ""));
+            }
+            throw e;
         }
         return moving;
     }
@@ -100,12 +140,12 @@ public final class PodController {
         return "Failed".equals(phase) || "Succeeded".equals(phase);
     }
 
-    private void sync(String tenant, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
+    private void sync(PodProvider provider, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
             throws IOException, JsonClient.Refused {
         String uid = pod.getMetadata().getUid();
         if (pod.getMetadata().getDeletionTimestamp() != null) {
-            provider.deleteWorkload(tenant, uid);
-            WorkloadView now = provider.workload(tenant, uid);
+            provider.delete(uid);
+            WorkloadView now = provider.get(uid);
             for (var c : pod.getSpec().getContainers()) {
                 record(pod, "killing." + c.getName(), "Normal", "Killing", "Stopping container " + c.getName());
             }
@@ -122,7 +162,7 @@ public final class PodController {
                 warn(pod, refused.reason(), refused.message());
                 return;
             }
-            w = provider.createWorkload(tenant, ((PodTranslator.Ok) r).spec());
+            w = provider.create(((PodTranslator.Ok) r).spec());
             log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
         }
         String ignored = PodFields.check(pod).ignoredMessage();

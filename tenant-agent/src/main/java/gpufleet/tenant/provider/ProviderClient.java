@@ -53,8 +53,13 @@ public final class ProviderClient {
 
     /** The workload of a pod, or null when the provider has none. */
     public WorkloadView workload(String tenant, String podUid) throws IOException, Refused {
+        return workload(tenant, podUid, null);
+    }
+
+    /** The workload of a pod in the tenant's cluster {@code cluster} (null: any), or null when the provider has none there. */
+    public WorkloadView workload(String tenant, String podUid, String cluster) throws IOException, Refused {
         try {
-            return http.send("GET", "/v1/tenants/" + tenant + "/workloads/" + podUid, token, null, WorkloadView.class);
+            return http.send("GET", "/v1/tenants/" + tenant + "/workloads/" + podUid + in(cluster), token, null, WorkloadView.class);
         } catch (Refused e) {
             if (e.status() == 404) {
                 return null;
@@ -64,18 +69,34 @@ public final class ProviderClient {
     }
 
     public List<WorkloadView> workloads(String tenant) throws IOException, Refused {
-        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/workloads", token, null).get("items"), WORKLOADS);
+        return workloads(tenant, null);
+    }
+
+    /** The workloads of the tenant's cluster {@code cluster}; null: of all its clusters. */
+    public List<WorkloadView> workloads(String tenant, String cluster) throws IOException, Refused {
+        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/workloads" + in(cluster), token, null)
+                .get("items"), WORKLOADS);
     }
 
     /** Asks for deletion; a workload already gone is fine. */
     public void deleteWorkload(String tenant, String podUid) throws IOException, Refused {
+        deleteWorkload(tenant, podUid, null);
+    }
+
+    /** Asks for deletion of a workload of the tenant's cluster {@code cluster} (null: any); one already gone is fine. */
+    public void deleteWorkload(String tenant, String podUid, String cluster) throws IOException, Refused {
         try {
-            http.send("DELETE", "/v1/tenants/" + tenant + "/workloads/" + podUid, token, null, Void.class);
+            http.send("DELETE", "/v1/tenants/" + tenant + "/workloads/" + podUid + in(cluster), token, null, Void.class);
         } catch (Refused e) {
             if (e.status() != 404) {
                 throw e;
             }
         }
+    }
+
+    /** The query naming a cluster (a DNS label: nothing to escape), or nothing. */
+    private static String in(String cluster) {
+        return cluster == null ? "" : "?cluster=" + cluster;
     }
 
     /** Publishes (or updates) a LoadBalancer Service's route; returns it with its public name. */

@@ -13,6 +13,7 @@ import gpufleet.tenant.kubelet.KubeletBackend;
 import gpufleet.tenant.kubelet.relay.ControlApiBackend;
 import gpufleet.tenant.pod.PodController;
 import gpufleet.tenant.provider.ProviderClient;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -43,15 +44,16 @@ class SchedulerFillIT {
     StreamFleet fleet;
     NodeController node;
     PodController pods;
+    ProviderClient provider;
 
     @BeforeEach
     void start() throws Exception {
         fleet = StreamFleet.start();
         TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of(
                 "GPUFLEET_CONTROL_API_URL", fleet.controlApi().toString(), "GPUFLEET_TENANT_TOKEN", fleet.token));
-        ProviderClient provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
+        provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
         node = new NodeController(client, provider, tc);
-        pods = new PodController(client, provider, tc.nodeName(), tc.nodeAddress());
+        pods = new PodController(client, tc.nodeName(), tc.nodeAddress());
     }
 
     @AfterEach
@@ -62,7 +64,7 @@ class SchedulerFillIT {
     /** One round of the tenant-agent: node figures, then pods. */
     private void sync() throws Exception {
         NodeController.Provider p = node.syncOnce();
-        pods.syncOnce(p.tenant(), p.offerings());
+        pods.syncOnce(new ProviderPods(provider, p.tenant()), p.offerings());
     }
 
     private Node virtualNode() {

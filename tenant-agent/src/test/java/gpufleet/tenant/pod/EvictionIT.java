@@ -7,6 +7,7 @@ import gpufleet.control.support.ApiFixture;
 import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.provider.ProviderClient;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -28,6 +29,7 @@ class EvictionIT {
     String token;
     NodeController node;
     PodController pods;
+    ProviderClient provider;
 
     @BeforeEach
     void start() {
@@ -37,9 +39,9 @@ class EvictionIT {
         token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL",
                 "http://127.0.0.1:" + fx.api.port(), "GPUFLEET_TENANT_TOKEN", token, "POD_IP", "10.1.2.3"));
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        provider = new ProviderClient(config.controlApi(), config.tenantToken());
         node = new NodeController(client, provider, config);
-        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 
     @AfterEach
@@ -49,7 +51,7 @@ class EvictionIT {
 
     private void sync() throws Exception {
         NodeController.Provider p = node.syncOnce();
-        pods.syncOnce(p.tenant(), p.offerings());
+        pods.syncOnce(new ProviderPods(provider, p.tenant()), p.offerings());
     }
 
     private Pod get() {
@@ -84,8 +86,8 @@ class EvictionIT {
         report(id, Map.of("generation", 2, "gone", true));
         sync();
         assertThat(get().getStatus().getReason()).as("its GPUs are free; the pod stays Failed/Evicted").isEqualTo("Evicted");
-        NodeController.Provider provider = node.syncOnce();
-        assertThat(pods.syncOnce(provider.tenant(), provider.offerings())).as("a finished pod is not sent again, nothing is moving").isFalse();
+        NodeController.Provider session = node.syncOnce();
+        assertThat(pods.syncOnce(new ProviderPods(provider, session.tenant()), session.offerings())).as("a finished pod is not sent again, nothing is moving").isFalse();
         assertThat(fx.http.get("/v1/tenants/skg00000/workloads/" + uid, token).json().get("phase").asText()).isEqualTo("failed");
         assertThat(fx.http.get("/v1/gpus?host=a6000-pool&state=allocated", ApiFixture.OPERATOR).json().get("items")).isEmpty();
 

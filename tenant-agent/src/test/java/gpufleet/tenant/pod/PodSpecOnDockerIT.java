@@ -17,6 +17,7 @@ import gpufleet.host.workload.Labels;
 import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.provider.ProviderClient;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -48,6 +49,7 @@ class PodSpecOnDockerIT {
     Agent hostAgent;
     NodeController node;
     PodController pods;
+    ProviderClient provider;
 
     @BeforeEach
     void start() throws Exception {
@@ -68,9 +70,9 @@ class PodSpecOnDockerIT {
         hostAgent.start();
         TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
                 "GPUFLEET_TENANT_TOKEN", token));
-        ProviderClient provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
+        provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
         node = new NodeController(client, provider, tc);
-        pods = new PodController(client, provider, tc.nodeName(), tc.nodeAddress());
+        pods = new PodController(client, tc.nodeName(), tc.nodeAddress());
         await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get("/v1/hosts/" + HOST, ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);
     }
@@ -96,7 +98,7 @@ class PodSpecOnDockerIT {
     /** One pass of both controllers, then the pod's phase. */
     private String phase(String name) throws Exception {
         NodeController.Provider p = node.syncOnce();
-        pods.syncOnce(p.tenant(), p.offerings());
+        pods.syncOnce(new ProviderPods(provider, p.tenant()), p.offerings());
         Pod pod = client.pods().inNamespace("default").withName(name).get();
         return pod.getStatus() == null || pod.getStatus().getPhase() == null ? "" : pod.getStatus().getPhase();
     }

@@ -6,6 +6,7 @@ import gpufleet.control.support.ApiFixture;
 import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.provider.ProviderClient;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EphemeralContainerBuilder;
@@ -34,6 +35,7 @@ class PodSpecRulesIT {
     String token;
     NodeController node;
     PodController pods;
+    ProviderClient provider;
 
     @BeforeEach
     void start() {
@@ -43,9 +45,9 @@ class PodSpecRulesIT {
         token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
                 "GPUFLEET_TENANT_TOKEN", token, "POD_IP", "10.1.2.3"));
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        provider = new ProviderClient(config.controlApi(), config.tenantToken());
         node = new NodeController(client, provider, config);
-        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 
     @AfterEach
@@ -55,7 +57,7 @@ class PodSpecRulesIT {
 
     private void sync() throws Exception {
         NodeController.Provider p = node.syncOnce();
-        pods.syncOnce(p.tenant(), p.offerings());
+        pods.syncOnce(new ProviderPods(provider, p.tenant()), p.offerings());
     }
 
     private Pod pod(String name, UnaryOperator<ContainerBuilder> container, UnaryOperator<PodBuilder> pod) {

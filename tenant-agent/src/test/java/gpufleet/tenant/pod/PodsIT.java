@@ -9,6 +9,7 @@ import gpufleet.control.support.Http;
 import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.node.NodeController;
 import gpufleet.tenant.provider.ProviderClient;
+import gpufleet.tenant.provider.ProviderPods;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -32,6 +33,7 @@ class PodsIT {
     String token;
     NodeController node;
     PodController pods;
+    ProviderClient provider;
 
     @BeforeEach
     void start() {
@@ -44,9 +46,9 @@ class PodsIT {
         env.put("GPUFLEET_TENANT_TOKEN", token);
         env.put("POD_IP", "10.1.2.3");
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        provider = new ProviderClient(config.controlApi(), config.tenantToken());
         node = new NodeController(client, provider, config);
-        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 
     @AfterEach
@@ -56,7 +58,7 @@ class PodsIT {
 
     private void sync() throws Exception {
         NodeController.Provider p = node.syncOnce();
-        pods.syncOnce(p.tenant(), p.offerings());
+        pods.syncOnce(new ProviderPods(provider, p.tenant()), p.offerings());
     }
 
     /** A pod as the scheduler leaves it: bound to k8s.gpu. */
@@ -295,9 +297,9 @@ class PodsIT {
     private void agentReaching(int port) {
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + port,
                 "GPUFLEET_TENANT_TOKEN", token));
-        ProviderClient provider = new ProviderClient(config.controlApi(), config.tenantToken());
+        provider = new ProviderClient(config.controlApi(), config.tenantToken());
         node = new NodeController(client, provider, config);
-        pods = new PodController(client, provider, config.nodeName(), config.nodeAddress());
+        pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 
     @Test

@@ -1,0 +1,114 @@
+package gpufleet.tenant.pod;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Pod keys (namespace/name) waiting for a worker, as client-go's rate-limited work queue: a key is
+ * queued once however often it is added, never handed to two workers at once (added while being
+ * worked on, it comes back when that work is done), and a key that keeps failing waits longer
+ * each time (from {@code first}, doubling, up to {@code max}) until it succeeds.
+ */
+final class PodQueue implements AutoCloseable {
+    private final Duration first;
+    private final Duration max;
+    private final LinkedHashSet<String> queued = new LinkedHashSet<>();
+    private final Set<String> working = new HashSet<>();
+    private final Set<String> again = new HashSet<>();
+    private final Map<String, Integer> failures = new HashMap<>();
+    private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "pod-queue-delay");
+        t.setDaemon(true);
+        return t;
+    });
+    private boolean closed;
+
+    PodQueue(Duration first, Duration max) {
+        this.first = first;
+        this.max = max;
+    }
+
+    synchronized void add(String key) {
+        if (closed) {
+            return;
+        }
+        if (working.contains(key)) {
+            again.add(key);
+        } else if (queued.add(key)) {
+            notifyAll();
+        }
+    }
+
+    void addAfter(String key, Duration delay) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+        }
+        later.schedule(() -> add(key), delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** After a failure: back again after this key's next back-off. Returns that back-off. */
+    Duration retry(String key) {
+        int n;
+        synchronized (this) {
+            n = failures.merge(key, 1, Integer::sum);
+        }
+        Duration wait = backoff(n);
+        addAfter(key, wait);
+        return wait;
+    }
+
+    Duration backoff(int failuresSoFar) {
+        long millis = first.toMillis() << Math.min(failuresSoFar - 1, 30);
+        return Duration.ofMillis(Math.min(millis, max.toMillis()));
+    }
+
+    /** After a success: the key's back-off starts over. */
+    synchronized void forget(String key) {
+        failures.remove(key);
+    }
+
+    synchronized int failures(String key) {
+        return failures.getOrDefault(key, 0);
+    }
+
+    /** The next key, waiting for one; null once closed. The caller ends with {@link #done}. */
+    synchronized String take() throws InterruptedException {
+        while (queued.isEmpty() && !closed) {
+            wait();
+        }
+        if (closed) {
+            return null;
+        }
+        String key = queued.iterator().next();
+        queued.remove(key);
+        working.add(key);
+        return key;
+    }
+
+    synchronized void done(String key) {
+        working.remove(key);
+        if (again.remove(key) && queued.add(key)) {
+            notifyAll();
+        }
+    }
+
+    synchronized int size() {
+        return queued.size();
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        later.shutdownNow();
+        notifyAll();
+    }
+}

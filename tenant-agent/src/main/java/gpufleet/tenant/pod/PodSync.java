@@ -1,0 +1,222 @@
+package gpufleet.tenant.pod;
+
+import gpufleet.common.api.OfferingView;
+import gpufleet.common.api.WorkloadView;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Informable;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pod sync as virtual-kubelet's pod controller runs it: an informer on this node's pods only
+ * (field selector spec.nodeName), each change queued by pod key (namespace/name) for a few
+ * workers, a key that fails retried with a growing back-off, and a periodic resync that asks the
+ * provider for every workload once, deletes those whose pod is gone and queues every pod so that
+ * status changes at the provider reach the cluster. While some pod is on its way the resync runs
+ * every {@code fast} instead.
+ */
+public final class PodSync implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PodSync.class);
+    static final int WORKERS = 4;
+
+    private record Session(PodProvider provider, Map<String, OfferingView> classes) {}
+
+    private final PodController controller;
+    private final Duration resync;
+    private final Duration fast;
+    private final SharedIndexInformer<Pod> informer;
+    private final PodQueue queue = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60));
+    private final Semaphore resyncNow = new Semaphore(0);
+    private final Set<String> moving = ConcurrentHashMap.newKeySet();
+    /** The UID each key's pod had when last seen: a deleted pod's workload is found by it. */
+    private final Map<String, String> uids = new ConcurrentHashMap<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private volatile Session session;
+    /** The provider's workloads by pod UID, as of the last resync (and the pods' own calls since). */
+    private volatile Map<String, WorkloadView> known = Map.of();
+    private volatile boolean running = true;
+
+    public PodSync(KubernetesClient k8s, PodController controller, Duration resync, Duration fast) {
+        this.controller = controller;
+        this.resync = resync;
+        this.fast = fast;
+        String node = controller.nodeName();
+        Informable<Pod> pods = k8s.pods().inAnyNamespace();
+        if (fieldSelectorsChecked(k8s)) {
+            pods = k8s.pods().inAnyNamespace().withField("spec.nodeName", node);
+        } else {
+            log.warn("the API server does not check field selectors (a test server?): watching every pod, keeping {}'s", node);
+        }
+        this.informer = pods.inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Pod pod) {
+                changed(pod);
+            }
+
+            @Override
+            public void onUpdate(Pod before, Pod pod) {
+                changed(pod);
+            }
+
+            @Override
+            public void onDelete(Pod pod, boolean unknownFinalState) {
+                changed(pod);
+            }
+        });
+        threads.add(new Thread(this::resyncLoop, "pod-resync"));
+        for (int i = 0; i < WORKERS; i++) {
+            threads.add(new Thread(this::work, "pod-worker-" + i));
+        }
+        threads.forEach(t -> {
+            t.setDaemon(true);
+            t.start();
+        });
+    }
+
+    /**
+     * Whether the API server understands pod field selectors. A real one refuses a field it does
+     * not know (400, "field label not supported"); a stand-in that answers such a list instead
+     * would also ignore spec.nodeName (fabric8's mock answers nothing at all for it).
+     */
+    static boolean fieldSelectorsChecked(KubernetesClient k8s) {
+        try {
+            k8s.pods().inAnyNamespace().withField("spec.gpufleetProbe", "x").list(new ListOptionsBuilder().withLimit(1L).build());
+            return false;
+        } catch (KubernetesClientException e) {
+            return e.getCode() == 400;
+        }
+    }
+
+    /** The provider to sync with, and the RuntimeClasses it offers; pods wait until the first call. */
+    public void provider(PodProvider provider, List<OfferingView> offerings) {
+        boolean first = session == null;
+        session = new Session(provider, PodController.classes(offerings));
+        if (first) {
+            resyncNow.release();
+        }
+    }
+
+    private boolean ours(Pod pod) {
+        return pod.getSpec() != null && controller.nodeName().equals(pod.getSpec().getNodeName());
+    }
+
+    private void changed(Pod pod) {
+        if (ours(pod)) {
+            String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+            uids.put(key, pod.getMetadata().getUid());
+            queue.add(key);
+        }
+    }
+
+    private List<Pod> cached() {
+        return informer.getStore().list().stream().filter(this::ours).toList();
+    }
+
+    private void resyncLoop() {
+        while (running) {
+            try {
+                if (resyncNow.tryAcquire((moving.isEmpty() ? resync : fast).toMillis(), TimeUnit.MILLISECONDS)) {
+                    resyncNow.drainPermits();
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            Session s = session;
+            if (s == null) {
+                continue;
+            }
+            try {
+                Map<String, WorkloadView> workloads = new HashMap<>();
+                s.provider().list().forEach(w -> workloads.put(w.podUid(), w));
+                known = workloads;
+                // Before the informer has listed once, an empty cache does not mean the pods are gone.
+                if (informer.hasSynced()) {
+                    List<Pod> pods = cached();
+                    controller.collect(s.provider(), workloads.values(), pods);
+                    for (Pod pod : pods) {
+                        String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+                        if (queue.failures(key) == 0) {
+                            queue.add(key); // a failing key comes back after its own back-off
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                log.warn("pod resync skipped: {}", e.getMessage());
+            }
+        }
+    }
+
+    private void work() {
+        while (running) {
+            String key;
+            try {
+                key = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (key == null) {
+                return;
+            }
+            try {
+                sync(key);
+                queue.forget(key);
+            } catch (Exception e) {
+                Duration wait = queue.retry(key);
+                log.warn("pod {}: {} (again in {} ms)", key, e.getMessage(), wait.toMillis());
+            } finally {
+                queue.done(key);
+            }
+        }
+    }
+
+    private void sync(String key) throws Exception {
+        Session s = session;
+        if (s == null) {
+            queue.addAfter(key, fast);
+            return;
+        }
+        Pod pod = informer.getStore().getByKey(key);
+        if (pod == null || !ours(pod)) {
+            moving.remove(key);
+            // The pod is gone: its workload goes too (the resync would find it, this is sooner).
+            String uid = uids.get(key);
+            if (uid != null) {
+                log.info("pod {} is gone: deleting its workload", key);
+                s.provider().delete(uid);
+                uids.remove(key, uid);
+            }
+            return;
+        }
+        moving.remove(key); // while it fails, its retries bring it back, not a faster resync
+        if (controller.syncPod(s.provider(), s.classes(), pod, known.get(pod.getMetadata().getUid()))) {
+            moving.add(key);
+        }
+    }
+
+    /** Keys waiting for a worker (tests watch it drain). */
+    int queued() {
+        return queue.size();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        queue.close();
+        threads.forEach(Thread::interrupt);
+        informer.close();
+    }
+}

@@ -1,0 +1,126 @@
+package gpufleet.tenant.pod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gpufleet.common.api.OfferingView;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pod sync against an in-memory provider (virtual-kubelet's scenarios): create, start and
+ * delete; the delete of a pod the provider never had; a provider that fails deletes for a while;
+ * a workload left dangling when its pod went away unseen.
+ */
+@EnableKubernetesMockClient(crud = true)
+class PodSyncTest {
+    static final List<OfferingView> OFFERINGS = List.of(OfferingView.of("seeweb-nvidia-1xa6000", "NVIDIA RTX A6000", 1, 8000,
+            "32861620Ki"));
+
+    KubernetesClient client;
+    final MemoryProvider provider = new MemoryProvider();
+    PodSync sync;
+
+    private PodSync start(Duration resync) {
+        sync = new PodSync(client, new PodController(client, "k8s.gpu", "10.1.2.3"), resync, Duration.ofMillis(50));
+        sync.provider(provider, OFFERINGS);
+        return sync;
+    }
+
+    @AfterEach
+    void stop() {
+        if (sync != null) {
+            sync.close();
+        }
+    }
+
+    private Pod pod(String name, String node, String... finalizers) {
+        return client.pods().inNamespace("default").resource(new PodBuilder()
+                .withNewMetadata().withName(name).withNamespace("default").withFinalizers(finalizers).endMetadata()
+                .withNewSpec().withNodeName(node).withRuntimeClassName("seeweb-nvidia-1xa6000")
+                .withContainers(new ContainerBuilder().withName("main").withImage("gpufleet/busybox:test")
+                        .withNewResources().addToLimits("nvidia.com/gpu", new Quantity("1")).endResources().build())
+                .endSpec().build()).create();
+    }
+
+    private Pod get(String name) {
+        return client.pods().inNamespace("default").withName(name).get();
+    }
+
+    @Test
+    void aPodIsCreatedStartsAndIsDeletedAtTheProvider() {
+        start(Duration.ofMillis(200));
+        String uid = pod("trainer", "k8s.gpu").getMetadata().getUid();
+        String elsewhere = pod("other", "node-2").getMetadata().getUid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("trainer").getStatus() != null
+                && "Pending".equals(get("trainer").getStatus().getPhase()));
+
+        provider.run(uid);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(get("trainer").getStatus().getPhase()));
+        assertThat(get("trainer").getStatus().getContainerStatuses().get(0).getReady()).isTrue();
+
+        client.pods().inNamespace("default").withName("trainer").delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) == null);
+        assertThat(provider.count("create " + elsewhere)).as("a pod bound to another node is not this agent's").isZero();
+        assertThat(provider.workloads).isEmpty();
+    }
+
+    @Test
+    void deletingAPodTheProviderNeverHadIsNoError() {
+        pod("never-sent", "k8s.gpu", "example.com/hold");
+        client.pods().inNamespace("default").withName("never-sent").delete();
+        String uid = get("never-sent").getMetadata().getUid();
+        assertThat(get("never-sent").getMetadata().getDeletionTimestamp()).as("held by its finalizer").isNotNull();
+        start(Duration.ofMillis(200));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.count("delete " + uid) >= 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> sync.queued() == 0);
+        assertThat(provider.count("create " + uid)).as("a pod being deleted is never sent").isZero();
+        assertThat(provider.calls).allMatch(c -> c.equals("delete " + uid));
+    }
+
+    @Test
+    void aDeleteTheProviderFailsIsRetriedWithBackOffUntilItGoesThrough() {
+        start(Duration.ofHours(1)); // no resync after the first: only the work queue's retries call again
+        String uid = pod("stubborn", "k8s.gpu").getMetadata().getUid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) != null);
+        provider.deleteFailures.set(2);
+
+        long t0 = System.nanoTime();
+        client.pods().inNamespace("default").withName("stubborn").delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) == null);
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+
+        assertThat(provider.count("delete " + uid)).as("two failures, then the one that went through").isEqualTo(3);
+        assertThat(millis).as("waited 250 ms, then 500 ms between tries").isGreaterThanOrEqualTo(700);
+    }
+
+    @Test
+    void aWorkloadWhosePodIsGoneIsDeleted() {
+        provider.dangling("0b3d2c84-7b37-4c41-9a1e-6d7c9a5e1f00");
+        String kept = pod("kept", "k8s.gpu").getMetadata().getUid();
+        start(Duration.ofMillis(200));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get("0b3d2c84-7b37-4c41-9a1e-6d7c9a5e1f00") == null);
+        assertThat(provider.get(kept)).as("the pod that exists keeps its workload").isNotNull();
+        assertThat(provider.count("delete " + kept)).isZero();
+    }
+
+    @Test
+    void aFailingKeyWaitsLongerEachTime() {
+        try (PodQueue q = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60))) {
+            assertThat(List.of(q.backoff(1), q.backoff(2), q.backoff(3), q.backoff(9), q.backoff(40)))
+                    .containsExactly(Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofMillis(1000),
+                            Duration.ofSeconds(60), Duration.ofSeconds(60));
+        }
+    }
+}
