@@ -15,4 +15,13 @@ interface PodCheck {
 
     /** {@code containers}: the pod's containers as listed before this sync. */
     void check(HostWorkload w, List<Observed> containers);
+
+    /** Each check in turn. */
+    static PodCheck all(PodCheck... checks) {
+        return (w, containers) -> {
+            for (PodCheck c : checks) {
+                c.check(w, containers);
+            }
+        };
+    }
 }

@@ -3,6 +3,7 @@ package gpufleet.host.workload;
 import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.HostDesired;
+import gpufleet.common.api.HostWorkload;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.WorkloadStatusReport;
 import gpufleet.host.agent.Backoff;
@@ -41,6 +42,7 @@ public final class WorkloadLoop implements AutoCloseable {
     private final ControlApiClient api;
     private final HostSupplier host;
     private final Reconciler reconciler;
+    private final Probes probes;
     private final PortRelay relay;
     private final TenantNetworks networks;
     private final Duration resync;
@@ -70,10 +72,13 @@ public final class WorkloadLoop implements AutoCloseable {
         this.resync = resync;
         this.relay = new PortRelay(publishAddress);
         this.networks = new TenantNetworks(containers.runtime());
+        // Every status reported passes through the probes, which know each container's readiness and Events.
+        this.probes = new Probes(containers.runtime(), this::desiredWorkload, wake::release);
+        PodRunner.Progress report = (id, o) -> report(id, probes.annotate(id, o));
         PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
-                pauseImage, pidsLimit, this::report, relay, firewall, networks, disk);
+                pauseImage, pidsLimit, report, relay, firewall, networks, disk);
         StorageWatch storage = new StorageWatch(containers, disk, this::evict);
-        this.reconciler = new Reconciler(containers, pods, relay, networks, this::report, storage);
+        this.reconciler = new Reconciler(containers, pods, relay, networks, report, PodCheck.all(storage, probes));
     }
 
     /** Whether every tenant has one pod network on this host (a host condition). */
@@ -89,6 +94,12 @@ public final class WorkloadLoop implements AutoCloseable {
      */
     public long passes() {
         return passes.get();
+    }
+
+    /** A workload of the latest desired list; null when this host is not to run it. */
+    private HostWorkload desiredWorkload(UUID id) {
+        HostDesired d = desired;
+        return d == null ? null : d.workloads().stream().filter(w -> w.id().equals(id)).findFirst().orElse(null);
     }
 
     /** The UUIDs of the GPUs a workload on this host holds, as last desired (empty if unknown). */
@@ -221,6 +232,7 @@ public final class WorkloadLoop implements AutoCloseable {
     @Override
     public void close() {
         reconciler.close();
+        probes.close();
         relay.close();
     }
 
