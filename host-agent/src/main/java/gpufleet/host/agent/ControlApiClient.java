@@ -48,8 +48,13 @@ public final class ControlApiClient {
 
     /** Evicts one of this host's workloads (its pod fails with reason Evicted and is deleted). */
     public void evict(RegisteredHost host, UUID workload, String message) throws IOException, Refused {
+        end(host, workload, "Evicted", message);
+    }
+
+    /** Ends one of this host's workloads: its pod fails with {@code reason} (Evicted, DeadlineExceeded) and is deleted. */
+    public void end(RegisteredHost host, UUID workload, String reason, String message) throws IOException, Refused {
         http.send("POST", "/v1/hosts/" + host.hostId() + "/workloads/" + workload + "/eviction", host.token(),
-                new gpufleet.common.api.WorkloadEviction(message), java.util.Map.class);
+                new gpufleet.common.api.WorkloadEviction(message, reason), java.util.Map.class);
     }
 
     /** Tells the control-api where this agent serves streams and the key its tickets are signed with. */

@@ -12,6 +12,7 @@ import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.runtime.RuntimeFailure;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -78,7 +79,8 @@ public final class WorkloadLoop implements AutoCloseable {
         PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
                 pauseImage, pidsLimit, report, relay, firewall, networks, disk);
         StorageWatch storage = new StorageWatch(containers, disk, this::evict);
-        this.reconciler = new Reconciler(containers, pods, relay, networks, report, PodCheck.all(storage, probes));
+        ActiveDeadline deadline = new ActiveDeadline(this::end, Clock.systemUTC());
+        this.reconciler = new Reconciler(containers, pods, relay, networks, report, PodCheck.all(storage, probes, deadline));
     }
 
     /** Whether every tenant has one pod network on this host (a host condition). */
@@ -188,15 +190,20 @@ public final class WorkloadLoop implements AutoCloseable {
     /** Called by the workload's own worker, so never twice at once for one workload. */
     /** Tells the control-api that a pod is evicted; false when it could not be told (the pod runs on until it can). */
     private boolean evict(UUID workload, String message) throws InterruptedException {
+        return end(workload, "Evicted", message);
+    }
+
+    /** Tells the control-api that a pod ended for {@code reason} (Evicted, DeadlineExceeded); false when it could not be told. */
+    private boolean end(UUID workload, String reason, String message) throws InterruptedException {
         try {
             RegisteredHost h = host.get();
             if (h == null) {
                 return false;
             }
-            api.evict(h, workload, message);
+            api.end(h, workload, reason, message);
             return true;
         } catch (IOException | JsonClient.Refused e) {
-            log.warn("eviction of workload {} not recorded yet: {}", workload, e.getMessage());
+            log.warn("end of workload {} ({}) not recorded yet: {}", workload, reason, e.getMessage());
             return false;
         }
     }
