@@ -96,7 +96,7 @@ final class Probes implements PodCheck, AutoCloseable {
             Observed o = listed.get(r.id);
             // A run started during this sync is not in the listing yet; one listed before and gone now was removed.
             boolean gone = r.workload.equals(w.id()) && (o != null ? !o.state().equals("running") : r.listed || now - r.seen > UNLISTED_NANOS)
-                    || now - r.seen > FORGET_NANOS;
+                    || now - r.seen > FORGET_NANOS || !wanted(r.workload);
             if (gone) {
                 r.ticks.forEach(t -> t.cancel(false));
             }
@@ -104,6 +104,12 @@ final class Probes implements PodCheck, AutoCloseable {
         });
         // The Events of pods no longer on this host go with them.
         events.keySet().removeIf(k -> workloads.apply(UUID.fromString(k.substring(0, k.indexOf('/')))) == null);
+    }
+
+    /** Whether the host is still to run the workload (a pod being deleted is probed no more). */
+    private boolean wanted(UUID workload) {
+        HostWorkload w = workloads.apply(workload);
+        return w != null && !w.stop();
     }
 
     /** The statuses with {@code ready} as the probes say and the Events they gave; starts the workers of new runs. */
@@ -122,7 +128,7 @@ final class Probes implements PodCheck, AutoCloseable {
             Deque<ContainerStatus.Event> seen = events.get(w.id() + "/" + s.name());
             List<ContainerStatus.Event> said = seen == null ? List.of() : snapshot(seen);
             boolean ready = s.ready();
-            if (c != null && s.state().equals("running") && s.containerId() != null) {
+            if (c != null && !w.stop() && s.state().equals("running") && s.containerId() != null) {
                 Run run = track(w, c, s.containerId().replaceFirst("^docker://", ""), s.restartCount(), s.startedAt());
                 ready = ready && (run == null || run.ready());
             }
