@@ -36,6 +36,8 @@ public final class PodController {
     private final String nodeName;
     private final String hostIp;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** The host's Events (probe failures and the kills for them), recorded once each. */
+    private final HostEvents hostEvents = new HostEvents();
     private final PodResolver resolver;
     /** Whether the API server filters by field (asked once, by the first pass). */
     private volatile Boolean fieldSelectors;
@@ -224,6 +226,10 @@ public final class PodController {
     }
 
     private void write(Pod pod, PodStatus status, List<gpufleet.common.api.ContainerStatus> reported) {
+        // Recorded whether or not the status moved: a probe failing again and again changes nothing it shows.
+        for (PodEvents.Event e : hostEvents.fresh(pod.getMetadata().getUid(), reported)) {
+            record(pod, e.key(), e.type(), e.reason(), e.message());
+        }
         if (!PodStatuses.differ(pod.getStatus(), status)) {
             return;
         }

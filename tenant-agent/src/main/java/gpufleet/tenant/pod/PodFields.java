@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -16,7 +17,7 @@ import java.util.stream.Stream;
  * GPU Fleet's own rules on a pod spec, apart from Pod Security: the fields a kubelet honours that
  * k8s.gpu does not honour yet. Where ignoring one would break the pod's security or correctness
  * (a non-root pod run as root, init containers skipped, a volume that is not there) the pod is
- * refused naming the field; where a pod still runs as written, only less watched (probes, hooks),
+ * refused naming the field; where a pod still runs as written, only less watched (hooks),
  * the field is ignored and the tenant told so in a Warning Event. docs/tenants.md keeps the table.
  */
 final class PodFields {
@@ -108,9 +109,9 @@ final class PodFields {
     }
 
     private void container(String at, Container c) {
-        ignoreIf(c.getLivenessProbe() != null, at + ".livenessProbe");
-        ignoreIf(c.getReadinessProbe() != null, at + ".readinessProbe");
-        ignoreIf(c.getStartupProbe() != null, at + ".startupProbe");
+        probe(at + ".livenessProbe", c.getLivenessProbe());
+        probe(at + ".readinessProbe", c.getReadinessProbe());
+        probe(at + ".startupProbe", c.getStartupProbe());
         ignoreIf(c.getLifecycle() != null, at + ".lifecycle");
         ignoreIf(Boolean.TRUE.equals(c.getStdinOnce()), at + ".stdinOnce");
         ignoreIf(!empty(c.getResizePolicy()), at + ".resizePolicy");
@@ -130,6 +131,19 @@ final class PodFields {
                     at + ".volumeMounts[" + j + "].mountPropagation", "mounts are not propagated");
         }
         containerSecurity(at + ".securityContext.", c.getSecurityContext());
+    }
+
+    /** A probe reaches the pod's own address only, over exec, HTTP(S) or TCP. */
+    private void probe(String at, Probe p) {
+        if (p == null) {
+            return;
+        }
+        refuseIf(p.getGrpc() != null, at + ".grpc", "the host has no gRPC client; an exec probe running grpc_health_probe in "
+                + "the container makes the same check");
+        refuseIf(p.getHttpGet() != null && p.getHttpGet().getHost() != null && !p.getHttpGet().getHost().isEmpty(),
+                at + ".httpGet.host", "a probe reaches the pod's own address only");
+        refuseIf(p.getTcpSocket() != null && p.getTcpSocket().getHost() != null && !p.getTcpSocket().getHost().isEmpty(),
+                at + ".tcpSocket.host", "a probe reaches the pod's own address only");
     }
 
     private void containerSecurity(String at, SecurityContext sc) {

@@ -99,7 +99,9 @@ public final class PodTranslator {
                     ports, new WorkloadSpec.Resources(gpus[i], cpu[i] + "m", Long.toString(mem[i]), disk[i]),
                     resolved.files().getOrDefault(c.getName(), List.of()),
                     c.getWorkingDir(), c.getTty(), c.getStdin(), null, PodSettingsFields.containerSecurity(c),
-                    PodSettingsFields.emptyDirMounts(pod.getSpec(), c), null, null, null, null));
+                    PodSettingsFields.emptyDirMounts(pod.getSpec(), c), ProbeFields.of(c, c.getLivenessProbe(), "livenessProbe"),
+                    ProbeFields.of(c, c.getReadinessProbe(), "readinessProbe"), ProbeFields.of(c, c.getStartupProbe(), "startupProbe"),
+                    null));
         }
         PodSpec podSpec = pod.getSpec();
         Long grace = podSpec.getTerminationGracePeriodSeconds();

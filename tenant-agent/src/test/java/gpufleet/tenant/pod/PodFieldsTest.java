@@ -67,12 +67,6 @@ class PodFieldsTest {
 
     static Stream<Arguments> ignored() {
         return Stream.of(
-                container("spec.containers[0].livenessProbe", c -> c.withNewLivenessProbe().withNewExec().withCommand("true").endExec()
-                        .endLivenessProbe()),
-                container("spec.containers[0].readinessProbe", c -> c.withNewReadinessProbe().withNewTcpSocket()
-                        .withNewPort(8080).endTcpSocket().endReadinessProbe()),
-                container("spec.containers[0].startupProbe", c -> c.withNewStartupProbe().withNewExec().withCommand("true").endExec()
-                        .endStartupProbe()),
                 container("spec.containers[0].lifecycle", c -> c.withNewLifecycle().withNewPreStop().withNewExec().withCommand("true")
                         .endExec().endPreStop().endLifecycle()),
                 container("spec.containers[0].securityContext.allowPrivilegeEscalation", c -> c.withNewSecurityContext()
