@@ -42,6 +42,8 @@ public final class WorkloadRoutes {
         routes.get("/v1/tenants/{tenant}/workloads", ctx -> ctx.json(Map.of("items", store.list(tenant(ctx), cluster(ctx)))));
         routes.get("/v1/tenants/{tenant}/workloads/{podUid}",
                 ctx -> ctx.json(store.get(tenant(ctx), ctx.pathParam("podUid"), cluster(ctx))));
+        routes.put("/v1/tenants/{tenant}/workloads/{podUid}/spec", ctx -> ctx.json(store.update(tenant(ctx), ctx.pathParam("podUid"),
+                cluster(ctx), bodies.read(ctx, WorkloadSpec.class))));
         routes.delete("/v1/tenants/{tenant}/workloads/{podUid}", ctx -> {
             var v = store.delete(tenant(ctx), ctx.pathParam("podUid"), cluster(ctx));
             ctx.status(v.phase().equals("deleted") ? 200 : 202).json(v);

@@ -212,6 +212,67 @@ public final class WorkloadStore implements AutoCloseable {
         return db.read(c -> cluster == null ? WorkloadViews.list(c, tenant) : WorkloadViews.list(c, tenant, cluster));
     }
 
+    /**
+     * Replaces a workload's spec with a changed one from its pod, where only what the API server
+     * lets a running pod change differs (see {@link SpecUpdates}); its host then replaces the
+     * containers whose image changed. Sending the same spec again changes nothing. Secret values
+     * stay those sealed at creation.
+     */
+    public WorkloadView update(String tenant, String podUid, String cluster, WorkloadSpec given) {
+        if (!given.podUid().equals(podUid)) {
+            throw ApiException.invalid("podUid", "the spec is of pod " + given.podUid() + ", not of pod " + podUid);
+        }
+        WorkloadSpec next = secrets.split(tenant, given).clear();
+        UUID[] host = new UUID[1];
+        WorkloadView v = db.tx(c -> {
+            UUID id;
+            WorkloadSpec stored;
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT id, host_id, spec, cluster, deletion_requested_at IS NOT NULL OR finished_at IS NOT NULL
+                    FROM workloads WHERE tenant = ? AND pod_uid = ? FOR UPDATE""")) {
+                ps.setString(1, tenant);
+                ps.setString(2, podUid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next() || cluster != null && !cluster.equals(rs.getString(4))) {
+                        throw notFound(tenant, podUid, cluster);
+                    }
+                    if (rs.getBoolean(5)) {
+                        throw new ApiException(ErrorKind.CONFLICT, "pod " + podUid + " has finished or is being deleted: its spec "
+                                + "no longer changes", "spec");
+                    }
+                    id = rs.getObject(1, UUID.class);
+                    host[0] = rs.getObject(2, UUID.class);
+                    stored = Json.mapper().readValue(rs.getString(3), WorkloadSpec.class);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException("the stored spec of pod " + podUid + " is unreadable", e);
+                }
+            }
+            String refusal = SpecUpdates.refusal(stored, next);
+            if (refusal != null) {
+                throw ApiException.invalid("spec", refusal);
+            }
+            if (stored.equals(next)) {
+                host[0] = null;
+                return WorkloadViews.byId(c, id);
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE workloads SET spec = ?::jsonb, updated_at = now() WHERE id = ?")) {
+                ps.setString(1, Json.mapper().writeValueAsString(next));
+                ps.setObject(2, id);
+                ps.executeUpdate();
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            if (host[0] != null) {
+                Placer.bumpHost(c, host[0]);
+            }
+            return WorkloadViews.byId(c, id);
+        });
+        if (host[0] != null) {
+            wakeups.changed(host[0]);
+        }
+        return v;
+    }
+
     /** The cluster a tenant's pod belongs to; null when the tenant has no such workload. */
     static String cluster(Connection c, String tenant, String podUid) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT cluster FROM workloads WHERE tenant = ? AND pod_uid = ?")) {
