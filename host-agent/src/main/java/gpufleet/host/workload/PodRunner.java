@@ -253,6 +253,16 @@ final class PodRunner {
         int current = attempt;
         // How the run before the current one ended: the kubelet's lastState, kept while the attempt lasts.
         ContainerStatus.Terminated before = ended(latest(attempts.stream().filter(o -> attempt(o) < current).toList()));
+        if (cur != null && ContainerHash.changed(cur, c)) {
+            // As the kubelet: a container whose definition changed (a new image) is stopped and started
+            // again as the next attempt, whatever the pod's restartPolicy.
+            try {
+                runtime.stop(cur.id(), w.spec().terminationGracePeriodSeconds().intValue());
+            } catch (RuntimeFailure e) {
+                return waiting(c.name(), "ContainerCreating", "stopping the container to replace it: " + e.getMessage(), attempt, before);
+            }
+            return start(w, c, attempt + 1, sandbox, key, soFar, before);
+        }
         if (cur != null && (cur.state().equals("running") || cur.state().equals("restarting") || cur.state().equals("paused"))) {
             return new ContainerStatus(c.name(), "running", null, null, null, attempt, cur.startedAt(), null,
                     "docker://" + cur.id(), c.image(), true, pulls.get(key + "/" + attempt), before);
@@ -343,7 +353,8 @@ final class PodRunner {
         Long fsGroup = w.spec().securityContext() == null ? null : w.spec().securityContext().fsGroup();
         List<Plan.Bind> binds = new ArrayList<>(files.write(w.id().toString(), c, fsGroup));
         binds.addAll(volumes.binds(w, c));
-        return new Plan(name, c.image(), Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(), attempt),
+        return new Plan(name, c.image(), ContainerHash.labelled(Labels.of(host, w.id().toString(), w.podUid(), w.tenant(), c.name(),
+                attempt), c),
                 c.command(), c.args(), env, gpuRuntime, HostLimits.nanoCpus(c), c.resources().memoryBytes(),
                 pidsLimit, "container:" + pauseId, binds, c.workingDir(),
                 Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), disk.logMaxBytes(), disk.logMaxFiles(),
