@@ -58,7 +58,7 @@ final class PodVolumes {
                     make(levels.pop(), fsGroup(w));
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot make emptyDir " + v.name() + ": " + e.getMessage(), e);
+                throw new RuntimeFailure(ContainerSettings.CONFIG_ERROR, "cannot make emptyDir " + v.name() + ": " + e);
             }
             binds.add(new Plan.Bind(source.toString(), m.mountPath(), m.readOnly()));
         }

@@ -2,11 +2,13 @@ package gpufleet.host.workload;
 
 import gpufleet.common.Quantity;
 import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.PodSettings;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.DiskLimits;
 import gpufleet.host.runtime.Observed;
 import gpufleet.host.runtime.RuntimeFailure;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * measures each pod's layers on the pod's own worker, once per check interval. A container past its
  * own {@code ephemeral-storage} limit, or a pod past the sum of its containers' limits, is evicted
  * with the kubelet's words; every pod is held to the host's per-pod bound, which no limit in a
- * spec can raise. Logs are bounded apart from this, by Docker's
+ * spec can raise. A disk emptyDir's files count toward its pod's use, and one past its own
+ * sizeLimit evicts the pod, as the kubelet does. Logs are bounded apart from this, by Docker's
  * rotation. Evicting: the control-api is told first (the pod fails with reason Evicted and its
  * workload is deleted, which removes the containers and frees the disk and the GPUs), then the
  * containers are killed at once, with no grace period, as the kubelet does for this signal.
@@ -38,13 +41,16 @@ public final class StorageWatch implements PodCheck {
     private final ContainerRuntime runtime;
     private final DiskLimits limits;
     private final Evictor evictor;
+    private final PodVolumes volumes;
     /** When each pod was last measured (System.nanoTime); measuring walks its layers, so not on every sync. */
     private final Map<UUID, Long> measured = new ConcurrentHashMap<>();
 
-    public StorageWatch(HostContainers containers, DiskLimits limits, Evictor evictor) {
+    /** {@code stateDir}: the agent's, where the pods' emptyDir directories are. */
+    public StorageWatch(HostContainers containers, DiskLimits limits, Evictor evictor, Path stateDir) {
         this.runtime = containers.runtime();
         this.limits = limits;
         this.evictor = evictor;
+        this.volumes = new PodVolumes(stateDir);
     }
 
     /** On the pod's worker, after each sync of a pod that should run: measured at most once per check interval. */
@@ -68,7 +74,7 @@ public final class StorageWatch implements PodCheck {
     /** Measures the pod and evicts it when it is past a limit; the message it was evicted with, or null. */
     String evictIfOver(HostWorkload w, List<Observed> mine) throws InterruptedException {
         try {
-            String message = verdict(w.spec(), usage(mine), w.podEphemeralStorageBytes());
+            String message = verdict(w.spec(), usage(mine), volumes.diskBytes(w.id().toString()), w.podEphemeralStorageBytes());
             if (message != null && evictor.evict(w.id(), message)) {
                 log.warn("evicted workload {}: {}", w.id(), message);
                 kill(mine);
@@ -93,10 +99,17 @@ public final class StorageWatch implements PodCheck {
     /**
      * Why the pod must go, in the kubelet's words; null while it is within its limits. {@code offering}:
      * the offering's bound on the pod (null for none), which, like the host's, no pod limit raises.
+     * {@code emptyDirs}: bytes in each disk emptyDir, by volume name.
      */
-    String verdict(WorkloadSpec spec, Map<String, Long> used, Long offering) {
+    String verdict(WorkloadSpec spec, Map<String, Long> used, Map<String, Long> emptyDirs, Long offering) {
         long hostBound = offering == null ? limits.podBytes() : Math.min(offering, limits.podBytes());
+        for (PodSettings.Volume v : spec.volumes()) {
+            if (v.sizeLimitBytes() != null && emptyDirs.getOrDefault(v.name(), 0L) > v.sizeLimitBytes()) {
+                return "Usage of EmptyDir volume \"" + v.name() + "\" exceeds the limit \"" + v.sizeLimit() + "\".";
+            }
+        }
         long total = used.values().stream().mapToLong(Long::longValue).reduce(0, Math::addExact);
+        total = Math.addExact(total, emptyDirs.values().stream().mapToLong(Long::longValue).reduce(0, Math::addExact));
         long podLimit = 0;
         boolean everyContainerLimited = true;
         for (WorkloadSpec.Container c : spec.containers()) {

@@ -78,7 +78,7 @@ public final class WorkloadLoop implements AutoCloseable {
         PodRunner.Progress report = (id, o) -> report(id, probes.annotate(id, o));
         PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
                 pauseImage, pidsLimit, report, relay, firewall, networks, disk);
-        StorageWatch storage = new StorageWatch(containers, disk, this::evict);
+        StorageWatch storage = new StorageWatch(containers, disk, this::evict, stateDir);
         ActiveDeadline deadline = new ActiveDeadline(this::end, Clock.systemUTC());
         this.reconciler = new Reconciler(containers, pods, relay, networks, report, PodCheck.all(storage, probes, deadline));
     }

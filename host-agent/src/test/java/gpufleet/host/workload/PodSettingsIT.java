@@ -35,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A pod's securityContext, emptyDirs, /dev/shm, hostname and /etc/hosts, seen from inside real containers on Docker. */
 class PodSettingsIT {
     private static final String TENANT = "settings0";
+    private static final String HOST = "settings-01";
     private static final String BUSYBOX = "gpufleet/busybox:test";
     static DockerClient docker;
 
@@ -67,8 +68,8 @@ class PodSettingsIT {
 
     @BeforeEach
     void start() {
-        TestEngine.removeManaged(docker);
-        wired = TestEngine.Wired.host("settings-01", state, "gpufleet/pause:test", reported::put);
+        TestEngine.removeManaged(docker, HOST);
+        wired = TestEngine.Wired.host(HOST, state, "gpufleet/pause:test", reported::put);
     }
 
     @AfterEach
@@ -77,7 +78,7 @@ class PodSettingsIT {
             wired.reconciler().reconcile(new HostDesired(99, List.of(stopped(w))));
         }
         wired.close();
-        TestEngine.removeManaged(docker);
+        TestEngine.removeManaged(docker, HOST);
     }
 
     static WorkloadSpec.Container container(String name, String image, String script, PodSettings.ContainerSecurity sc,
@@ -294,7 +295,7 @@ class PodSettingsIT {
                 "links", s.offering(), both, "Never", 1L, List.of(), null, null, s.volumes(), null, null, null, null, null),
                 Map.of(), false, List.of());
         wired.reconciler().reconcile(new HostDesired(2, List.of(w)));
-        ContainerStatus victim = reported.get(w.id()).statuses().get(1);
+        ContainerStatus victim = reported.get(w.id()).statuses().stream().filter(x -> x.name().equals("victim")).findFirst().orElseThrow();
         assertThat(victim.reason()).isEqualTo("CreateContainerConfigError");
         assertThat(victim.message()).isEqualTo("container victim: subPath 'escape' goes through a symbolic link, which may lead out of "
                 + "its volume");

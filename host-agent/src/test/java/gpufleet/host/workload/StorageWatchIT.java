@@ -5,9 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
 import gpufleet.common.api.HostWorkload;
+import gpufleet.common.api.PodSettings;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.docker.DockerRuntime;
 import gpufleet.host.runtime.DiskLimits;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Disk fillers on real Docker: containers that write into their writable layer past a limit are
@@ -28,6 +32,8 @@ class StorageWatchIT {
     static final String HOST = "storage-host";
     static DockerClient docker;
 
+    @TempDir
+    Path state;
     DockerRuntime runtime;
     HostContainers containers;
     /** What the control-api was told. */
@@ -48,7 +54,7 @@ class StorageWatchIT {
 
     @BeforeEach
     void start() {
-        TestEngine.removeManaged(docker);
+        TestEngine.removeManaged(docker, HOST);
         runtime = new DockerRuntime(TestEngine.DOCKER, "runc");
         containers = new HostContainers(runtime, HOST);
     }
@@ -56,7 +62,7 @@ class StorageWatchIT {
     @AfterEach
     void stop() {
         runtime.close();
-        TestEngine.removeManaged(docker);
+        TestEngine.removeManaged(docker, HOST);
     }
 
     StorageWatch watch(long hostBound) {
@@ -65,7 +71,7 @@ class StorageWatchIT {
                 told.add(new Eviction(w, message));
             }
             return controlApiAnswers;
-        });
+        }, state);
     }
 
     /** A running container of the workload that writes {@code mib} MiB into its writable layer, then sleeps. */
@@ -151,6 +157,38 @@ class StorageWatchIT {
         check(watch(1L << 30), desired(w, "100Mi"));
         assertThat(told).isEmpty();
         assertThat(running(id)).isTrue();
+    }
+
+    /** A pod with a disk emptyDir "scratch" of {@code sizeLimit} (null: none) holding {@code mib} MiB, as a container wrote it. */
+    HostWorkload withScratch(UUID workload, String sizeLimit, int mib) throws Exception {
+        HostWorkload d = desired(workload, new String[] {null});
+        WorkloadSpec s = d.spec();
+        Path dir = Files.createDirectories(state.resolve("volumes").resolve(workload.toString()).resolve("scratch").resolve("sub"));
+        Files.write(dir.resolve("blob"), new byte[mib << 20]);
+        WorkloadSpec spec = new WorkloadSpec(s.podUid(), s.namespace(), s.name(), s.offering(), s.containers(), "Always", 1L, List.of(),
+                null, null, List.of(new PodSettings.Volume("scratch", null, sizeLimit)), null, null, null, null, null);
+        return new HostWorkload(workload, d.tenant(), d.podUid(), d.namespace(), d.name(), spec, Map.of(), false, List.of(), null);
+    }
+
+    @Test
+    void anEmptyDirPastItsSizeLimitEvictsThePodWithTheKubeletsWords() throws Exception {
+        UUID w = UUID.randomUUID();
+        String id = filler(w, "c0", 1);
+        check(watch(1L << 40), withScratch(w, "10Mi", 12));
+        assertThat(told).extracting(Eviction::message).containsExactly("Usage of EmptyDir volume \"scratch\" exceeds the limit \"10Mi\".");
+        assertThat(running(id)).isFalse();
+    }
+
+    @Test
+    void anEmptyDirsFilesCountTowardThePodsBound() throws Exception {
+        UUID w = UUID.randomUUID();
+        filler(w, "c0", 12);
+        StorageWatch watch = watch(20L << 20);
+        check(watch, withScratch(w, null, 6));
+        assertThat(told).as("12Mi of layer and 6Mi of emptyDir are within 20Mi").isEmpty();
+        check(watch, withScratch(w, null, 12));
+        assertThat(told).extracting(Eviction::message)
+                .containsExactly("Pod ephemeral local storage usage exceeds the limit of 20Mi per pod on this host.");
     }
 
     @Test

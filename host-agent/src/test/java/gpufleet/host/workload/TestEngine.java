@@ -1,6 +1,8 @@
 package gpufleet.host.workload;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -33,6 +35,21 @@ final class TestEngine {
     static void removeManaged(DockerClient docker) {
         for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec()) {
             docker.removeContainerCmd(c.getId()).withForce(true).exec();
+        }
+    }
+
+    /**
+     * Removes the containers one test host made, running or not; what other programs on the same
+     * engine run (a soak's agents) is left alone, and a container they remove meanwhile is fine.
+     */
+    static void removeManaged(DockerClient docker, String host) {
+        for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.HOST, host))
+                .exec()) {
+            try {
+                docker.removeContainerCmd(c.getId()).withForce(true).exec();
+            } catch (NotFoundException | ConflictException gone) {
+                // Removed meanwhile.
+            }
         }
     }
 
