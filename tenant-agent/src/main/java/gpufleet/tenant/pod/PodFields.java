@@ -42,8 +42,6 @@ final class PodFields {
     static Verdict check(Pod pod) {
         PodFields f = new PodFields();
         PodSpec spec = pod.getSpec();
-        f.refuseIf(!empty(spec.getInitContainers()), "spec.initContainers", "init containers would not run first");
-        f.refuseIf(spec.getActiveDeadlineSeconds() != null, "spec.activeDeadlineSeconds", "the pod would outlive its deadline");
         f.refuseIf(Boolean.TRUE.equals(spec.getSetHostnameAsFQDN()), "spec.setHostnameAsFQDN",
                 "the hostname is the pod's short name; the full one is in /etc/hosts");
         f.refuseIf(Boolean.TRUE.equals(spec.getShareProcessNamespace()), "spec.shareProcessNamespace",
@@ -58,7 +56,11 @@ final class PodFields {
         f.volumes(spec);
         List<Container> containers = spec.getContainers();
         for (int i = 0; i < containers.size(); i++) {
-            f.container("spec.containers[" + i + "]", containers.get(i));
+            f.container("spec.containers[" + i + "]", containers.get(i), false);
+        }
+        List<Container> inits = spec.getInitContainers() == null ? List.of() : spec.getInitContainers();
+        for (int i = 0; i < inits.size(); i++) {
+            f.container("spec.initContainers[" + i + "]", inits.get(i), true);
         }
         return new Verdict(List.copyOf(f.refused), List.copyOf(f.ignored));
     }
@@ -108,18 +110,18 @@ final class PodFields {
                 && !m.getSubPath().isEmpty());
     }
 
-    private void container(String at, Container c) {
+    /** {@code init}: an init container, which may be a sidecar (restartPolicy Always; the provider's spec refuses any other). */
+    private void container(String at, Container c, boolean init) {
         probe(at + ".livenessProbe", c.getLivenessProbe());
         probe(at + ".readinessProbe", c.getReadinessProbe());
         probe(at + ".startupProbe", c.getStartupProbe());
-        ignoreIf(c.getLifecycle() != null, at + ".lifecycle");
         ignoreIf(Boolean.TRUE.equals(c.getStdinOnce()), at + ".stdinOnce");
         ignoreIf(!empty(c.getResizePolicy()), at + ".resizePolicy");
         ignoreIf(c.getTerminationMessagePath() != null && !"/dev/termination-log".equals(c.getTerminationMessagePath()),
                 at + ".terminationMessagePath");
         ignoreIf(c.getTerminationMessagePolicy() != null && !"File".equals(c.getTerminationMessagePolicy()),
                 at + ".terminationMessagePolicy");
-        refuseIf(c.getRestartPolicy() != null, at + ".restartPolicy", "sidecar containers are init containers");
+        refuseIf(!init && c.getRestartPolicy() != null, at + ".restartPolicy", "sidecar containers are init containers");
         refuseIf(!empty(c.getVolumeDevices()), at + ".volumeDevices", "no block device would be attached");
         refuseIf(c.getResources() != null && !empty(c.getResources().getClaims()), at + ".resources.claims",
                 "no claimed device would be attached");

@@ -59,7 +59,11 @@ public final class PodResolver {
         if (pod.getSpec().getVolumes() != null) {
             pod.getSpec().getVolumes().forEach(v -> volumes.put(v.getName(), v));
         }
-        for (Container c : pod.getSpec().getContainers()) {
+        List<Container> all = new ArrayList<>(pod.getSpec().getContainers());
+        if (pod.getSpec().getInitContainers() != null) {
+            all.addAll(pod.getSpec().getInitContainers());
+        }
+        for (Container c : all) {
             env.put(c.getName(), env(pod, c, ns));
             List<WorkloadSpec.FileMount> mounts = new ArrayList<>();
             for (VolumeMount m : c.getVolumeMounts() == null ? List.<VolumeMount>of() : c.getVolumeMounts()) {

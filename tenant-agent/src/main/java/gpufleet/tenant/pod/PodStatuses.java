@@ -2,6 +2,7 @@ package gpufleet.tenant.pod;
 
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.WorkloadView;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerState;
 import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -38,7 +39,9 @@ public final class PodStatuses {
         List<PodCondition> conditions = new ArrayList<>();
         conditions.add(placed ? condition(pod, "PodScheduled", "True", null, null)
                 : condition(pod, "PodScheduled", "False", w.reason(), w.message()));
-        conditions.add(condition(pod, "Initialized", "True", null, null));
+        List<String> incomplete = incompleteInits(pod, w);
+        conditions.add(incomplete.isEmpty() ? condition(pod, "Initialized", "True", null, null) : condition(pod, "Initialized",
+                "False", "ContainersNotInitialized", "containers with incomplete status: [" + String.join(" ", incomplete) + "]"));
         conditions.add(condition(pod, "ContainersReady", allReady ? "True" : "False", allReady ? null : "ContainersNotReady", null));
         conditions.add(condition(pod, "Ready", allReady ? "True" : "False", allReady ? null : "ContainersNotReady", null));
         List<io.fabric8.kubernetes.api.model.ContainerStatus> statuses = new ArrayList<>();
@@ -46,7 +49,8 @@ public final class PodStatuses {
             ContainerStatus s = w.containers().stream().filter(x -> x.name().equals(c.getName())).findFirst().orElse(null);
             statuses.add(container(c.getName(), c.getImage(), s));
         }
-        PodStatusBuilder b = new PodStatusBuilder().withPhase(phase).withConditions(conditions).withContainerStatuses(statuses);
+        PodStatusBuilder b = new PodStatusBuilder().withPhase(phase).withConditions(conditions).withContainerStatuses(statuses)
+                .withInitContainerStatuses(initStatuses(pod, w));
         if (placed) {
             b.withHostIP(hostIp).withStartTime(w.createdAt().toString());
         }
@@ -56,10 +60,47 @@ public final class PodStatuses {
         return b.build();
     }
 
+    /**
+     * The init containers that have not done their part, as the kubelet lists them: one that has
+     * not exited 0, or a sidecar (restartPolicy Always) not started.
+     */
+    private static List<String> incompleteInits(Pod pod, WorkloadView w) {
+        List<String> out = new ArrayList<>();
+        for (var c : inits(pod)) {
+            ContainerStatus s = w.initContainers().stream().filter(x -> x.name().equals(c.getName())).findFirst().orElse(null);
+            boolean done = s != null && ("Always".equals(c.getRestartPolicy()) ? s.state().equals("running") || s.restartCount() > 0
+                    : s.state().equals("terminated") && Integer.valueOf(0).equals(s.exitCode()));
+            if (!done) {
+                out.add(c.getName());
+            }
+        }
+        return out;
+    }
+
+    /** initContainerStatuses in the pod's order; one whose turn has not come waits as PodInitializing. */
+    private static List<io.fabric8.kubernetes.api.model.ContainerStatus> initStatuses(Pod pod, WorkloadView w) {
+        List<io.fabric8.kubernetes.api.model.ContainerStatus> out = new ArrayList<>();
+        for (var c : inits(pod)) {
+            ContainerStatus s = w.initContainers().stream().filter(x -> x.name().equals(c.getName())).findFirst().orElse(null);
+            out.add(container(c.getName(), c.getImage(), s, "PodInitializing"));
+        }
+        return out;
+    }
+
+    private static List<Container> inits(Pod pod) {
+        return pod.getSpec().getInitContainers() == null ? List.of() : pod.getSpec().getInitContainers();
+    }
+
     private static io.fabric8.kubernetes.api.model.ContainerStatus container(String name, String image, ContainerStatus s) {
+        return container(name, image, s, "ContainerCreating");
+    }
+
+    /** {@code notYet}: the waiting reason of a container the host has not reported. */
+    private static io.fabric8.kubernetes.api.model.ContainerStatus container(String name, String image, ContainerStatus s,
+                                                                             String notYet) {
         var state = new ContainerStateBuilder();
         if (s == null) {
-            state.withNewWaiting().withReason("ContainerCreating").endWaiting();
+            state.withNewWaiting().withReason(notYet).endWaiting();
         } else {
             switch (s.state()) {
                 case "running" -> state.withNewRunning().withStartedAt(text(s.startedAt())).endRunning();
@@ -117,7 +158,8 @@ public final class PodStatuses {
             s.getConditions().forEach(c -> conds.add(List.of(c.getType(), c.getStatus(), String.valueOf(c.getReason()),
                     String.valueOf(c.getMessage()))));
         }
-        return List.of(String.valueOf(s.getPhase()), conds, String.valueOf(s.getContainerStatuses()), String.valueOf(s.getHostIP()),
+        return List.of(String.valueOf(s.getPhase()), conds, String.valueOf(s.getContainerStatuses()),
+                String.valueOf(s.getInitContainerStatuses()), String.valueOf(s.getHostIP()),
                 String.valueOf(s.getReason()), String.valueOf(s.getMessage()));
     }
 }

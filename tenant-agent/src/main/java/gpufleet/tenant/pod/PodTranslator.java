@@ -61,8 +61,8 @@ public final class PodTranslator {
                 gpus[i] = !anyGpu && i == 0 ? Integer.parseInt(offering.annotations().get("limits.k8s.gpu/default")) : 0;
             }
         }
-        fill(cpu, Quantity.cpuMillis(offering.cpu(), "cpu"));
-        fill(mem, Quantity.bytes(offering.memory(), "memory"));
+        fill(cpu, Quantity.cpuMillis(offering.cpu(), "cpu") - InitContainerFields.sidecars(pod, "cpu"));
+        fill(mem, Quantity.bytes(offering.memory(), "memory") - InitContainerFields.sidecars(pod, "memory"));
         long totalGpus = sum(gpus);
         long totalCpu = sum(cpu);
         long totalMem = sum(mem);
@@ -75,7 +75,15 @@ public final class PodTranslator {
                     + offering.gpuCount() + " GPU(s), at most " + offering.cpu() + " cpu and " + offering.memory() + " memory");
         }
         try {
-            return new Ok(spec(pod, offering, resolved, gpus, cpu, mem, disk));
+            WorkloadSpec spec = spec(pod, offering, resolved, gpus, cpu, mem, disk);
+            // Init containers count by Kubernetes' effective request: the widest of them, or the app containers with the sidecars.
+            if (spec.gpus() > offering.gpuCount() || spec.cpuMillis() > maxCpu || spec.memoryBytes() > maxMem) {
+                return new Refused("OverRuntimeClassLimits", "pod asks for " + spec.gpus() + " GPU(s), " + Quantity.cpu(spec.cpuMillis())
+                        + " cpu and " + Quantity.memory(spec.memoryBytes()) + " memory with its init containers; RuntimeClass "
+                        + offering.name() + " allows at most " + offering.gpuCount() + " GPU(s), " + offering.cpu() + " cpu and "
+                        + offering.memory() + " memory");
+            }
+            return new Ok(spec);
         } catch (Invalid e) {
             // A rule of the provider's spec (a port, a name, a file path): the pod waits with it, as refused.
             return new Refused("InvalidPodSpec", e.getMessage());
@@ -101,21 +109,22 @@ public final class PodTranslator {
                     c.getWorkingDir(), c.getTty(), c.getStdin(), null, PodSettingsFields.containerSecurity(c),
                     PodSettingsFields.emptyDirMounts(pod.getSpec(), c), ProbeFields.of(c, c.getLivenessProbe(), "livenessProbe"),
                     ProbeFields.of(c, c.getReadinessProbe(), "readinessProbe"), ProbeFields.of(c, c.getStartupProbe(), "startupProbe"),
-                    null));
+                    InitContainerFields.lifecycle(c)));
         }
         PodSpec podSpec = pod.getSpec();
         Long grace = podSpec.getTerminationGracePeriodSeconds();
         return new WorkloadSpec(pod.getMetadata().getUid(), pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-                offering.name(), out, podSpec.getRestartPolicy(), grace, resolved.pullSecrets(), null,
+                offering.name(), out, podSpec.getRestartPolicy(), grace, resolved.pullSecrets(),
+                InitContainerFields.of(pod, offering, resolved),
                 PodSettingsFields.podSecurity(podSpec), PodSettingsFields.emptyDirs(podSpec), podSpec.getHostname(),
-                podSpec.getSubdomain(), PodSettingsFields.hostAliases(podSpec), null, null);
+                podSpec.getSubdomain(), PodSettingsFields.hostAliases(podSpec), podSpec.getActiveDeadlineSeconds(), null);
     }
 
     /**
      * The container's GPUs, by the API server's rule for extended resources: a whole number, in
      * limits; requests, when given, equal to limits. Null when the container names none.
      */
-    private static Integer gpus(Container c) {
+    static Integer gpus(Container c) {
         var limits = c.getResources() == null ? null : c.getResources().getLimits();
         var requests = c.getResources() == null ? null : c.getResources().getRequests();
         var limit = limits == null ? null : limits.get(GPU);
@@ -133,7 +142,7 @@ public final class PodTranslator {
     }
 
     /** The container's ephemeral-storage limit as the host enforces it (evicting past it); null: the host's default. */
-    private static String ephemeralStorage(Container c) {
+    static String ephemeralStorage(Container c) {
         if (c.getResources() == null || c.getResources().getLimits() == null) {
             return null;
         }
@@ -141,7 +150,7 @@ public final class PodTranslator {
         return q == null ? null : q.toString();
     }
 
-    private static Map<String, io.fabric8.kubernetes.api.model.Quantity> merged(Container c) {
+    static Map<String, io.fabric8.kubernetes.api.model.Quantity> merged(Container c) {
         Map<String, io.fabric8.kubernetes.api.model.Quantity> m = new java.util.HashMap<>();
         if (c.getResources() != null) {
             if (c.getResources().getRequests() != null) {

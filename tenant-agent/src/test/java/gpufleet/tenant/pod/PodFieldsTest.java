@@ -31,8 +31,8 @@ class PodFieldsTest {
 
     static Stream<Arguments> refused() {
         return Stream.of(
-                spec("spec.initContainers", s -> s.addNewInitContainer().withName("fetch").withImage("busybox").endInitContainer()),
-                spec("spec.activeDeadlineSeconds", s -> s.withActiveDeadlineSeconds(60L)),
+                spec("spec.initContainers[0].volumeDevices", s -> s.addNewInitContainer().withName("fetch").withImage("busybox")
+                        .addNewVolumeDevice().withName("disk").withDevicePath("/dev/xvda").endVolumeDevice().endInitContainer()),
                 spec("spec.shareProcessNamespace", s -> s.withShareProcessNamespace(true)),
                 spec("spec.hostUsers", s -> s.withHostUsers(false)),
                 spec("spec.dnsConfig", s -> s.withNewDnsConfig().withNameservers("1.1.1.1").endDnsConfig()),
@@ -67,8 +67,8 @@ class PodFieldsTest {
 
     static Stream<Arguments> ignored() {
         return Stream.of(
-                container("spec.containers[0].lifecycle", c -> c.withNewLifecycle().withNewPreStop().withNewExec().withCommand("true")
-                        .endExec().endPreStop().endLifecycle()),
+                spec("spec.initContainers[0].stdinOnce", s -> s.addNewInitContainer().withName("fetch").withImage("busybox")
+                        .withStdinOnce(true).endInitContainer()),
                 container("spec.containers[0].securityContext.allowPrivilegeEscalation", c -> c.withNewSecurityContext()
                         .withAllowPrivilegeEscalation(true).endSecurityContext()),
                 spec("spec.readinessGates", s -> s.addNewReadinessGate().withConditionType("example.com/lb").endReadinessGate()));
