@@ -3,6 +3,7 @@ package gpufleet.tenant.pod;
 import gpufleet.common.http.JsonClient;
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EphemeralContainer;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -12,6 +13,7 @@ import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -166,6 +168,8 @@ public final class PodController {
             }
             w = provider.create(((PodTranslator.Ok) r).spec());
             log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
+        } else if (!changedImages(pod, w).isEmpty()) {
+            update(provider, pod, classes, changedImages(pod, w));
         }
         String ignored = PodFields.check(pod).ignoredMessage();
         if (ignored != null) {
@@ -176,6 +180,44 @@ public final class PodController {
             warn(pod, "FailedScheduling", w.message());
         }
         write(pod, PodStatuses.of(pod, w, hostIp), w.containers());
+    }
+
+    /**
+     * The containers whose image in the pod differs from the one the host runs: the only change the
+     * API server lets a running pod make to a container. Until the host reports a container, there is
+     * nothing to compare.
+     */
+    static List<String> changedImages(Pod pod, WorkloadView w) {
+        Map<String, String> running = new HashMap<>();
+        w.containers().forEach(c -> running.put(c.name(), c.image()));
+        w.initContainers().forEach(c -> running.put(c.name(), c.image()));
+        List<String> changed = new ArrayList<>();
+        List<Container> all = new ArrayList<>(pod.getSpec().getInitContainers() == null ? List.of() : pod.getSpec().getInitContainers());
+        all.addAll(pod.getSpec().getContainers());
+        for (Container c : all) {
+            String image = running.get(c.getName());
+            if (image != null && !image.equals(c.getImage())) {
+                changed.add(c.getName());
+            }
+        }
+        return changed;
+    }
+
+    /** Sends the pod's new images; the host replaces those containers, as the kubelet does. */
+    private void update(PodProvider provider, Pod pod, Map<String, OfferingView> classes, List<String> changed)
+            throws IOException, JsonClient.Refused {
+        PodTranslator.Result r = admit(pod, classes);
+        if (r instanceof PodTranslator.Refused refused) {
+            warn(pod, refused.reason(), refused.message());
+            return;
+        }
+        provider.update(((PodTranslator.Ok) r).spec());
+        for (String name : changed) {
+            String image = pod.getSpec().getContainers().stream().filter(c -> c.getName().equals(name)).map(Container::getImage)
+                    .findFirst().orElse("");
+            record(pod, "changed." + name + "." + Integer.toHexString(image.hashCode()), "Normal", "Killing",
+                    "Container " + name + " definition changed, will be restarted");
+        }
     }
 
     private PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {

@@ -16,6 +16,13 @@ public interface PodProvider {
     /** Sends a pod. Idempotent by pod UID: the same pod again returns the workload already made. */
     WorkloadView create(WorkloadSpec spec) throws IOException, Refused;
 
+    /**
+     * Sends a running pod's changed spec. The provider takes only what the API server lets a pod
+     * change (containers' images, activeDeadlineSeconds) and refuses anything else; the same spec
+     * again changes nothing.
+     */
+    WorkloadView update(WorkloadSpec spec) throws IOException, Refused;
+
     /** Asks for the pod's deletion. May be called more than once; a workload already gone is fine. */
     void delete(String podUid) throws IOException, Refused;
 

@@ -51,6 +51,12 @@ public final class ProviderClient {
         return http.send("POST", "/v1/tenants/" + tenant + "/workloads", token, spec, WorkloadView.class);
     }
 
+    /** Replaces a running pod's spec (only its images and activeDeadlineSeconds may differ) in the tenant's cluster {@code cluster}. */
+    public WorkloadView updateWorkload(String tenant, WorkloadSpec spec, String cluster) throws IOException, Refused {
+        return http.send("PUT", "/v1/tenants/" + tenant + "/workloads/" + spec.podUid() + "/spec" + in(cluster), token, spec,
+                WorkloadView.class);
+    }
+
     /** The workload of a pod, or null when the provider has none. */
     public WorkloadView workload(String tenant, String podUid) throws IOException, Refused {
         return workload(tenant, podUid, null);

@@ -34,6 +34,11 @@ public final class ProviderPods implements PodProvider {
     }
 
     @Override
+    public WorkloadView update(WorkloadSpec spec) throws IOException, Refused {
+        return client.updateWorkload(tenant, cluster == null ? spec : spec.inCluster(cluster), cluster);
+    }
+
+    @Override
     public void delete(String podUid) throws IOException, Refused {
         client.deleteWorkload(tenant, podUid, cluster);
     }

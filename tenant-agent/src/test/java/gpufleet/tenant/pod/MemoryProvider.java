@@ -30,6 +30,16 @@ final class MemoryProvider implements PodProvider {
     }
 
     @Override
+    public WorkloadView update(WorkloadSpec spec) {
+        calls.add("update " + spec.podUid());
+        // The host replaces the containers whose image changed: the statuses name the new images.
+        return workloads.computeIfPresent(spec.podUid(), (uid, w) -> view(uid, w.namespace(), w.name(), w.phase(), false,
+                w.containers().stream().map(c -> new ContainerStatus(c.name(), c.state(), c.reason(), null, null,
+                        c.restartCount() + 1, c.startedAt(), null, c.containerId(), spec.containers().stream()
+                        .filter(x -> x.name().equals(c.name())).findFirst().orElseThrow().image(), c.ready(), null)).toList()));
+    }
+
+    @Override
     public void delete(String podUid) throws IOException {
         calls.add("delete " + podUid);
         if (deleteFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {

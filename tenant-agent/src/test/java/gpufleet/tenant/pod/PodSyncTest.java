@@ -75,6 +75,27 @@ class PodSyncTest {
     }
 
     @Test
+    void aNewImageOnARunningPodIsSentAsAnUpdateWithTheKubeletsKillingEvent() throws InterruptedException {
+        start(Duration.ofMillis(200));
+        String uid = pod("server", "k8s.gpu").getMetadata().getUid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) != null);
+        provider.run(uid);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(get("server").getStatus().getPhase()));
+        assertThat(provider.count("update " + uid)).as("nothing changed yet").isZero();
+
+        client.pods().inNamespace("default").withName("server").edit(p -> {
+            p.getSpec().getContainers().get(0).setImage("gpufleet/busybox:uid1000");
+            return p;
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> "gpufleet/busybox:uid1000".equals(provider.get(uid).containers().get(0).image()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.v1().events().inNamespace("default").list().getItems().stream()
+                .anyMatch(e -> "Killing".equals(e.getReason())
+                        && "Container main definition changed, will be restarted".equals(e.getMessage())));
+        Thread.sleep(1000);
+        assertThat(provider.count("update " + uid)).as("sent once: the provider then runs the new image").isEqualTo(1);
+    }
+
+    @Test
     void deletingAPodTheProviderNeverHadIsNoError() {
         pod("never-sent", "k8s.gpu", "example.com/hold");
         client.pods().inNamespace("default").withName("never-sent").delete();
