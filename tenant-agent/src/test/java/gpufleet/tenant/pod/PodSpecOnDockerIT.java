@@ -135,6 +135,34 @@ class PodSpecOnDockerIT {
     }
 
     @Test
+    void securityContextEmptyDirsShmHostnameAndAliasesReachTheContainer() throws Exception {
+        // Each check its own exit code: the container says which one failed.
+        String check = "id -u | grep -qx 1000 || exit 3; id -G | grep -qw 2000 || exit 4; [ \"$(hostname)\" = trainer-0 ] || exit 5; "
+                + "grep -q '10.0.0.7.*db.local' /etc/hosts || exit 6; df -k /dev/shm | grep -q ' 131072 ' || exit 7; "
+                + "echo x > /scratch/f || exit 8; touch /root-file 2>/dev/null && exit 9; "
+                + "grep -q 'CapEff:.*0000000000000000' /proc/self/status || exit 10; exit 0";
+        Pod pod = new PodBuilder().withNewMetadata().withName("settings").withNamespace("default").endMetadata()
+                .withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000").withRestartPolicy("Never")
+                .withHostname("trainer-0").addNewHostAlias().withIp("10.0.0.7").withHostnames("db.local").endHostAlias()
+                .withNewSecurityContext().withRunAsUser(1000L).withRunAsNonRoot(true).withFsGroup(2000L).endSecurityContext()
+                .addNewVolume().withName("scratch").withNewEmptyDir().endEmptyDir().endVolume()
+                .addNewVolume().withName("dshm").withNewEmptyDir().withMedium("Memory").withSizeLimit(new Quantity("128Mi")).endEmptyDir()
+                .endVolume()
+                .addNewContainer().withName("main").withImage("gpufleet/busybox:test").withCommand("sh", "-c", check)
+                .withNewResources().addToLimits("nvidia.com/gpu", new Quantity("1")).addToLimits("cpu", new Quantity("500m"))
+                .addToLimits("memory", new Quantity("256Mi")).endResources()
+                .addNewVolumeMount().withName("scratch").withMountPath("/scratch").endVolumeMount()
+                .addNewVolumeMount().withName("dshm").withMountPath("/dev/shm").endVolumeMount()
+                .withNewSecurityContext().withReadOnlyRootFilesystem(true).withNewCapabilities().addToDrop("ALL").endCapabilities()
+                .endSecurityContext().endContainer().endSpec().build();
+        client.pods().inNamespace("default").resource(pod).create();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> phase("settings").matches("Succeeded|Failed"));
+        Pod done = client.pods().inNamespace("default").withName("settings").get();
+        assertThat(done.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode())
+                .as("3 uid, 4 fsGroup, 5 hostname, 6 hostAliases, 7 /dev/shm size, 8 emptyDir, 9 root writable, 10 capabilities").isZero();
+    }
+
+    @Test
     void aPodOfOneMillicoreRunsAsOnAKubelet() throws Exception {
         client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("empty").endMetadata()
                 .addToData("k", "v").build()).create();
