@@ -30,7 +30,11 @@ final class HostPaths {
         String m = scrub(s.message());
         ContainerStatus.Terminated last = s.lastState();
         String lastMessage = last == null ? null : scrub(last.message());
-        if ((m == null || m.equals(s.message())) && (lastMessage == null || lastMessage.equals(last.message()))) {
+        // A hook's failure event quotes the engine's error, host paths included.
+        List<ContainerStatus.Event> events = s.events().stream()
+                .map(e -> new ContainerStatus.Event(e.key(), e.type(), e.reason(), scrub(e.message()))).toList();
+        if ((m == null || m.equals(s.message())) && (lastMessage == null || lastMessage.equals(last.message()))
+                && events.equals(s.events())) {
             return s;
         }
         if (last != null) {
@@ -38,7 +42,7 @@ final class HostPaths {
                     last.containerId());
         }
         return new ContainerStatus(s.name(), s.state(), s.reason(), m, s.exitCode(), s.restartCount(), s.startedAt(), s.finishedAt(),
-                s.containerId(), s.image(), s.ready(), s.imagePullMillis(), last);
+                s.containerId(), s.image(), s.ready(), s.imagePullMillis(), last, events);
     }
 
     PodRunner.Outcome scrub(PodRunner.Outcome o) {
