@@ -1,5 +1,6 @@
 package gpufleet.control.workload;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import gpufleet.common.Json;
 import gpufleet.common.Quantity;
 import gpufleet.common.api.WorkloadSpec;
@@ -114,7 +115,7 @@ public final class WorkloadStore implements AutoCloseable {
                 ps.setLong(10, spec.memoryBytes());
                 ps.setBytes(11, sealed);
                 ps.executeUpdate();
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
             place(c, id, tenant, spec, o.model());
@@ -243,7 +244,7 @@ public final class WorkloadStore implements AutoCloseable {
                     id = rs.getObject(1, UUID.class);
                     host[0] = rs.getObject(2, UUID.class);
                     stored = Json.mapper().readValue(rs.getString(3), WorkloadSpec.class);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                } catch (JsonProcessingException e) {
                     throw new IllegalStateException("the stored spec of pod " + podUid + " is unreadable", e);
                 }
             }
@@ -259,7 +260,7 @@ public final class WorkloadStore implements AutoCloseable {
                 ps.setString(1, Json.mapper().writeValueAsString(next));
                 ps.setObject(2, id);
                 ps.executeUpdate();
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
             if (host[0] != null) {
