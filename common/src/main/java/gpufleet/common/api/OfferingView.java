@@ -16,6 +16,12 @@ public record OfferingView(String name, String gpuModel, int gpuCount, String cp
 
     /** {@code ephemeralStorage}: the offering's per-pod disk bound, shown as {@code limits.k8s.gpu/ephemeral-storage}; null for none. */
     public static OfferingView of(String name, String gpuModel, int gpuCount, long cpuMillis, String memory, String ephemeralStorage) {
+        return of(name, gpuModel, gpuCount, cpuMillis, memory, ephemeralStorage, null);
+    }
+
+    /** {@code shmSize}: the /dev/shm its pods get by default, shown as {@code limits.k8s.gpu/shm-size}; null for none. */
+    public static OfferingView of(String name, String gpuModel, int gpuCount, long cpuMillis, String memory, String ephemeralStorage,
+                                  String shmSize) {
         String cpu = cpuMillis + "m";
         Map<String, String> annotations = new java.util.TreeMap<>(Map.of(
                 "limits.k8s.gpu/cpu", cpu,
@@ -23,6 +29,9 @@ public record OfferingView(String name, String gpuModel, int gpuCount, String cp
                 "limits.k8s.gpu/default", Integer.toString(gpuCount)));
         if (ephemeralStorage != null) {
             annotations.put("limits.k8s.gpu/ephemeral-storage", ephemeralStorage);
+        }
+        if (shmSize != null) {
+            annotations.put("limits.k8s.gpu/shm-size", shmSize);
         }
         return new OfferingView(name, gpuModel, gpuCount, cpu, memory, Map.copyOf(annotations));
     }

@@ -150,21 +150,27 @@ public final class TenantStore {
     public OfferingView createOffering(Offering o) {
         return db.tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO offerings (name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""")) {
+                    INSERT INTO offerings (name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes, shm_size_bytes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""")) {
                 ps.setString(1, o.name());
                 ps.setString(2, o.gpuModel());
                 ps.setInt(3, o.gpuCount());
                 ps.setLong(4, o.cpuMillis());
                 ps.setLong(5, o.memoryBytes());
                 ps.setObject(6, o.ephemeralStorageBytes());
+                ps.setObject(7, o.shmSizeBytes());
                 if (ps.executeUpdate() == 0) {
                     throw new ApiException(ErrorKind.CONFLICT, "offering " + o.name() + " already exists", "name");
                 }
             }
             return OfferingView.of(o.name(), o.gpuModel(), o.gpuCount(), o.cpuMillis(), Quantity.memory(o.memoryBytes()),
-                    o.ephemeralStorageBytes() == null ? null : Quantity.memory(o.ephemeralStorageBytes()));
+                    memory(o.ephemeralStorageBytes()), memory(o.shmSizeBytes()));
         });
+    }
+
+    /** A stored optional size as a quantity; null stays null. */
+    private static String memory(Long bytes) {
+        return bytes == null ? null : Quantity.memory(bytes);
     }
 
     public void deleteOffering(String name) {
@@ -186,9 +192,11 @@ public final class TenantStore {
                 tenant(c, tenant);
             }
             try (PreparedStatement ps = c.prepareStatement(tenant == null
-                    ? "SELECT name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes FROM offerings ORDER BY name"
+                    ? """
+                      SELECT name, gpu_model, gpu_count, cpu_millis, memory_bytes, ephemeral_storage_bytes, shm_size_bytes
+                      FROM offerings ORDER BY name"""
                     : """
-                      SELECT o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes, o.ephemeral_storage_bytes
+                      SELECT o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes, o.ephemeral_storage_bytes, o.shm_size_bytes
                       FROM offerings o JOIN tenant_offerings t ON t.offering = o.name WHERE t.tenant = ? ORDER BY o.name""")) {
                 if (tenant != null) {
                     ps.setString(1, tenant);
@@ -196,9 +204,8 @@ public final class TenantStore {
                 List<OfferingView> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        Long disk = rs.getObject(6, Long.class);
                         out.add(OfferingView.of(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getLong(4),
-                                Quantity.memory(rs.getLong(5)), disk == null ? null : Quantity.memory(disk)));
+                                Quantity.memory(rs.getLong(5)), memory(rs.getObject(6, Long.class)), memory(rs.getObject(7, Long.class))));
                     }
                 }
                 return out;

@@ -74,7 +74,8 @@ public final class HostWorkloads {
                            (SELECT json_agg(DISTINCT (t ->> 'port')::int) FROM routes r, jsonb_array_elements(r.targets) t
                             WHERE r.tenant = w.tenant AND t ->> 'podUid' = w.pod_uid),
                            w.sealed_secrets,
-                           (SELECT o.ephemeral_storage_bytes FROM offerings o WHERE o.name = w.offering)
+                           (SELECT o.ephemeral_storage_bytes FROM offerings o WHERE o.name = w.offering),
+                           (SELECT o.shm_size_bytes FROM offerings o WHERE o.name = w.offering)
                     FROM workloads w WHERE w.host_id = ? AND w.deleted_at IS NULL ORDER BY w.created_at, w.id""")) {
                 ps.setObject(1, host);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -83,7 +84,7 @@ public final class HostWorkloads {
                         WorkloadSpec spec = opened(rs.getString(2), spec(rs.getString(6)), rs.getBytes(10));
                         out.add(new HostWorkload(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
                                 rs.getString(4), rs.getString(5), spec, gpus, rs.getBoolean(7), ports(rs.getString(9)),
-                                rs.getObject(11, Long.class)));
+                                rs.getObject(11, Long.class), rs.getObject(12, Long.class)));
                     }
                 }
             }

@@ -240,7 +240,7 @@ final class PodRunner {
         }
         String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
                 null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false, disk.logMaxBytes(), disk.logMaxFiles(),
-                ContainerSettings.sandbox(w.spec(), PodVolumes.shmBytes(w.spec(), null), volumes.held(w))));
+                ContainerSettings.sandbox(w.spec(), PodVolumes.shmBytes(w.spec(), PodVolumes.offeringShm(w)), volumes.held(w))));
         return id;
     }
 

@@ -103,6 +103,14 @@ final class PodVolumes {
         return otherwise;
     }
 
+    /**
+     * The offering's /dev/shm for a pod that mounts none (null: the engine's default), never more
+     * than the pod's memory: the pages of /dev/shm are charged to whoever writes them.
+     */
+    static Long offeringShm(HostWorkload w) {
+        return w.podShmSizeBytes() == null ? null : Math.min(w.podShmSizeBytes(), w.spec().memoryBytes());
+    }
+
     /** Bytes the pod's disk emptyDirs hold, by volume name. */
     Map<String, Long> diskBytes(String workload) {
         Map<String, Long> out = new java.util.TreeMap<>();

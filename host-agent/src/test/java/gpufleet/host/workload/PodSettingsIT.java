@@ -268,6 +268,21 @@ class PodSettingsIT {
     }
 
     @Test
+    void theOfferingsShmSizeIsThePodsDevShmWhenItMountsNoneThereCappedAtThePodsMemory() throws Exception {
+        HostWorkload plain = pod("shm-default", List.of(container("main", BUSYBOX, "df -k /dev/shm", null, null, null)),
+                null, null, null, null, null);
+        HostWorkload sized = new HostWorkload(plain.id(), plain.tenant(), plain.podUid(), plain.namespace(), plain.name(), plain.spec(),
+                plain.gpus(), false, plain.publish(), null, 32L << 20);
+        assertThat(logs(runToEnd(sized).get("main"))).containsPattern("shm\\s+32768 ");
+        // Two containers of 64Mi: an offering's 8Gi gives the pod no more than its 128Mi.
+        HostWorkload big = pod("shm-capped", List.of(container("main", BUSYBOX, "df -k /dev/shm", null, null, null),
+                container("side", BUSYBOX, "true", null, null, null)), null, null, null, null, null);
+        HostWorkload capped = new HostWorkload(big.id(), big.tenant(), big.podUid(), big.namespace(), big.name(), big.spec(),
+                big.gpus(), false, big.publish(), null, 8L << 30);
+        assertThat(logs(runToEnd(capped).get("main"))).containsPattern("shm\\s+131072 ");
+    }
+
+    @Test
     void theHostnameIsThePodsNameOrItsOwnWithSubdomainAndAliasesInEtcHosts() throws Exception {
         Map<String, ContainerStatus> plain = runToEnd(pod("web-7f9c", List.of(container("main", BUSYBOX, "hostname", null, null, null)),
                 null, null, null, null, null));
