@@ -116,21 +116,22 @@ class PodSpecRulesIT {
     }
 
     @Test
-    void aFieldNotHonouredIsRefusedAndAProbeIsRunWithoutWithAWarning() throws Exception {
+    void aFieldNotHonouredIsRefusedAndOneThatOnlyWatchesLessRunsWithAWarning() throws Exception {
         pod("shared-pids", limits("1", "1", "1Gi"), p -> p.editSpec().withShareProcessNamespace(true).endSpec());
         sync();
         assertThat(scheduled("shared-pids").getMessage()).isEqualTo("spec.shareProcessNamespace is not supported"
                 + " on k8s.gpu yet (containers would not see each other's processes)");
         assertThat(workloads()).as("a pod that would not run as written does not run").isZero();
 
+        // A probe is honoured now (the host runs it): no warning. A message path elsewhere is not, and is said so.
         pod("probed", c -> limits("1", "1", "1Gi").apply(c).withNewReadinessProbe().withNewExec().withCommand("true").endExec()
-                .endReadinessProbe(), p -> p);
+                .endReadinessProbe().withTerminationMessagePath("/tmp/why"), p -> p);
         sync();
         assertThat(workloads()).isEqualTo(1);
         assertThat(warnings("probed")).singleElement().satisfies(e -> {
             assertThat(e.getReason()).isEqualTo("IgnoredPodFields");
             assertThat(e.getMessage()).isEqualTo("ignored on k8s.gpu (not supported yet; the pod runs without them): "
-                    + "spec.containers[0].readinessProbe");
+                    + "spec.containers[0].terminationMessagePath");
         });
     }
 
