@@ -5,13 +5,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
  * What a running pod's spec may change, as the API server allows it: the images of its containers
  * and init containers, and activeDeadlineSeconds (set, or shortened). Anything else is refused
  * naming the first field that differs; the API server refuses such an update before it reaches
- * the agent, so only a tampered or buggy agent sends one.
+ * the agent, so only a tampered or buggy agent sends one. The values an agent resolves from the
+ * cluster's ConfigMaps and Secrets (env, files, pull credentials) are not compared: they drift
+ * when those objects change, and a running pod keeps the ones it started with (see {@link #applied}).
  */
 final class SpecUpdates {
     static final String RULE = "pod updates may not change fields other than spec.containers[*].image, "
@@ -34,12 +37,32 @@ final class SpecUpdates {
         return null;
     }
 
-    /** The spec as JSON with the fields an update may change left out. */
+    /**
+     * {@code stored} with what an update changes taken from {@code next} (which {@link #refusal}
+     * let through): the images and the deadline, nothing else. Re-resolved env and files stay as
+     * at creation, as a running pod's env does when its ConfigMap changes.
+     */
+    static WorkloadSpec applied(WorkloadSpec stored, WorkloadSpec next) {
+        ObjectNode n = Json.mapper().valueToTree(stored);
+        ObjectNode from = Json.mapper().valueToTree(next);
+        for (String list : new String[] {"containers", "initContainers"}) {
+            for (int i = 0; i < n.path(list).size(); i++) {
+                ((ObjectNode) n.path(list).get(i)).set("image", from.path(list).get(i).get("image"));
+            }
+        }
+        if (next.activeDeadlineSeconds() != null) {
+            n.put("activeDeadlineSeconds", next.activeDeadlineSeconds());
+        }
+        return Json.mapper().convertValue(n, WorkloadSpec.class);
+    }
+
+    /** The spec as JSON without the fields an update may change, nor the values resolved from the cluster. */
     private static JsonNode comparable(WorkloadSpec s) {
         ObjectNode n = Json.mapper().valueToTree(s);
         n.remove("activeDeadlineSeconds");
+        n.remove("imagePullSecrets");
         for (String list : new String[] {"containers", "initContainers"}) {
-            n.path(list).forEach(c -> ((ObjectNode) c).remove("image"));
+            n.path(list).forEach(c -> ((ObjectNode) c).remove(List.of("image", "env", "files")));
         }
         return n;
     }

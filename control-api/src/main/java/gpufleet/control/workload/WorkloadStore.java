@@ -252,12 +252,13 @@ public final class WorkloadStore implements AutoCloseable {
             if (refusal != null) {
                 throw ApiException.invalid("spec", refusal);
             }
-            if (stored.equals(next)) {
+            WorkloadSpec updated = SpecUpdates.applied(stored, next);
+            if (stored.equals(updated)) {
                 host[0] = null;
                 return WorkloadViews.byId(c, id);
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE workloads SET spec = ?::jsonb, updated_at = now() WHERE id = ?")) {
-                ps.setString(1, Json.mapper().writeValueAsString(next));
+                ps.setString(1, Json.mapper().writeValueAsString(updated));
                 ps.setObject(2, id);
                 ps.executeUpdate();
             } catch (JsonProcessingException e) {

@@ -107,6 +107,17 @@ class WorkloadUpdatesIT {
     }
 
     @Test
+    void aNewImageWhileItsConfigMapChangedKeepsTheEnvThePodStartedWith() {
+        // The agent sends the pod as it resolves it now: the ConfigMap behind MODE changed since the pod was made.
+        Map<String, Object> drifted = pod("gpufleet/busybox:v2");
+        container(drifted).put("env", List.of(Map.of("name", "MODE", "value", "changed-since")));
+        Http.Response r = put(drifted, "?cluster=east");
+        assertThat(r.status()).as("refused before: the image never changed while a ConfigMap had " + r).isEqualTo(200);
+        assertThat(hostSpec().at("/containers/0/image").asText()).isEqualTo("gpufleet/busybox:v2");
+        assertThat(hostSpec().at("/containers/0/env")).as("a running pod keeps the env it started with").isEmpty();
+    }
+
+    @Test
     void anotherClustersOrAnotherTenantsPodIsNotFound() {
         Http.Response west = put(pod("gpufleet/busybox:v2"), "?cluster=west");
         assertThat(west.status()).isEqualTo(404);
