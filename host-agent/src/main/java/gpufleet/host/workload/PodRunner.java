@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,23 +50,6 @@ final class PodRunner {
         }
     }
 
-    /**
-     * The pod's sandbox: its pause container, its addresses (network → IP), and its start, which a
-     * new sandbox runs while the pod's containers are pulled and created (Docker takes a container
-     * joining a namespace that is created but not yet running; only their start must wait).
-     */
-    private record Sandbox(String id, Map<String, String> addresses, CompletableFuture<Void> started) {
-        /** Waits for the pause container's start; its failure (message after {@code prefix}) is the pod's containers'. */
-        void awaitStarted(String prefix) throws RuntimeFailure {
-            try {
-                started.join();
-            } catch (CompletionException e) {
-                RuntimeFailure f = e.getCause() instanceof RuntimeFailure r ? r : new RuntimeFailure("RunContainerError", e.getMessage());
-                throw new RuntimeFailure(f.reason(), prefix + f.getMessage());
-            }
-        }
-    }
-
     /** Reports a workload's statuses before a run finishes: an image pull can take minutes. */
     @FunctionalInterface
     interface Progress {
@@ -83,15 +64,13 @@ final class PodRunner {
     private final ImageAccess images;
     private final RestartBackoff backoff;
     private final String gpuRuntime;
-    private final String pauseImage;
     private final long pidsLimit;
     private final DiskLimits disk;
     private final Progress progress;
     private final PortRelay relay;
-    private final PodFirewall firewall;
-    private final TenantNetworks networks;
     private final HostLimits limits = HostLimits.ofThisMachine();
     private final LifecycleHooks hooks;
+    private final Sandboxes sandboxes;
     private final PodStopper stopper;
     /** Starts new sandboxes and stops a pod's containers side by side; daemon threads, gone a minute after the last use. */
     private final ExecutorService starter = Executors.newCachedThreadPool(r -> {
@@ -116,15 +95,13 @@ final class PodRunner {
         this.images = new ImageAccess(runtime, files.root());
         this.backoff = backoff;
         this.gpuRuntime = gpuRuntime;
-        this.pauseImage = pauseImage;
         this.pidsLimit = pidsLimit;
         this.progress = (workload, soFar) -> progress.report(workload, paths.scrub(soFar));
         this.relay = relay;
-        this.firewall = firewall;
-        this.networks = networks;
         this.disk = disk;
         this.hooks = new LifecycleHooks(runtime);
         this.stopper = new PodStopper(runtime, hooks, starter);
+        this.sandboxes = new Sandboxes(runtime, host, pauseImage, disk, firewall, networks, volumes, starter);
     }
 
     /** {@code mine}: the workload's containers on this host, as listed at the start of the pass. */
@@ -141,9 +118,9 @@ final class PodRunner {
         if (refusal != null) {
             return refuse(w, refusal);
         }
-        Sandbox sandbox;
+        Sandboxes.Sandbox sandbox;
         try {
-            sandbox = pause(w, mine);
+            sandbox = sandboxes.ensure(w, mine);
         } catch (RuntimeFailure f) {
             relay.publish(w.id().toString(), null, w.publish()); // keeps the ports for when the sandbox is back
             return new Outcome(w.spec().containers().stream()
@@ -193,59 +170,8 @@ final class PodRunner {
                 .map(c -> waiting(c.name(), "CreateContainerError", "refused by the host: " + refusal, 0)).toList(), false);
     }
 
-    /** The pod's network holder; if it died, the pod's containers lost their network and start over. */
-    private Sandbox pause(HostWorkload w, List<Observed> mine) throws RuntimeFailure {
-        Observed pause = latest(mine.stream().filter(o -> Labels.PAUSE.equals(o.label(Labels.CONTAINER))).toList());
-        if (pause != null && pause.state().equals("running")) {
-            return new Sandbox(pause.id(), pause.addresses(), CompletableFuture.completedFuture(null));
-        }
-        for (Observed o : mine) {
-            runtime.remove(o.id());
-        }
-        mine.clear();
-        // Made for this pod, never ahead of it: Docker cannot label a container after its creation,
-        // and every container of a pod carries the pod's labels.
-        String workload = w.id().toString();
-        String id = createPause(Labels.sandboxName(workload), w, Labels.of(host, workload, w.podUid(), w.tenant(), Labels.PAUSE, 0));
-        Sandbox sandbox = new Sandbox(id, Map.of(), CompletableFuture.runAsync(() -> {
-            try {
-                runtime.start(id);
-            } catch (RuntimeFailure f) {
-                throw new CompletionException(f);
-            }
-        }, starter));
-        if (w.publish().isEmpty()) {
-            return sandbox;
-        }
-        sandbox.awaitStarted(""); // the relay needs the sandbox's address
-        return new Sandbox(id, addresses(id), sandbox.started());
-    }
-
-    /** A new sandbox's addresses; when they cannot be read now, the next pass finds them in the listing. */
-    private Map<String, String> addresses(String id) {
-        try {
-            return runtime.inspect(id).map(Observed::addresses).orElse(Map.of());
-        } catch (RuntimeFailure f) {
-            return Map.of();
-        }
-    }
-
-    private String createPause(String name, HostWorkload w, Map<String, String> labels) throws RuntimeFailure {
-        firewall.require();
-        String network = networks.ensure(w.tenant()); // by id: a name may match two networks
-        // Never pulled: a sandbox image fetched by a mutable tag would run in every pod of the host.
-        if (runtime.imageId(pauseImage).isEmpty()) {
-            log.error("the pause image {} is not on this host; build it (ansible's host_agent role, or bash dev/services.sh images)", pauseImage);
-            throw new RuntimeFailure("CreateContainerError", "this host is missing its pod sandbox image; the pod starts once it has it");
-        }
-        String id = runtime.create(new Plan(name, pauseImage, labels, List.of(), List.of(), List.of(),
-                null, 50_000_000L, 32L << 20, 32, network, List.of(), null, false, false, disk.logMaxBytes(), disk.logMaxFiles(),
-                ContainerSettings.sandbox(w.spec(), PodVolumes.shmBytes(w.spec(), PodVolumes.offeringShm(w)), volumes.held(w))));
-        return id;
-    }
-
     /** {@code policy}: when this container is started again after it ends (see {@link InitOrder#restartPolicy}). */
-    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, Sandbox sandbox,
+    private ContainerStatus container(HostWorkload w, WorkloadSpec.Container c, List<Observed> attempts, Sandboxes.Sandbox sandbox,
                                       String policy, Function<ContainerStatus, Outcome> soFar) {
         String key = w.id() + "/" + c.name();
         Observed cur = latest(attempts);
@@ -303,7 +229,7 @@ final class PodRunner {
      * {@code soFar}: the pod's outcome with this container in the given status, for progress
      * reports; {@code before}: how the previous run ended (null for the first).
      */
-    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, Sandbox sandbox, String key,
+    private ContainerStatus start(HostWorkload w, WorkloadSpec.Container c, int attempt, Sandboxes.Sandbox sandbox, String key,
                                   Function<ContainerStatus, Outcome> soFar, ContainerStatus.Terminated before) {
         if (!backoff.remaining(key + "/pull", Instant.now()).isZero()) {
             return waiting(c.name(), "ImagePullBackOff", "Back-off pulling image \"" + c.image() + "\"", attempt, before);
@@ -329,7 +255,7 @@ final class PodRunner {
             Instant started = Instant.now();
             String network = TenantNetworks.name(w.tenant());
             String hookFailure = hooks.postStart(w, c, id, () -> sandbox.addresses().containsKey(network)
-                    ? sandbox.addresses().get(network) : addresses(sandbox.id()).get(network));
+                    ? sandbox.addresses().get(network) : sandboxes.addresses(sandbox.id()).get(network));
             if (hookFailure != null) {
                 runtime.stop(id, 0); // as the kubelet: killed, then started again by the pod's restartPolicy
                 return waiting(c.name(), "PostStartHookError", hookFailure, attempt, before).with(false, List.of(
@@ -439,7 +365,7 @@ final class PodRunner {
         }
     }
 
-    private static Observed latest(List<Observed> attempts) {
+    static Observed latest(List<Observed> attempts) {
         return attempts.stream().max(Comparator.comparingInt(PodRunner::attempt)).orElse(null);
     }
 }
