@@ -452,12 +452,15 @@ service_nvml() {
     ensure_packages libnvidia-ml1 libnvidia-ml-dev
   fi
   local lib header
-  lib=$(dpkg -L libnvidia-ml1 | grep -E '/libnvidia-ml\.so\.1$' | head -n1)
-  header=$(dpkg -L libnvidia-ml-dev | grep -E '/nvml\.h$' | head -n1)
+  # Every reader here takes all its input: one that stops early (head, awk's exit) can kill the
+  # writer with SIGPIPE, which pipefail turns into a silent exit of this whole script (it did,
+  # once, right after installing these packages on a fresh machine).
+  lib=$(dpkg -L libnvidia-ml1 | awk '/\/libnvidia-ml\.so\.1$/ && !n++')
+  header=$(dpkg -L libnvidia-ml-dev | awk '/\/nvml\.h$/ && !n++')
   [[ -n $lib && -e $lib ]] || die "libnvidia-ml.so.1 not found in package libnvidia-ml1"
   [[ -n $header && -e $header ]] || die "nvml.h not found in package libnvidia-ml-dev"
   local linked
-  linked=$(ldconfig -p | awk '$1 == "libnvidia-ml.so.1" { print $NF; exit }')
+  linked=$(ldconfig -p | awk '$1 == "libnvidia-ml.so.1" && !n++ { print $NF }')
   summary nvml "libnvidia-ml1 $(dpkg-query -W -f='${Version}' libnvidia-ml1): $lib (ld.so: ${linked:-not in ldconfig cache}), nvml.h: $header"
 }
 
@@ -470,7 +473,7 @@ service_ansible() {
     bash "$(dirname "${BASH_SOURCE[0]}")/../ansible/test/build-stand-in-image.sh" "$HOST_IMAGE" "$HOST_IMAGE_REV"
     state=built
   fi
-  summary ansible "$(ansible --version | head -n1), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"
+  summary ansible "$(ansible --version | awk 'NR == 1'), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"
 }
 
 # ---------------------------------------------------------------- Chromium ---
@@ -480,7 +483,7 @@ service_chromium() {
   ensure_packages chromium chromium-driver
   [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing after installing chromium"
   [[ -x /usr/bin/chromedriver ]] || die "/usr/bin/chromedriver missing after installing chromium-driver"
-  summary chromium "$(/usr/bin/chromium --version 2>/dev/null | head -n1), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2)"
+  summary chromium "$(/usr/bin/chromium --version 2>/dev/null | awk 'NR == 1'), $(/usr/bin/chromedriver --version | cut -d' ' -f1-2)"
 }
 
 # The kubelet API is checked with a real kubectl (Go's SPDY and WebSocket clients, not ours). A
@@ -488,7 +491,7 @@ service_chromium() {
 service_kubectl() {
   command -v kubectl >/dev/null || ensure_packages kubernetes-client
   command -v kubectl >/dev/null || die "kubectl missing after installing kubernetes-client"
-  summary kubectl "$(kubectl version --client 2>/dev/null | head -n1)"
+  summary kubectl "$(kubectl version --client 2>/dev/null | awk 'NR == 1')"
 }
 
 # -------------------------------------------------------------------- main ---

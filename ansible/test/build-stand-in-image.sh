@@ -42,7 +42,7 @@ debian_mirror() {
 
 [[ $(id -u) == 0 ]] || die "run as root (debootstrap needs it)"
 command -v debootstrap >/dev/null || die "debootstrap is missing (bash dev/services.sh ansible installs it)"
-mirror=$(debian_mirror | head -n1)
+mirror=$(debian_mirror | awk 'NR == 1')  # reads all: head could SIGPIPE the function under pipefail
 [[ -n $mirror ]] || die "no Debian $SUITE entry in /etc/apt/sources.list{,.d/*} to take a mirror from"
 
 # The root filesystem is built on disk (/var/tmp), not in /tmp, which may be a small or noexec
