@@ -157,7 +157,7 @@ elapsed=$((SECONDS - start))
 read -r tests failures errors skipped < <(cat */target/surefire-reports/TEST-*.xml 2>/dev/null | grep -o '<testsuite [^>]*' \
   | awk '{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) { gsub(/"/, "", kv[2]); n[kv[1]] += kv[2] } }
          END { print n["tests"] + 0, n["failures"] + 0, n["errors"] + 0, n["skipped"] + 0 }')
-grep -E '^\[INFO\] (gpufleet|testkit|common|control-api|host-agent|tenant-agent|gpuctl|bench|ansible).*(SUCCESS|FAILURE|SKIPPED)' \
+grep -E '^\[INFO\] (gpufleet|testkit|common|control-api|host-agent|tenant-agent|gpuctl|bench|faults|ansible).*(SUCCESS|FAILURE|SKIPPED)' \
   "$WORK/verify.log" 2>/dev/null | sed 's/^\[INFO\] /  /' >&2 || true
 ((status == 0)) || grep -E '^\[ERROR\] (Tests run|  [A-Za-z]+.*:[0-9]+|Failures|Errors)' "$WORK/verify.log" 2>/dev/null | head -30 >&2 || true
 log "$( ((status == 0)) && echo PASSED || echo FAILED ) in $((elapsed / 60))m$((elapsed % 60))s (services and tests): $tests tests, $failures failures, $errors errors, $skipped skipped"
