@@ -5,6 +5,7 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -31,7 +32,7 @@ final class EngineBurst {
         Stats stats = new Stats();
         ExecutorService pool = Executors.newFixedThreadPool(pods);
         try {
-            List<Future<?>> all = new java.util.ArrayList<>();
+            List<Future<?>> all = new ArrayList<>();
             for (int i = 0; i < pods; i++) {
                 String name = "gf-bench-engine-" + i;
                 all.add(pool.submit(() -> {

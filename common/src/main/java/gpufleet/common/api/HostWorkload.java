@@ -1,5 +1,6 @@
 package gpufleet.common.api;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -16,9 +17,9 @@ import java.util.UUID;
  */
 public record HostWorkload(UUID id, String tenant, String podUid, String namespace, String name, WorkloadSpec spec,
                            Map<String, List<String>> gpus, boolean stop, List<Integer> publish,
-                           @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                           @JsonInclude(JsonInclude.Include.NON_NULL)
                            Long podEphemeralStorageBytes,
-                           @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                           @JsonInclude(JsonInclude.Include.NON_NULL)
                            Long podShmSizeBytes) {
     public HostWorkload {
         publish = publish == null ? List.of() : List.copyOf(publish);

@@ -11,6 +11,8 @@ import gpufleet.common.Invalid;
 import gpufleet.common.Names;
 import gpufleet.common.Quantity;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -87,7 +89,7 @@ public record WorkloadSpec(
         for (PodSettings.Volume v : volumes) {
             Invalid.check(volumeNames.add(v.name()), "volumes.name", "volume name '" + v.name() + "' is used twice");
         }
-        List<Container> everyContainer = new java.util.ArrayList<>(initContainers);
+        List<Container> everyContainer = new ArrayList<>(initContainers);
         everyContainer.addAll(containers);
         for (Container c : everyContainer) {
             Set<String> paths = new HashSet<>();
@@ -122,7 +124,7 @@ public record WorkloadSpec(
 
     /** Init containers first, in order, then the app containers. */
     public List<Container> allContainers() {
-        List<Container> all = new java.util.ArrayList<>(initContainers);
+        List<Container> all = new ArrayList<>(initContainers);
         all.addAll(containers);
         return all;
     }
@@ -227,7 +229,7 @@ public record WorkloadSpec(
                     "livenessProbe.successThreshold must be 1");
             Invalid.check(startupProbe == null || startupProbe.successThreshold() == 1, "startupProbe.successThreshold",
                     "startupProbe.successThreshold must be 1");
-            for (Probe p : java.util.Arrays.asList(livenessProbe, readinessProbe, startupProbe)) {
+            for (Probe p : Arrays.asList(livenessProbe, readinessProbe, startupProbe)) {
                 Invalid.check(p == null || p.handler().sleepSeconds() == null, "probe", "a probe has no sleep handler");
             }
         }

@@ -6,12 +6,14 @@ import gpufleet.common.api.InventoryReport;
 import gpufleet.common.api.RegisteredHost;
 import gpufleet.common.api.ReportResult;
 import gpufleet.common.api.StreamEndpoint;
+import gpufleet.common.api.WorkloadEviction;
 import gpufleet.common.api.WorkloadStatusReport;
-import gpufleet.common.http.JsonClient;
 import gpufleet.common.http.JsonClient.Refused;
+import gpufleet.common.http.JsonClient;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 
 /** The control-api's host API, as the agent calls it. */
@@ -65,7 +67,7 @@ public final class ControlApiClient {
     /** Ends one of this host's workloads: its pod fails with {@code reason} (Evicted, DeadlineExceeded) and is deleted. */
     public void end(RegisteredHost host, UUID workload, String reason, String message) throws IOException, Refused {
         http.send("POST", "/v1/hosts/" + host.hostId() + "/workloads/" + workload + "/eviction", host.token(),
-                new gpufleet.common.api.WorkloadEviction(message, reason), java.util.Map.class);
+                new WorkloadEviction(message, reason), Map.class);
     }
 
     /** Tells the control-api where this agent serves streams and the key its tickets are signed with. */

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -324,7 +325,7 @@ final class PodRunner {
         if (w == null) {
             return new Outcome(last, true);
         }
-        Set<String> inits = new java.util.HashSet<>(w.spec().initContainers().stream().map(WorkloadSpec.Container::name).toList());
+        Set<String> inits = new HashSet<>(w.spec().initContainers().stream().map(WorkloadSpec.Container::name).toList());
         return new Outcome(last.stream().filter(s -> !inits.contains(s.name())).toList(), true, Map.of(),
                 last.stream().filter(s -> inits.contains(s.name())).toList());
     }

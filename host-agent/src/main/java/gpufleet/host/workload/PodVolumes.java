@@ -18,6 +18,7 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
@@ -113,7 +114,7 @@ final class PodVolumes {
 
     /** Bytes the pod's disk emptyDirs hold, by volume name. */
     Map<String, Long> diskBytes(String workload) {
-        Map<String, Long> out = new java.util.TreeMap<>();
+        Map<String, Long> out = new TreeMap<>();
         Path dir = root.resolve(workload);
         if (!Files.isDirectory(dir)) {
             return out;
