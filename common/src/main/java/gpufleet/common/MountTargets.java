@@ -44,4 +44,36 @@ public final class MountTargets {
         }
         return null;
     }
+
+    /**
+     * Null when {@code path} may be a file of the volume mounted at {@code volume} (or, equal to it,
+     * the volume's directory itself), else why not. The host lays a volume out as the kubelet does,
+     * each key a link into a {@code ..data} directory it swaps on change: a key is a relative path
+     * without '.' or '..' parts, and none starts with '..', the names the host keeps for itself.
+     */
+    public static String volumeRefusal(String volume, String path) {
+        String dir = refusal(volume);
+        if (dir != null) {
+            return "volume '" + volume + "' " + dir;
+        }
+        if (volume.contains("//") || volume.contains("/./") || volume.endsWith("/.")) {
+            return "volume '" + volume + "' must be written plainly, without '//' or '.' parts";
+        }
+        if (path.equals(volume)) {
+            return null;
+        }
+        if (!path.startsWith(volume + "/")) {
+            return "path '" + path + "' is not inside its volume '" + volume + "'";
+        }
+        String key = path.substring(volume.length() + 1);
+        if (key.startsWith("..")) {
+            return "key '" + key + "' of volume '" + volume + "' must not start with '..'";
+        }
+        for (String part : key.split("/", -1)) {
+            if (part.isEmpty() || part.equals(".") || part.equals("..")) {
+                return "key '" + key + "' of volume '" + volume + "' must be a relative path without empty, '.' or '..' parts";
+            }
+        }
+        return null;
+    }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import gpufleet.common.ContainerLimits;
 import gpufleet.common.Invalid;
+import gpufleet.common.MountTargets;
 import gpufleet.common.Names;
 import gpufleet.common.Quantity;
 import java.io.IOException;
@@ -327,14 +328,41 @@ public record WorkloadSpec(
     }
 
     /** A file from a ConfigMap or Secret: where it goes, its mode, its bytes (base64). */
-    public record FileMount(String path, Integer mode, String contentBase64) {
+    /**
+     * One file a container sees. {@code volume}: the mount path of the ConfigMap, Secret, projected
+     * or downwardAPI volume (mounted without subPath) it belongs to, whose files follow changes to
+     * that object; a file whose {@code path} is the volume itself stands for the volume's directory
+     * (there even while it holds no key, content empty). Null for a file mounted alone (a subPath),
+     * which never changes, as from agents that came before volumes.
+     */
+    public record FileMount(String path, Integer mode, String contentBase64, String volume) {
+        public FileMount(String path, Integer mode, String contentBase64) {
+            this(path, mode, contentBase64, null);
+        }
+
         public FileMount {
             Invalid.requiredText(path, "path", 1024);
-            String refusal = gpufleet.common.MountTargets.refusal(path);
+            String refusal = MountTargets.refusal(path);
             Invalid.check(refusal == null, "path", "path '" + path + "' " + refusal);
             mode = mode == null ? 0644 : mode;
             Invalid.check(mode >= 0 && mode <= 0777, "mode", "mode must be 0..0777");
             Invalid.required(contentBase64, "contentBase64");
+            if (volume != null) {
+                String bad = MountTargets.volumeRefusal(volume, path);
+                Invalid.check(bad == null, "volume", bad);
+                Invalid.check(!path.equals(volume) || contentBase64.isEmpty(), "contentBase64",
+                        "the directory of volume '" + volume + "' has no content");
+            }
+        }
+
+        /** Whether this stands for its volume's directory, not a file in it. */
+        public boolean volumeDirectory() {
+            return path.equals(volume);
+        }
+
+        /** The same file with other content (sealed or opened by the control-api). */
+        public FileMount withContent(String content) {
+            return new FileMount(path, mode, content, volume);
         }
     }
 

@@ -56,7 +56,7 @@ public final class SpecSecrets {
             throw new IllegalStateException("cannot write the secrets of pod " + spec.podUid(), e);
         }
         WorkloadSpec clear = with(spec, (c, i) -> c.env().stream().map(e -> new EnvVar(e.name(), "")).toList(),
-                (c, i) -> c.files().stream().map(f -> new FileMount(f.path(), f.mode(), "")).toList(),
+                (c, i) -> c.files().stream().map(f -> f.withContent("")).toList(),
                 spec.imagePullSecrets().stream().map(p -> new PullSecret(p.registry(), "", "")).toList());
         return new Split(clear, key.seal(plain, context(tenant, spec.podUid())));
     }
@@ -81,7 +81,7 @@ public final class SpecSecrets {
             throw new IllegalStateException("sealed secrets of pod " + clear.podUid() + " do not match its stored spec");
         }
         return with(clear, (c, i) -> zip(c.env(), m.env().get(i), (e, v) -> new EnvVar(e.name(), v)),
-                (c, i) -> zip(c.files(), m.files().get(i), (f, v) -> new FileMount(f.path(), f.mode(), v)), m.pull());
+                (c, i) -> zip(c.files(), m.files().get(i), (f, v) -> f.withContent(v)), m.pull());
     }
 
     private static <T> List<T> zip(List<T> entries, List<String> values, BiFunction<T, String, T> put) {
