@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Commands run inside a running container, for lifecycle hooks and probes. */
+/** Commands run inside a running container, for lifecycle hooks and probes; one past its time is killed. */
 final class ExecOps {
     private ExecOps() {}
 
@@ -43,6 +43,10 @@ final class ExecOps {
             client.execStartCmd(execId).exec(done);
             boolean ended = done.awaitCompletion(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
             done.close();
+            if (!ended) {
+                // A command past its time is killed, or each timed-out probe would leave one more behind.
+                ExecKill.kill(client, execId);
+            }
             synchronized (out) {
                 if (!ended) {
                     return new ExecResult(-1, out.toString(), true);

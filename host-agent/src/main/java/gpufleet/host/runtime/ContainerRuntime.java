@@ -78,7 +78,8 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /**
      * Runs a command in a running container (as {@code docker exec}, as the container's user) and
-     * waits at most {@code timeout} for it to end. Fails when the container is not running.
+     * waits at most {@code timeout} for it to end; one still running then is killed, with what it
+     * started. Fails when the container is not running.
      */
     ExecResult exec(String id, List<String> command, Duration timeout) throws RuntimeFailure;
 

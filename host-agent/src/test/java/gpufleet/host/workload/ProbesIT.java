@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Frame;
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.HostDesired;
 import gpufleet.common.api.HostWorkload;
@@ -15,6 +17,7 @@ import gpufleet.common.api.WorkloadSpec;
 import gpufleet.host.docker.DockerRuntime;
 import gpufleet.host.runtime.DiskLimits;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -146,6 +149,32 @@ class ProbesIT {
         String id = s.containerId().replaceFirst("^docker://", "");
         String exec = docker.execCreateCmd(id).withCmd(command).exec().getId();
         docker.execStartCmd(exec).start().awaitCompletion();
+    }
+
+    /** What {@code command} wrote, run in the container of {@code s}. */
+    private static String dockerOutput(ContainerStatus s, String... command) throws InterruptedException {
+        String id = s.containerId().replaceFirst("^docker://", "");
+        String exec = docker.execCreateCmd(id).withCmd(command).withAttachStdout(true).withAttachStderr(true).exec().getId();
+        StringBuilder out = new StringBuilder();
+        docker.execStartCmd(exec).exec(new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame f) {
+                out.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+            }
+        }).awaitCompletion();
+        return out.toString();
+    }
+
+    @Test
+    void anExecProbePastItsTimeoutIsKilledInsideTheContainer() throws Exception {
+        // One try every 10 s, each given 1 s: once its failure is said, its command must be gone before the next.
+        HostWorkload w = pod(SERVER, null, new Probe(new Probe.Handler(List.of("sleep", "30"), null, null, null, null),
+                0, 10, 1, 1, 1, null), null);
+        ContainerStatus s = until(w, "the exec probe timed out", 30, x -> !x.events().isEmpty());
+        assertThat(said(s)).containsExactly("Warning Unhealthy: Readiness probe failed: command \"sleep 30\" timed out");
+        assertThat(s.ready()).isFalse();
+        String ps = dockerOutput(s, "ps", "-o", "pid,args");
+        assertThat(ps).as("the processes in the container").contains("httpd").doesNotContain("sleep 30");
     }
 
     @Test
