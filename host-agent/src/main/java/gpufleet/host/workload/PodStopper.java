@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Stops a pod's running containers as the kubelet does, under one grace period for the whole pod:
- * the app containers first, all at once, then the sidecars (Kubernetes 1.29+ stops them after the
- * containers they serve). Each container's preStop runs before its SIGTERM, and its time counts
+ * the app containers first, all at once, then the sidecars one by one in the reverse of their start
+ * order (Kubernetes 1.29+ stops them after the containers they serve), each with what is left of
+ * the grace period. Each container's preStop runs before its SIGTERM, and its time counts
  * against the grace period; a preStop that outlasts it is cut off, and the container then gets
  * the kubelet's two seconds more before SIGKILL, so no hook holds a pod past its grace period.
  */
@@ -51,13 +52,16 @@ final class PodStopper {
      */
     Map<String, ContainerStatus.Event> stop(HostWorkload w, List<Observed> running, int graceSeconds) throws RuntimeFailure {
         long deadline = System.nanoTime() + Duration.ofSeconds(graceSeconds).toNanos();
-        Set<String> sidecars = w == null ? Set.of()
-                : w.spec().sidecars().stream().map(WorkloadSpec.Container::name).collect(Collectors.toSet());
+        List<String> sidecars = w == null ? List.of() : w.spec().sidecars().stream().map(WorkloadSpec.Container::name).toList();
         Supplier<String> podIp = () -> w == null ? null : running.stream().map(o -> o.addresses().get(TenantNetworks.name(w.tenant())))
                 .filter(a -> a != null).findFirst().orElse(null);
         Map<String, ContainerStatus.Event> failed = new ConcurrentHashMap<>();
         all(w, running.stream().filter(o -> !sidecars.contains(o.label(Labels.CONTAINER))).toList(), deadline, podIp, failed);
-        all(w, running.stream().filter(o -> sidecars.contains(o.label(Labels.CONTAINER))).toList(), deadline, podIp, failed);
+        // Sidecars one at a time, the last started first: each may still serve those started after it.
+        for (int i = sidecars.size() - 1; i >= 0; i--) {
+            String name = sidecars.get(i);
+            all(w, running.stream().filter(o -> name.equals(o.label(Labels.CONTAINER))).toList(), deadline, podIp, failed);
+        }
         return failed;
     }
 

@@ -205,4 +205,47 @@ class InitContainersIT {
         ContainerStatus proxy = named(gone.initStatuses(), "proxy");
         assertThat(proxy.finishedAt()).as("the sidecar outlived the container it serves").isAfterOrEqualTo(main.finishedAt());
     }
+
+    /** A pod whose app container and two sidecars, {@code first} then {@code second}, run {@code script} each. */
+    private HostWorkload twoSidecars(UUID id, String script, long grace, boolean stop) {
+        return pod(id, "Always", List.of(container("first", script, "Always", null), container("second", script, "Always", null)),
+                List.of(container("main", script, null, null)), grace, stop);
+    }
+
+    @Test
+    void onDeletionTheSidecarsStopOneByOneTheLastStartedFirstAfterTheApp() throws Exception {
+        UUID id = UUID.randomUUID();
+        // Each takes 1 s to end after SIGTERM: stopped one after another, each ends a second after the one before.
+        String slow = "trap 'sleep 1; exit 0' TERM; while true; do sleep 0.2; done";
+        HostWorkload w = twoSidecars(id, slow, 20, false);
+        await("running").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> named(pass(w).statuses(), "main").state().equals("running"));
+        Thread.sleep(500); // the traps set
+        PodRunner.Outcome gone = pass(twoSidecars(id, slow, 20, true));
+        assertThat(gone.gone()).isTrue();
+        ContainerStatus main = named(gone.statuses(), "main");
+        ContainerStatus second = named(gone.initStatuses(), "second");
+        ContainerStatus first = named(gone.initStatuses(), "first");
+        assertThat(List.of(main, second, first)).allSatisfy(s -> assertThat(s.exitCode()).as("ended on its SIGTERM").isZero());
+        assertThat(second.finishedAt()).as("the sidecar started last is stopped once the app has ended")
+                .isAfterOrEqualTo(main.finishedAt().plusMillis(900));
+        assertThat(first.finishedAt()).as("the sidecar started first is stopped last")
+                .isAfterOrEqualTo(second.finishedAt().plusMillis(900));
+    }
+
+    @Test
+    void sidecarsThatIgnoreSigtermGetOnlyWhatIsLeftOfThePodsOneGracePeriod() throws Exception {
+        UUID id = UUID.randomUUID();
+        String deaf = "trap '' TERM; while true; do sleep 0.2; done";
+        HostWorkload w = twoSidecars(id, deaf, 3, false);
+        await("running").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> named(pass(w).statuses(), "main").state().equals("running"));
+        Thread.sleep(500);
+        long t0 = System.nanoTime();
+        PodRunner.Outcome gone = pass(twoSidecars(id, deaf, 3, true));
+        assertThat(gone.gone()).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("three containers deaf to SIGTERM, one 3 s grace period in all")
+                .isLessThan(Duration.ofSeconds(6));
+        assertThat(named(gone.initStatuses(), "first").exitCode()).as("killed").isEqualTo(137);
+    }
 }
