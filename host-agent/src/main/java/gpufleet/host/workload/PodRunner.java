@@ -129,6 +129,7 @@ final class PodRunner {
         }
         // Published before the containers start: a long image pull already reports where the pod will answer.
         Map<String, String> ports = relay.publish(w.id().toString(), sandbox.addresses().get(TenantNetworks.name(w.tenant())), w.publish());
+        files.refresh(w.id().toString(), w.spec()); // a ConfigMap or Secret volume follows its object while the pod runs
         boolean ended = InitOrder.appsEnded(w.spec(), mine);
         List<ContainerStatus> inits = new ArrayList<>();
         boolean initialized = InitOrder.initialize(w, ended, inits, ports,
