@@ -14,11 +14,14 @@ import java.util.Set;
  * how long this attempt's image pull took, null when the image was already present (the
  * tenant-agent's Pulled event says which). {@code events}: what the host saw happen to the
  * container that its state cannot tell (a probe failed, the host killed it for that), newest last,
- * at most {@link #MAX_EVENTS}; the tenant-agent records each once, by its key.
+ * at most {@link #MAX_EVENTS}; the tenant-agent records each once, by its key. {@code started}:
+ * the kubelet's field, true once the container runs and its startup probe (if any) has passed;
+ * null from agents before it, where running stands for it.
  */
 public record ContainerStatus(String name, String state, String reason, String message, Integer exitCode,
                               Integer restartCount, Instant startedAt, Instant finishedAt, String containerId,
-                              String image, Boolean ready, Long imagePullMillis, Terminated lastState, List<Event> events) {
+                              String image, Boolean ready, Long imagePullMillis, Terminated lastState, List<Event> events,
+                              Boolean started) {
     public static final Set<String> STATES = Set.of("waiting", "running", "terminated");
     public static final int MAX_EVENTS = 16;
 
@@ -34,6 +37,14 @@ public record ContainerStatus(String name, String state, String reason, String m
         Invalid.check(events.size() <= MAX_EVENTS, "events", "at most " + MAX_EVENTS + " events per container");
     }
 
+    /** A status whose {@code started} the host has not worked out (the probes set it). */
+    public ContainerStatus(String name, String state, String reason, String message, Integer exitCode, Integer restartCount,
+                           Instant startedAt, Instant finishedAt, String containerId, String image, Boolean ready,
+                           Long imagePullMillis, Terminated lastState, List<Event> events) {
+        this(name, state, reason, message, exitCode, restartCount, startedAt, finishedAt, containerId, image, ready,
+                imagePullMillis, lastState, events, null);
+    }
+
     /** A status without host events. */
     public ContainerStatus(String name, String state, String reason, String message, Integer exitCode, Integer restartCount,
                            Instant startedAt, Instant finishedAt, String containerId, String image, Boolean ready,
@@ -44,8 +55,13 @@ public record ContainerStatus(String name, String state, String reason, String m
 
     /** The same status with {@code ready} and {@code events} replaced. */
     public ContainerStatus with(boolean ready, List<Event> events) {
+        return with(ready, started, events);
+    }
+
+    /** The same status with {@code ready}, {@code started} and {@code events} replaced. */
+    public ContainerStatus with(boolean ready, Boolean started, List<Event> events) {
         return new ContainerStatus(name, state, reason, message, exitCode, restartCount, startedAt, finishedAt, containerId, image,
-                ready, imagePullMillis, lastState, events);
+                ready, imagePullMillis, lastState, events, started);
     }
 
     /** A status without a previous run. */

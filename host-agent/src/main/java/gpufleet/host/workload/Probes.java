@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * probe passed; failureThreshold failures in a row of liveness or startup kill the container
  * (the probe's grace period, else the pod's), and the pod's restartPolicy decides what comes after.
  * The pod's worker starts and ends the probe workers ({@link #check}); every status the host
- * reports passes through {@link #annotate}, which sets {@code ready} and adds the Events.
+ * reports passes through {@link #annotate}, which sets {@code ready} and {@code started} and adds
+ * the Events.
  */
 final class Probes implements PodCheck, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Probes.class);
@@ -128,11 +129,14 @@ final class Probes implements PodCheck, AutoCloseable {
             Deque<ContainerStatus.Event> seen = events.get(w.id() + "/" + s.name());
             List<ContainerStatus.Event> said = seen == null ? List.of() : snapshot(seen);
             boolean ready = s.ready();
-            if (c != null && !w.stop() && s.state().equals("running") && s.containerId() != null) {
+            // The kubelet's started: the container runs and its startup probe, if it has one, passed.
+            boolean started = s.state().equals("running");
+            if (c != null && !w.stop() && started && s.containerId() != null) {
                 Run run = track(w, c, s.containerId().replaceFirst("^docker://", ""), s.restartCount(), s.startedAt());
                 ready = ready && (run == null || run.ready());
+                started = run == null || run.started;
             }
-            out.add(ready == s.ready() && said.isEmpty() ? s : s.with(ready, said));
+            out.add(s.with(ready, started, said.isEmpty() ? s.events() : said));
         }
         return out;
     }

@@ -226,6 +226,20 @@ class ProbesIT {
     }
 
     @Test
+    void startedIsFalseUntilTheStartupProbePassesAndTrueAtOnceWithoutOne() throws Exception {
+        HostWorkload w = pod(SERVER, null, null, exec(1, 60, "test", "-f", "/tmp/started"));
+        HostWorkload plain = pod(SERVER, null, null, null);
+        ContainerStatus s = until(w, "running", 30, x -> x.state().equals("running"));
+        assertThat(until(plain, "running", 30, x -> x.state().equals("running")).started()).as("no startup probe: started once running")
+                .isTrue();
+        Thread.sleep(2500); // a few failed startup probes
+        assertThat(pass(w).started()).as("running, its startup probe failing").isFalse();
+        dockerExec(s, "touch", "/tmp/started");
+        ContainerStatus started = until(w, "started once the probe passes", 15, x -> Boolean.TRUE.equals(x.started()));
+        assertThat(started.restartCount()).isZero();
+    }
+
+    @Test
     void tcpSocketProbesConnectToThePodsOwnAddress() throws Exception {
         HostWorkload open = pod(SERVER, null, tcp(8080), null);
         HostWorkload closed = pod(SERVER, null, tcp(8081), null);
