@@ -5,14 +5,11 @@ import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EphemeralContainer;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -40,6 +37,7 @@ public final class PodController {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     /** The host's Events (probe failures and the kills for them), recorded once each. */
     private final HostEvents hostEvents = new HostEvents();
+    private final EventRecorder events;
     private final PodResolver resolver;
     /** Whether the API server filters by field (asked once, by the first pass). */
     private volatile Boolean fieldSelectors;
@@ -47,6 +45,7 @@ public final class PodController {
     public PodController(KubernetesClient k8s, String nodeName, String hostIp) {
         this.k8s = k8s;
         this.nodeName = nodeName;
+        this.events = new EventRecorder(k8s, nodeName);
         this.hostIp = hostIp;
         this.resolver = new PodResolver(k8s, hostIp);
     }
@@ -290,24 +289,8 @@ public final class PodController {
         record(pod, "warn." + reason.toLowerCase(java.util.Locale.ROOT), "Warning", reason, message);
     }
 
-    /** Records an Event once: its name is derived from the pod and the key, and a second create is a no-op. */
+    /** Records an Event once per key, a repeat of an earlier one folded into it (count and lastTimestamp). */
     private void record(Pod pod, String key, String type, String reason, String message) {
-        String uid = pod.getMetadata().getUid();
-        String name = pod.getMetadata().getName() + "." + (uid == null ? "x" : uid.substring(0, Math.min(8, uid.length()))) + "."
-                + key.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
-        if (k8s.v1().events().inNamespace(pod.getMetadata().getNamespace()).withName(name).get() != null) {
-            return;
-        }
-        String now = Instant.now().toString();
-        k8s.v1().events().inNamespace(pod.getMetadata().getNamespace()).resource(new EventBuilder()
-                .withNewMetadata().withName(name)
-                .withNamespace(pod.getMetadata().getNamespace()).endMetadata()
-                .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withApiVersion("v1")
-                        .withName(pod.getMetadata().getName()).withNamespace(pod.getMetadata().getNamespace())
-                        .withUid(pod.getMetadata().getUid()).build())
-                .withType(type).withReason(reason).withMessage(message).withCount(1)
-                .withFirstTimestamp(now).withLastTimestamp(now)
-                .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
-                .build()).create();
+        events.record(pod, key, type, reason, message);
     }
 }

@@ -62,13 +62,13 @@ public final class PodStatuses {
 
     /**
      * The init containers that have not done their part, as the kubelet lists them: one that has
-     * not exited 0, or a sidecar (restartPolicy Always) not started.
+     * not exited 0, or a sidecar (restartPolicy Always) not started (its startup probe not passed yet).
      */
     private static List<String> incompleteInits(Pod pod, WorkloadView w) {
         List<String> out = new ArrayList<>();
         for (var c : inits(pod)) {
             ContainerStatus s = w.initContainers().stream().filter(x -> x.name().equals(c.getName())).findFirst().orElse(null);
-            boolean done = s != null && ("Always".equals(c.getRestartPolicy()) ? s.state().equals("running") || s.restartCount() > 0
+            boolean done = s != null && ("Always".equals(c.getRestartPolicy()) ? started(s) || s.restartCount() > 0
                     : s.state().equals("terminated") && Integer.valueOf(0).equals(s.exitCode()));
             if (!done) {
                 out.add(c.getName());
@@ -112,8 +112,16 @@ public final class PodStatuses {
         }
         return new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName(name).withImage(image).withImageID("")
                 .withContainerID(s == null ? null : s.containerId()).withReady(s != null && Boolean.TRUE.equals(s.ready()))
-                .withRestartCount(s == null ? 0 : s.restartCount()).withStarted(s != null && s.state().equals("running"))
+                .withRestartCount(s == null ? 0 : s.restartCount()).withStarted(s != null && started(s))
                 .withState(state.build()).withLastState(s == null ? null : last(s.lastState())).build();
+    }
+
+    /**
+     * The kubelet's started: running and past its startup probe, as the host says; from a host
+     * before it, running.
+     */
+    private static boolean started(ContainerStatus s) {
+        return s.started() != null ? s.started() && s.state().equals("running") : s.state().equals("running");
     }
 
     /** The kubelet's lastState: how the previous run ended (empty before the first restart, as the kubelet writes it). */

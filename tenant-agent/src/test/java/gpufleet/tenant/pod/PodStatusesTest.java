@@ -63,4 +63,38 @@ class PodStatusesTest {
         assertThat(s.lastState()).isNull();
         assertThat(s.finishedAt()).as("clamped to its start").isEqualTo(s.startedAt());
     }
+
+    @Test
+    void startedFollowsTheHostsStartupProbeAndRunningStandsInForItFromAnOlderHost() throws Exception {
+        ContainerStatus probing = new ContainerStatus("main", "running", null, null, null, 0, STARTED, null, "docker://abc", "busybox",
+                false, null, null, null, false);
+        assertThat(PodStatuses.of(pod(), view("running", probing), "10.0.0.1").getContainerStatuses().get(0).getStarted())
+                .as("running, its startup probe not passed yet").isFalse();
+        ContainerStatus passed = probing.with(false, true, List.of());
+        assertThat(PodStatuses.of(pod(), view("running", passed), "10.0.0.1").getContainerStatuses().get(0).getStarted()).isTrue();
+        String old = "{\"name\":\"main\",\"state\":\"running\",\"restartCount\":0,\"startedAt\":\"2026-11-29T05:00:00Z\"}";
+        ContainerStatus fromOlderHost = Json.mapper().readValue(old, ContainerStatus.class);
+        assertThat(fromOlderHost.started()).isNull();
+        assertThat(PodStatuses.of(pod(), view("running", fromOlderHost), "10.0.0.1").getContainerStatuses().get(0).getStarted())
+                .isTrue();
+        ContainerStatus ended = new ContainerStatus("main", "terminated", "Completed", null, 0, 0, STARTED, STARTED, "docker://abc",
+                "busybox", false, null, null, null, true);
+        assertThat(PodStatuses.of(pod(), view("succeeded", ended), "10.0.0.1").getContainerStatuses().get(0).getStarted())
+                .as("a container that is not running is not started").isFalse();
+    }
+
+    @Test
+    void aSidecarNotStartedYetKeepsThePodUninitialized() {
+        Pod pod = new PodBuilder(pod()).editSpec().addNewInitContainer().withName("proxy").withImage("busybox").withRestartPolicy("Always")
+                .endInitContainer().endSpec().build();
+        ContainerStatus probing = new ContainerStatus("proxy", "running", null, null, null, 0, STARTED, null, "docker://def", "busybox",
+                false, null, null, null, false);
+        WorkloadView w = new WorkloadView(UUID.randomUUID(), "uid-oom", "default", "oom", "seeweb-nvidia-1xa6000", "running", null,
+                null, UUID.randomUUID(), Map.of(), List.of(), false, STARTED, List.of(probing));
+        assertThat(PodStatuses.of(pod, w, "10.0.0.1").getConditions()).filteredOn(c -> c.getType().equals("Initialized"))
+                .singleElement().satisfies(c -> {
+                    assertThat(c.getStatus()).isEqualTo("False");
+                    assertThat(c.getMessage()).isEqualTo("containers with incomplete status: [proxy]");
+                });
+    }
 }
