@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a running pod's spec may change, as the API server allows it: the images of its containers
@@ -14,7 +18,9 @@ import java.util.Map;
  * naming the first field that differs; the API server refuses such an update before it reaches
  * the agent, so only a tampered or buggy agent sends one. The values an agent resolves from the
  * cluster's ConfigMaps and Secrets (env, files, pull credentials) are not compared: they drift
- * when those objects change, and a running pod keeps the ones it started with (see {@link #applied}).
+ * when those objects change. As on a kubelet, a running pod keeps the env and pull credentials
+ * and the files mounted alone (subPath) it started with, and its volumes' files follow their
+ * objects (see {@link #applied}); which volumes a container mounts does not change.
  */
 final class SpecUpdates {
     static final String RULE = "pod updates may not change fields other than spec.containers[*].image, "
@@ -28,6 +34,12 @@ final class SpecUpdates {
         if (changed != null) {
             return RULE + "; " + changed + " changed";
         }
+        for (int i = 0; i < stored.allContainers().size(); i++) {
+            WorkloadSpec.Container c = stored.allContainers().get(i);
+            if (!volumes(c).isEmpty() && !volumes(c).equals(volumes(next.allContainers().get(i)))) {
+                return RULE + "; the volumes container " + c.name() + " mounts changed (volumeMounts)";
+            }
+        }
         Long was = stored.activeDeadlineSeconds();
         Long now = next.activeDeadlineSeconds();
         if (was != null && (now == null || now > was)) {
@@ -39,8 +51,9 @@ final class SpecUpdates {
 
     /**
      * {@code stored} with what an update changes taken from {@code next} (which {@link #refusal}
-     * let through): the images and the deadline, nothing else. Re-resolved env and files stay as
-     * at creation, as a running pod's env does when its ConfigMap changes.
+     * let through): the images, the deadline and the files of the containers' volumes. Both are
+     * opened (secret values in clear). Env, pull credentials and files mounted alone stay as at
+     * creation, as a running pod's env does when its ConfigMap changes.
      */
     static WorkloadSpec applied(WorkloadSpec stored, WorkloadSpec next) {
         ObjectNode n = Json.mapper().valueToTree(stored);
@@ -53,7 +66,28 @@ final class SpecUpdates {
         if (next.activeDeadlineSeconds() != null) {
             n.put("activeDeadlineSeconds", next.activeDeadlineSeconds());
         }
-        return Json.mapper().convertValue(n, WorkloadSpec.class);
+        WorkloadSpec s = Json.mapper().convertValue(n, WorkloadSpec.class);
+        List<WorkloadSpec.Container> all = new ArrayList<>();
+        for (int i = 0; i < s.allContainers().size(); i++) {
+            WorkloadSpec.Container c = s.allContainers().get(i);
+            if (volumes(c).isEmpty()) {
+                // Mounted one file at a time (sent by an agent before volumes): its files cannot follow.
+                all.add(c);
+                continue;
+            }
+            List<WorkloadSpec.FileMount> files = new ArrayList<>(c.files().stream().filter(f -> f.volume() == null).toList());
+            files.addAll(next.allContainers().get(i).files().stream().filter(f -> f.volume() != null).toList());
+            all.add(c.with(c.env(), files));
+        }
+        int init = s.initContainers().size();
+        return s.with(all.subList(0, init), all.subList(init, all.size()), s.imagePullSecrets());
+    }
+
+    /** The mount paths of the container's volumes. */
+    private static Set<String> volumes(WorkloadSpec.Container c) {
+        Set<String> out = new TreeSet<>();
+        c.files().stream().map(WorkloadSpec.FileMount::volume).filter(Objects::nonNull).forEach(out::add);
+        return out;
     }
 
     /** The spec as JSON without the fields an update may change, nor the values resolved from the cluster. */

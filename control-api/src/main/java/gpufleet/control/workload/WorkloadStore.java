@@ -216,8 +216,9 @@ public final class WorkloadStore implements AutoCloseable {
     /**
      * Replaces a workload's spec with a changed one from its pod, where only what the API server
      * lets a running pod change differs (see {@link SpecUpdates}); its host then replaces the
-     * containers whose image changed. Sending the same spec again changes nothing. Secret values
-     * stay those sealed at creation.
+     * containers whose image changed and rewrites the volumes whose files changed, in place.
+     * Sending the same spec again changes nothing. The new files are sealed as at creation; env
+     * values and pull credentials stay those sealed then.
      */
     public WorkloadView update(String tenant, String podUid, String cluster, WorkloadSpec given) {
         if (!given.podUid().equals(podUid)) {
@@ -228,8 +229,9 @@ public final class WorkloadStore implements AutoCloseable {
         WorkloadView v = db.tx(c -> {
             UUID id;
             WorkloadSpec stored;
+            byte[] sealed;
             try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT id, host_id, spec, cluster, deletion_requested_at IS NOT NULL OR finished_at IS NOT NULL
+                    SELECT id, host_id, spec, cluster, deletion_requested_at IS NOT NULL OR finished_at IS NOT NULL, sealed_secrets
                     FROM workloads WHERE tenant = ? AND pod_uid = ? FOR UPDATE""")) {
                 ps.setString(1, tenant);
                 ps.setString(2, podUid);
@@ -244,6 +246,7 @@ public final class WorkloadStore implements AutoCloseable {
                     id = rs.getObject(1, UUID.class);
                     host[0] = rs.getObject(2, UUID.class);
                     stored = Json.mapper().readValue(rs.getString(3), WorkloadSpec.class);
+                    sealed = rs.getBytes(6);
                 } catch (JsonProcessingException e) {
                     throw new IllegalStateException("the stored spec of pod " + podUid + " is unreadable", e);
                 }
@@ -252,14 +255,18 @@ public final class WorkloadStore implements AutoCloseable {
             if (refusal != null) {
                 throw ApiException.invalid("spec", refusal);
             }
-            WorkloadSpec updated = SpecUpdates.applied(stored, next);
-            if (stored.equals(updated)) {
+            WorkloadSpec opened = secrets.open(tenant, stored, sealed);
+            WorkloadSpec updated = SpecUpdates.applied(opened, given);
+            if (opened.equals(updated)) {
                 host[0] = null;
                 return WorkloadViews.byId(c, id);
             }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE workloads SET spec = ?::jsonb, updated_at = now() WHERE id = ?")) {
-                ps.setString(1, Json.mapper().writeValueAsString(updated));
-                ps.setObject(2, id);
+            SpecSecrets.Split split = secrets.split(tenant, updated);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE workloads SET spec = ?::jsonb, sealed_secrets = ?, secrets_sealed = true, updated_at = now() WHERE id = ?")) {
+                ps.setString(1, Json.mapper().writeValueAsString(split.clear()));
+                ps.setBytes(2, split.sealed());
+                ps.setObject(3, id);
                 ps.executeUpdate();
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
