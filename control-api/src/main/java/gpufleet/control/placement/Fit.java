@@ -2,15 +2,15 @@ package gpufleet.control.placement;
 
 import gpufleet.common.Quantity;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
 /**
- * Pure placement logic: which host, which GPUs. Bin-packs (the fitting host with the fewest free
- * GPUs wins, keeping whole hosts free for large requests) and, for several GPUs, takes the ones
- * closest to each other. A misfit is a value with a reason a person can act on.
+ * Pure placement logic for one host: whether the workload fits there and, for several GPUs,
+ * which ones (the closest to each other). The host itself is chosen by SQL, in {@link Placer}:
+ * first fit in host order, which bin-packs because hosts fill one after another. A misfit is a
+ * value with a reason a person can act on.
  */
 public final class Fit {
     private Fit() {}
@@ -35,25 +35,21 @@ public final class Fit {
 
     public record Misfit(String reason) implements Decision {}
 
-    public static Decision decide(Request r, List<HostFree> hosts) {
-        List<HostFree> enoughGpus = hosts.stream().filter(h -> h.gpus().size() >= r.gpus()).toList();
-        if (enoughGpus.isEmpty()) {
-            HostFree most = hosts.stream().max(Comparator.comparingInt((HostFree h) -> h.gpus().size())).orElse(null);
+    /**
+     * The workload on {@code host}, or why it does not fit there; with {@code host} null, why it
+     * fits nowhere (no ready host has a free GPU of the model).
+     */
+    public static Decision onHost(Request r, HostFree host) {
+        if (host == null || host.gpus().size() < r.gpus()) {
             return new Misfit("no ready host has " + r.gpus() + " free " + r.model()
-                    + (most == null ? "; none has any free" : "; most free on one host: " + most.gpus().size()));
+                    + (host == null ? "; none has any free" : "; most free on one host: " + host.gpus().size()));
         }
-        List<HostFree> fitting = new ArrayList<>(enoughGpus.stream()
-                .filter(h -> h.cpuMillis() >= r.cpuMillis() && h.memoryBytes() >= r.memoryBytes()).toList());
-        if (fitting.isEmpty()) {
-            HostFree roomiest = enoughGpus.stream().max(Comparator.comparingLong(HostFree::cpuMillis)).orElseThrow();
+        if (host.cpuMillis() < r.cpuMillis() || host.memoryBytes() < r.memoryBytes()) {
             return new Misfit("hosts with " + r.gpus() + " free " + r.model() + " lack cpu or memory: the pod needs "
                     + Quantity.cpu(r.cpuMillis()) + " cpu and " + Quantity.memory(r.memoryBytes()) + " memory; "
-                    + roomiest.name() + " has " + Quantity.cpu(roomiest.cpuMillis()) + " cpu and "
-                    + Quantity.memory(roomiest.memoryBytes()) + " memory free");
+                    + host.name() + " has " + Quantity.cpu(host.cpuMillis()) + " cpu and "
+                    + Quantity.memory(host.memoryBytes()) + " memory free");
         }
-        fitting.sort(Comparator.comparingInt((HostFree h) -> h.gpus().size())
-                .thenComparingLong(HostFree::cpuMillis).thenComparing(HostFree::name));
-        HostFree host = fitting.get(0);
         List<String> chosen = GpuChooser.closest(host.gpus(), r.gpus());
         List<List<String>> perContainer = new ArrayList<>();
         int next = 0;

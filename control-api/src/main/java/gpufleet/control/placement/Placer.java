@@ -2,14 +2,19 @@ package gpufleet.control.placement;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import gpufleet.common.Json;
+import gpufleet.common.api.WorkloadSpec;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -53,6 +58,17 @@ public final class Placer {
                                  AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
                               ) g ON true
             WHERE h.id = ? ORDER BY g.idx""";
+    /** {@link #FRESH} for several locked hosts, in host order. */
+    private static final String FRESH_MANY = """
+            SELECT h.name, h.id, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
+            FROM hosts h JOIN host_inventory i ON i.host_id = h.id
+            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
+            LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
+                               WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
+                                 AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+                              ) g ON true
+            WHERE h.id = ANY (?) ORDER BY h.id, g.idx""";
     /** Allocations, the GPUs' flags, the workloads' hosts and the hosts' desired versions: one statement for any number. */
     private static final String WRITE = """
             WITH allocations AS (
@@ -63,11 +79,23 @@ public final class Placer {
                 UPDATE workloads w SET host_id = x.host, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
                 FROM unnest(?::uuid[], ?::uuid[]) AS x (id, host) WHERE w.id = x.id)
             UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ANY (?::uuid[])""";
-    /** Up to {@code n} fitting hosts for a batch, locked, skipping those other transactions hold. */
-    private static final String LOCK_CANDIDATES = LOCK_CANDIDATE.replace("NOT h.id = ANY (?)", "true").replace("LIMIT 1\n", "LIMIT ?\n");
+    /** Up to {@code n} fitting hosts for a batch, locked, skipping those other transactions hold (the same rule as above). */
+    private static final String LOCK_CANDIDATES = """
+            WITH free AS (
+                SELECT g.host_id FROM gpus g
+                WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
+                GROUP BY g.host_id HAVING count(*) >= ?
+                LIMIT 64)
+            SELECT h.id FROM free f JOIN hosts h ON h.id = f.host_id JOIN host_inventory i ON i.host_id = h.id
+            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
+                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
+            WHERE h.liveness = 'ready' AND NOT h.cordoned
+              AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
+            LIMIT ?
+            FOR UPDATE OF h SKIP LOCKED""";
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
-            SELECT h.id, h.name, f.n
+            SELECT h.id
             FROM (SELECT g.host_id, count(*) AS n FROM gpus g
                   WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated GROUP BY g.host_id) f
             JOIN hosts h ON h.id = f.host_id
@@ -78,13 +106,49 @@ public final class Placer {
 
     private Placer() {}
 
+    /** What placing the pod asks of a host: GPUs of the offering's model per container, cpu and memory. */
+    public static Fit.Request request(WorkloadSpec spec, String model) {
+        return new Fit.Request(model, GpuAsks.of(spec).counts(), spec.cpuMillis(), spec.memoryBytes());
+    }
+
+    /**
+     * Places the workload if it is still waiting, holding its row so that no other transaction
+     * (the pending placer, the pod's own create) places it at the same time: a workload placed
+     * twice would hold two sets of GPUs. Leaves it pending with the reason when nothing fits.
+     * {@code wait}: wait for a transaction already placing it (and then find it placed) instead
+     * of skipping it. Returns the decision, or null when the workload was not there to place.
+     */
+    public static Fit.Decision placeIfPending(Connection c, UUID id, String tenant, WorkloadSpec spec, String model, boolean wait)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT 1 FROM workloads WHERE id = ? AND phase = 'pending' AND host_id IS NULL AND deletion_requested_at IS NULL
+                FOR UPDATE""" + (wait ? "" : " SKIP LOCKED"))) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+            }
+        }
+        Fit.Decision d = place(c, id, tenant, request(spec, model), GpuAsks.of(spec).containers());
+        if (d instanceof Fit.Misfit m) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE workloads SET reason = 'Unschedulable', message = ?, updated_at = now() WHERE id = ?")) {
+                ps.setString(1, m.reason());
+                ps.setObject(2, id);
+                ps.executeUpdate();
+            }
+        }
+        return d;
+    }
+
     /**
      * Places the workload or explains why not; writes allocations and the host only when placed.
      * A host that turns out not to fit stays locked until the transaction ends; that is safe
      * because only a transaction holding no host waits for one (others skip locked hosts), so
      * no cycle of waits can form.
      */
-    public static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
+    private static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
             throws SQLException {
         List<UUID> seen = new ArrayList<>();
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -100,7 +164,7 @@ public final class Placer {
                 break;
             }
             seen.add(host);
-            Fit.Decision d = Fit.decide(r, List.of(fresh(c, host, r.model(), r.gpus() > 1)));
+            Fit.Decision d = Fit.onHost(r, fresh(c, host, r.model(), r.gpus() > 1));
             if (d instanceof Fit.Placed p) {
                 write(c, workloadId, tenant, p, containers);
                 return p;
@@ -124,25 +188,18 @@ public final class Placer {
 
     /** Why nothing fits, described from the host with the most free GPUs of the model. */
     private static Fit.Misfit explain(Connection c, Fit.Request r) throws SQLException {
-        List<Fit.HostFree> best = mostFree(c, r.model());
-        Fit.Decision d = Fit.decide(r, best.isEmpty() ? best : List.of(fresh(c, best.get(0).hostId(), r.model(), false)));
+        UUID most = mostFree(c, r.model());
+        Fit.Decision d = Fit.onHost(r, most == null ? null : fresh(c, most, r.model(), false));
         return d instanceof Fit.Misfit m ? m
                 : new Fit.Misfit("another placement took the free " + r.model() + " meanwhile; trying again shortly");
     }
 
-    /** The host with the most free GPUs of the model, with placeholder GPUs: enough to say why nothing fits. */
-    private static List<Fit.HostFree> mostFree(Connection c, String model) throws SQLException {
+    /** The ready host with the most free GPUs of the model, or null when none has any. */
+    private static UUID mostFree(Connection c, String model) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(MOST_FREE)) {
             ps.setString(1, model);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return List.of();
-                }
-                List<Fit.FreeGpu> gpus = new ArrayList<>();
-                for (int i = 0; i < rs.getInt(3); i++) {
-                    gpus.add(new Fit.FreeGpu("?" + i, Map.of()));
-                }
-                return List.of(new Fit.HostFree(rs.getObject(1, UUID.class), rs.getString(2), gpus, Long.MAX_VALUE, Long.MAX_VALUE));
+                return rs.next() ? rs.getObject(1, UUID.class) : null;
             }
         }
     }
@@ -173,9 +230,8 @@ public final class Placer {
 
     /** {@link #fresh} for several locked hosts in one statement, in host order. */
     private static List<Fit.HostFree> freshMany(Connection c, List<UUID> hosts, String model, boolean topology) throws SQLException {
-        Map<UUID, Fit.HostFree> out = new java.util.LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(FRESH.replace("WHERE h.id = ? ORDER BY g.idx", "WHERE h.id = ANY (?) ORDER BY h.id, g.idx")
-                .replace("SELECT h.name,", "SELECT h.name, h.id AS host,"))) {
+        Map<UUID, Fit.HostFree> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(FRESH_MANY)) {
             ps.setBoolean(1, topology);
             ps.setString(2, model);
             ps.setArray(3, c.createArrayOf("uuid", hosts.toArray()));
@@ -213,7 +269,7 @@ public final class Placer {
         long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
         long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
         List<UUID> locked = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATES + " SKIP LOCKED")) {
+        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATES)) {
             ps.setString(1, model);
             ps.setInt(2, minGpus);
             ps.setLong(3, minCpu);
@@ -227,7 +283,7 @@ public final class Placer {
                 }
             }
         }
-        Map<UUID, Fit.Placed> placed = new java.util.LinkedHashMap<>();
+        Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
         if (locked.isEmpty()) {
             return placed;
         }
@@ -238,8 +294,8 @@ public final class Placer {
         for (Ask a : asks) {
             for (int i = 0; i < hosts.size(); i++) {
                 Fit.HostFree h = hosts.get(i);
-                if (Fit.decide(a.request(), List.of(h)) instanceof Fit.Placed p) {
-                    java.util.Set<String> taken = new java.util.HashSet<>();
+                if (Fit.onHost(a.request(), h) instanceof Fit.Placed p) {
+                    Set<String> taken = new HashSet<>();
                     p.gpus().forEach(taken::addAll);
                     hosts.set(i, new Fit.HostFree(h.hostId(), h.name(), h.gpus().stream().filter(g -> !taken.contains(g.uuid())).toList(),
                             h.cpuMillis() - a.request().cpuMillis(), h.memoryBytes() - a.request().memoryBytes()));
@@ -263,7 +319,7 @@ public final class Placer {
         List<String> containers = new ArrayList<>();
         List<UUID> workloads = new ArrayList<>();
         List<UUID> hostOf = new ArrayList<>();
-        java.util.Set<UUID> bumped = new java.util.LinkedHashSet<>();
+        Set<UUID> bumped = new LinkedHashSet<>();
         for (int k = 0; k < asks.size(); k++) {
             Ask a = asks.get(k);
             Fit.Placed p = decisions.get(k);

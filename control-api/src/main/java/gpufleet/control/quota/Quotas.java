@@ -84,14 +84,13 @@ public final class Quotas {
         return out;
     }
 
-    /** Refuses one more workload for a tenant already at its limit (call with the tenant locked). */
-    public void checkWorkload(Connection c, String tenant) throws SQLException {
-        TenantLimits l = lock(c, tenant);
-        long used = liveWorkloads(c, List.of(tenant)).getOrDefault(tenant, 0L);
-        if (used + 1 > l.maxWorkloads()) {
-            throw QuotaExceeded.of("workloads", tenant, 1, used, l.maxWorkloads(),
-                    "delete workloads or ask the operator to raise maxWorkloads");
-        }
+    /**
+     * The refusal of one more workload for a tenant with {@code used} live workloads under
+     * {@code limits} (counted with the tenant locked), or null when it fits.
+     */
+    public static ApiException workloadRefusal(String tenant, long used, TenantLimits limits) {
+        return used + 1 > limits.maxWorkloads() ? QuotaExceeded.of("workloads", tenant, 1, used, limits.maxWorkloads(),
+                "delete workloads or ask the operator to raise maxWorkloads") : null;
     }
 
     /** Refuses one more route for a tenant already at its limit; replacing an existing route is not one more. */

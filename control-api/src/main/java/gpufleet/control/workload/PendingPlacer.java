@@ -6,6 +6,7 @@ import gpufleet.control.db.Database;
 import gpufleet.control.db.SingletonJob;
 import gpufleet.control.placement.Fit;
 import gpufleet.control.placement.KnownMisfits;
+import gpufleet.control.placement.Placer;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -73,13 +74,13 @@ public final class PendingPlacer implements AutoCloseable {
             int attempts = 0;
             int skipped = 0;
             for (Pending p : pending) {
-                Fit.Request r = WorkloadStore.request(p.spec(), p.model());
+                Fit.Request r = Placer.request(p.spec(), p.model());
                 if (misfits.covers(r)) {
                     skipped++;
                     continue;
                 }
                 attempts++;
-                Fit.Decision d = WorkloadStore.place(c, p.id(), p.tenant(), p.spec(), p.model());
+                Fit.Decision d = Placer.placeIfPending(c, p.id(), p.tenant(), p.spec(), p.model(), false);
                 if (d instanceof Fit.Placed placed) {
                     hosts.add(placed.hostId());
                 } else if (d instanceof Fit.Misfit) {

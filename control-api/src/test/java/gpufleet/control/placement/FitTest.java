@@ -26,27 +26,24 @@ class FitTest {
     }
 
     @Test
-    void binPacksOntoTheFullestHostThatFits() {
-        Fit.Decision d = Fit.decide(request(1, 2000, 16), List.of(host("empty", 8, 63000, 250), host("busy", 2, 20000, 100)));
+    void aHostWithTheGpusCpuAndMemoryTakesThePod() {
+        Fit.Decision d = Fit.onHost(request(2, 2000, 16), host("busy", 2, 2000, 16));
         assertThat(d).isInstanceOf(Fit.Placed.class);
         assertThat(((Fit.Placed) d).hostName()).isEqualTo("busy");
-    }
-
-    @Test
-    void aHostWithoutEnoughCpuIsPassedOver() {
-        Fit.Decision d = Fit.decide(request(1, 8000, 16), List.of(host("busy", 1, 2000, 100), host("empty", 8, 63000, 250)));
-        assertThat(((Fit.Placed) d).hostName()).isEqualTo("empty");
+        assertThat(((Fit.Placed) d).gpus()).containsExactly(List.of("busy-gpu0", "busy-gpu1"));
     }
 
     @Test
     void misfitsSayWhy() {
-        assertThat(Fit.decide(request(2, 1000, 1), List.of(host("gpu-03", 1, 63000, 250), host("gpu-04", 0, 63000, 250))))
+        assertThat(Fit.onHost(request(2, 1000, 1), host("gpu-03", 1, 63000, 250)))
                 .isEqualTo(new Fit.Misfit("no ready host has 2 free NVIDIA RTX A6000; most free on one host: 1"));
-        assertThat(Fit.decide(request(1, 1000, 1), List.of()))
+        assertThat(Fit.onHost(request(1, 1000, 1), null))
                 .isEqualTo(new Fit.Misfit("no ready host has 1 free NVIDIA RTX A6000; none has any free"));
-        assertThat(Fit.decide(request(1, 4000, 16), List.of(host("gpu-05", 4, 1500, 12))))
+        assertThat(Fit.onHost(request(1, 4000, 16), host("gpu-05", 4, 1500, 12)))
                 .isEqualTo(new Fit.Misfit("hosts with 1 free NVIDIA RTX A6000 lack cpu or memory: the pod needs 4 cpu and 16Gi"
                         + " memory; gpu-05 has 1500m cpu and 12Gi memory free"));
+        assertThat(Fit.onHost(request(1, 1000, 16), host("gpu-06", 4, 63000, 12)))
+                .as("memory alone short").isInstanceOf(Fit.Misfit.class);
     }
 
     @Test
@@ -69,7 +66,7 @@ class FitTest {
             gpus.add(new Fit.FreeGpu(id, topo.get(id)));
         }
         Fit.HostFree h = new Fit.HostFree(UUID.randomUUID(), "nv", gpus, 63000, 250L << 30);
-        Fit.Placed p = (Fit.Placed) Fit.decide(new Fit.Request(A6000, List.of(1, 1), 2000, 32L << 30), List.of(h));
+        Fit.Placed p = (Fit.Placed) Fit.onHost(new Fit.Request(A6000, List.of(1, 1), 2000, 32L << 30), h);
         assertThat(p.gpus()).hasSize(2);
         assertThat(List.of(p.gpus().get(0).get(0), p.gpus().get(1).get(0))).containsExactlyInAnyOrder("g2", "g3");
     }

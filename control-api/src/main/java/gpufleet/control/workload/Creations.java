@@ -1,0 +1,356 @@
+package gpufleet.control.workload;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import gpufleet.common.Json;
+import gpufleet.common.Quantity;
+import gpufleet.common.api.WorkloadSpec;
+import gpufleet.common.api.WorkloadView;
+import gpufleet.control.db.Database;
+import gpufleet.control.http.ApiException;
+import gpufleet.control.http.ErrorKind;
+import gpufleet.control.placement.GpuAsks;
+import gpufleet.control.placement.Placer;
+import gpufleet.control.quota.Quotas;
+import gpufleet.control.quota.TenantLimits;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one path of a create, for a lone pod and for a burst alike. Requests that arrive while a
+ * batch is being written wait for the next one and are written together (group commit): a burst
+ * costs a few statements per batch instead of a few per pod, and a lone request waits for
+ * nothing, as there is no lingering for company. Each request gets its exact answer: its pod's
+ * workload when the pod UID is known, the refusal of its offering, its limits or its tenant's
+ * quota, or its new workload, placed when the batch could lock a fitting host. The rest are
+ * placed right after, each in its own transaction, where a placement may wait for a host another
+ * transaction holds, or is left pending with the reason nothing fits ({@link Placer#placeIfPending},
+ * which the pending placer uses too).
+ */
+final class Creations implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Creations.class);
+    static final int MAX_BATCH = 64;
+    /** How long a create waits for its batch; past it, the answer is 503 and the same create may be sent again. */
+    private static final long ANSWER_SECONDS = 30;
+
+    /** What the batch did for one request. */
+    private sealed interface Outcome permits Answer, Refusal, Unplaced {}
+
+    private record Answer(WorkloadStore.Created created) implements Outcome {}
+
+    private record Refusal(RuntimeException error) implements Outcome {}
+
+    /** Stored, but no host could be locked for it in the batch: placed alone after it. */
+    private record Unplaced(UUID id, String model) implements Outcome {}
+
+    /** {@code spec} is the clear part; {@code sealed} its secrets (SpecSecrets), null when it has none. */
+    private record Job(String tenant, WorkloadSpec spec, byte[] sealed, CompletableFuture<Outcome> done) {
+        String key() {
+            return tenant + "\u0000" + spec.podUid();
+        }
+
+        String offerKey() {
+            return tenant + "\u0000" + spec.offering();
+        }
+    }
+
+    /** An offering a tenant may use: its model and the most a pod of it may ask. */
+    private record Offer(String model, int gpus, long cpuMillis, long memoryBytes) {}
+
+    private final Database db;
+    private final Quotas quotas;
+    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+    private final Thread worker;
+    private volatile boolean running = true;
+
+    Creations(Database db, Quotas quotas) {
+        this.db = db;
+        this.quotas = quotas;
+        this.worker = new Thread(this::loop, "creations");
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    /** Creates the workload and places it if it fits (see the class comment); throws the refusal. */
+    WorkloadStore.Created create(String tenant, WorkloadSpec spec, byte[] sealed) {
+        CompletableFuture<Outcome> f = new CompletableFuture<>();
+        if (!running) {
+            throw new ApiException(ErrorKind.UNAVAILABLE, "the control-api is shutting down; send the create again");
+        }
+        queue.add(new Job(tenant, spec, sealed, f));
+        Outcome o;
+        try {
+            o = f.get(ANSWER_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new ApiException(ErrorKind.UNAVAILABLE, "creating pod " + spec.podUid() + " took longer than " + ANSWER_SECONDS
+                    + " s; it may still be created: send the same create again, which returns the workload once it is");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(ErrorKind.UNAVAILABLE, "interrupted while creating pod " + spec.podUid());
+        }
+        if (o instanceof Refusal r) {
+            throw r.error();
+        }
+        if (o instanceof Unplaced u) {
+            return Retry.onConflict(() -> db.tx(c -> {
+                Placer.placeIfPending(c, u.id(), tenant, spec, u.model(), true);
+                return new WorkloadStore.Created(WorkloadViews.byId(c, u.id()), true);
+            }));
+        }
+        return ((Answer) o).created();
+    }
+
+    private void loop() {
+        while (running) {
+            List<Job> jobs = new ArrayList<>();
+            try {
+                jobs.add(queue.take());
+            } catch (InterruptedException e) {
+                break;
+            }
+            queue.drainTo(jobs, MAX_BATCH - 1);
+            try {
+                run(jobs);
+            } catch (RuntimeException e) {
+                if (jobs.size() == 1) {
+                    jobs.get(0).done().completeExceptionally(e);
+                    continue;
+                }
+                // One request's fault (a value the database refuses) must not fail its neighbours:
+                // each runs again as a batch of one and gets its own answer.
+                log.info("a batch of {} creates failed, each runs alone: {}", jobs.size(), e.getMessage());
+                for (Job j : jobs) {
+                    try {
+                        run(List.of(j));
+                    } catch (RuntimeException alone) {
+                        j.done().completeExceptionally(alone);
+                    }
+                }
+            }
+        }
+        for (Job j = queue.poll(); j != null; j = queue.poll()) {
+            j.done().complete(new Refusal(new ApiException(ErrorKind.UNAVAILABLE, "the control-api is shutting down; send the create again")));
+        }
+    }
+
+    private void run(List<Job> jobs) {
+        Map<Job, Outcome> outcomes = new HashMap<>();
+        Retry.onConflict(() -> db.tx(c -> {
+            outcomes.clear();
+            batch(c, jobs, outcomes);
+            return null;
+        }));
+        jobs.forEach(j -> j.done().complete(outcomes.get(j)));
+    }
+
+    private void batch(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
+        Map<String, Job> first = new LinkedHashMap<>();
+        List<Job> repeats = new ArrayList<>();
+        for (Job j : jobs) {
+            if (first.putIfAbsent(j.key(), j) != null) {
+                repeats.add(j);
+            }
+        }
+        List<Job> fresh = new ArrayList<>(first.values());
+        Set<String> existing = existing(c, fresh);
+        Map<String, Offer> offers = offers(c, fresh);
+        List<Job> allowed = new ArrayList<>();
+        for (Job j : fresh) {
+            Offer o = offers.get(j.offerKey());
+            ApiException overLimits = o == null ? null : limitsRefusal(j.spec(), o);
+            if (existing.contains(j.key())) {
+                outcomes.put(j, new Answer(new WorkloadStore.Created(WorkloadViews.byPodUid(c, j.tenant(), j.spec().podUid()), false)));
+            } else if (o == null) {
+                outcomes.put(j, new Refusal(new ApiException(ErrorKind.INVALID, "offering " + j.spec().offering()
+                        + " is not available to tenant " + j.tenant(), "offering")));
+            } else if (overLimits != null) {
+                outcomes.put(j, new Refusal(overLimits));
+            } else {
+                allowed.add(j);
+            }
+        }
+        List<Job> accepted = withinQuota(c, allowed, outcomes);
+        Map<UUID, Job> byId = new LinkedHashMap<>();
+        accepted.forEach(j -> byId.put(UUID.randomUUID(), j));
+        if (!byId.isEmpty()) {
+            insert(c, byId);
+            Map<String, List<Placer.Ask>> byModel = new LinkedHashMap<>();
+            byId.forEach((id, j) -> {
+                String model = offers.get(j.offerKey()).model();
+                byModel.computeIfAbsent(model, m -> new ArrayList<>()).add(new Placer.Ask(id, j.tenant(), Placer.request(j.spec(), model),
+                        GpuAsks.of(j.spec()).containers()));
+            });
+            Set<UUID> placed = new HashSet<>();
+            for (Map.Entry<String, List<Placer.Ask>> e : byModel.entrySet()) {
+                placed.addAll(Placer.placeMany(c, e.getKey(), e.getValue()).keySet());
+            }
+            Map<UUID, WorkloadView> views = new HashMap<>();
+            WorkloadViews.byIds(c, new ArrayList<>(placed)).forEach(v -> views.put(v.id(), v));
+            byId.forEach((id, j) -> outcomes.put(j, placed.contains(id) ? new Answer(new WorkloadStore.Created(views.get(id), true))
+                    : new Unplaced(id, offers.get(j.offerKey()).model())));
+        }
+        // The same pod twice in one batch: the second learns what the first got, as it would have
+        // a moment later.
+        for (Job r : repeats) {
+            Outcome o = outcomes.get(first.get(r.key()));
+            if (o instanceof Answer a) {
+                o = new Answer(new WorkloadStore.Created(a.created().workload(), false));
+            } else if (o instanceof Unplaced u) {
+                o = new Answer(new WorkloadStore.Created(WorkloadViews.byId(c, u.id()), false));
+            }
+            outcomes.put(r, o);
+        }
+    }
+
+    /** The seed's rule: the pod's totals may not exceed its RuntimeClass, and it needs at least one GPU. */
+    private static ApiException limitsRefusal(WorkloadSpec spec, Offer o) {
+        int gpus = spec.gpus();
+        if (gpus >= 1 && gpus <= o.gpus() && spec.cpuMillis() <= o.cpuMillis() && spec.memoryBytes() <= o.memoryBytes()) {
+            return null;
+        }
+        return new ApiException(ErrorKind.INVALID, "pod " + spec.namespace() + "/" + spec.name() + " asks for "
+                + gpus + " GPU(s), " + Quantity.cpu(spec.cpuMillis()) + " cpu and " + Quantity.memory(spec.memoryBytes())
+                + " memory; offering " + spec.offering() + " allows 1 to " + o.gpus() + " GPU(s), at most "
+                + o.cpuMillis() + "m cpu and " + Quantity.memory(o.memoryBytes()) + " memory", "containers");
+    }
+
+    /**
+     * The jobs that fit in their tenants' workload quotas, counted with the tenants locked; the
+     * others get the quota's refusal (or 404 for a tenant that is gone).
+     */
+    private List<Job> withinQuota(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
+        if (jobs.isEmpty()) {
+            return jobs;
+        }
+        List<String> tenants = jobs.stream().map(Job::tenant).distinct().sorted().toList();
+        Map<String, TenantLimits> limits = quotas.lock(c, tenants);
+        Map<String, Long> used = new HashMap<>(Quotas.liveWorkloads(c, tenants));
+        List<Job> out = new ArrayList<>();
+        for (Job j : jobs) {
+            TenantLimits l = limits.get(j.tenant());
+            long n = used.getOrDefault(j.tenant(), 0L);
+            ApiException refused = l == null ? ApiException.notFound("tenant " + j.tenant()) : Quotas.workloadRefusal(j.tenant(), n, l);
+            if (refused != null) {
+                outcomes.put(j, new Refusal(refused));
+            } else {
+                used.put(j.tenant(), n + 1);
+                out.add(j);
+            }
+        }
+        return out;
+    }
+
+    private static Set<String> existing(Connection c, List<Job> jobs) throws SQLException {
+        Set<String> out = new HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT w.tenant, w.pod_uid FROM workloads w
+                JOIN unnest(?::text[], ?::text[]) AS x (tenant, pod_uid) ON w.tenant = x.tenant AND w.pod_uid = x.pod_uid""")) {
+            ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
+            ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().podUid()).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1) + "\u0000" + rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The offerings each tenant may use, among those asked for. */
+    private static Map<String, Offer> offers(Connection c, List<Job> jobs) throws SQLException {
+        Map<String, Offer> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT DISTINCT x.tenant, o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes
+                FROM unnest(?::text[], ?::text[]) AS x (tenant, offering)
+                JOIN offerings o ON o.name = x.offering
+                JOIN tenant_offerings t ON t.offering = o.name AND t.tenant = x.tenant""")) {
+            ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
+            ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().offering()).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1) + "\u0000" + rs.getString(2), new Offer(rs.getString(3), rs.getInt(4), rs.getLong(5),
+                            rs.getLong(6)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void insert(Connection c, Map<UUID, Job> byId) throws SQLException {
+        List<Object> ids = new ArrayList<>();
+        List<Object> tenants = new ArrayList<>();
+        List<Object> pods = new ArrayList<>();
+        List<Object> namespaces = new ArrayList<>();
+        List<Object> names = new ArrayList<>();
+        List<Object> offerings = new ArrayList<>();
+        List<Object> specs = new ArrayList<>();
+        List<Object> gpus = new ArrayList<>();
+        List<Object> cpus = new ArrayList<>();
+        List<Object> memories = new ArrayList<>();
+        List<Object> sealed = new ArrayList<>();
+        try {
+            for (Map.Entry<UUID, Job> e : byId.entrySet()) {
+                WorkloadSpec s = e.getValue().spec();
+                ids.add(e.getKey());
+                tenants.add(e.getValue().tenant());
+                pods.add(s.podUid());
+                namespaces.add(s.namespace());
+                names.add(s.name());
+                offerings.add(s.offering());
+                specs.add(Json.mapper().writeValueAsString(s));
+                gpus.add(s.gpus());
+                cpus.add(s.cpuMillis());
+                memories.add(s.memoryBytes());
+                sealed.add(e.getValue().sealed() == null ? null : Base64.getEncoder().encodeToString(e.getValue().sealed()));
+            }
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase,
+                    sealed_secrets)
+                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory, 'pending',
+                       decode(x.sealed, 'base64')
+                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[],
+                            ?::text[])
+                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed)""")) {
+            ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+            ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
+            ps.setArray(3, c.createArrayOf("text", pods.toArray()));
+            ps.setArray(4, c.createArrayOf("text", namespaces.toArray()));
+            ps.setArray(5, c.createArrayOf("text", names.toArray()));
+            ps.setArray(6, c.createArrayOf("text", offerings.toArray()));
+            ps.setArray(7, c.createArrayOf("text", specs.toArray()));
+            ps.setArray(8, c.createArrayOf("int4", gpus.toArray()));
+            ps.setArray(9, c.createArrayOf("int8", cpus.toArray()));
+            ps.setArray(10, c.createArrayOf("int8", memories.toArray()));
+            ps.setArray(11, c.createArrayOf("text", sealed.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        worker.interrupt();
+    }
+}
