@@ -70,13 +70,14 @@ final class SpecUpdates {
         List<WorkloadSpec.Container> all = new ArrayList<>();
         for (int i = 0; i < s.allContainers().size(); i++) {
             WorkloadSpec.Container c = s.allContainers().get(i);
-            if (volumes(c).isEmpty()) {
-                // Mounted one file at a time (sent by an agent before volumes): its files cannot follow.
+            List<WorkloadSpec.FileMount> sent = next.allContainers().get(i).files().stream().filter(f -> f.volume() != null).toList();
+            if (volumes(c).isEmpty() || sent.equals(c.files().stream().filter(f -> f.volume() != null).toList())) {
+                // Unchanged, kept in its order; or mounted one file at a time (sent by an agent before volumes), which cannot follow.
                 all.add(c);
                 continue;
             }
             List<WorkloadSpec.FileMount> files = new ArrayList<>(c.files().stream().filter(f -> f.volume() == null).toList());
-            files.addAll(next.allContainers().get(i).files().stream().filter(f -> f.volume() != null).toList());
+            files.addAll(sent);
             all.add(c.with(c.env(), files));
         }
         int init = s.initContainers().size();

@@ -39,6 +39,7 @@ public final class PodController {
     private final HostEvents hostEvents = new HostEvents();
     private final EventRecorder events;
     private final PodResolver resolver;
+    private final FollowedVolumes followed = new FollowedVolumes();
     /** Whether the API server filters by field (asked once, by the first pass). */
     private volatile Boolean fieldSelectors;
 
@@ -52,6 +53,11 @@ public final class PodController {
 
     public String nodeName() {
         return nodeName;
+    }
+
+    /** Which pods' volume files to resolve again ({@link PodSync} marks them on a ConfigMap's or Secret's change). */
+    FollowedVolumes followed() {
+        return followed;
     }
 
     /**
@@ -169,6 +175,8 @@ public final class PodController {
             log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
         } else if (!changedImages(pod, w).isEmpty()) {
             update(provider, pod, classes, changedImages(pod, w));
+        } else if (Set.of("pending", "placed", "running").contains(w.phase()) && !w.deletionRequested() && followed.due(pod)) {
+            follow(provider, pod, classes);
         }
         String ignored = PodFields.check(pod).ignoredMessage();
         if (ignored != null) {
@@ -211,12 +219,32 @@ public final class PodController {
             return;
         }
         provider.update(((PodTranslator.Ok) r).spec());
+        followed.sent(((PodTranslator.Ok) r).spec());
         for (String name : changed) {
             String image = pod.getSpec().getContainers().stream().filter(c -> c.getName().equals(name)).map(Container::getImage)
                     .findFirst().orElse("");
             record(pod, "changed." + name + "." + Integer.toHexString(image.hashCode()), "Normal", "Killing",
                     "Container " + name + " definition changed, will be restarted");
         }
+    }
+
+    /**
+     * Sends the pod's files when its volumes' changed since last sent (a ConfigMap or Secret
+     * edited); the host swaps them in place, restarting nothing. As on a kubelet, a pod whose
+     * object is gone or unreadable keeps the files it has.
+     */
+    private void follow(PodProvider provider, Pod pod, Map<String, OfferingView> classes) throws IOException, JsonClient.Refused {
+        if (!(admit(pod, classes) instanceof PodTranslator.Ok ok) || followed.same(ok.spec())) {
+            return;
+        }
+        try {
+            provider.update(ok.spec());
+        } catch (IOException | JsonClient.Refused e) {
+            followed.stale(pod.getMetadata().getUid()); // tried again with the pod's back-off
+            throw e;
+        }
+        followed.sent(ok.spec());
+        log.info("pod {}/{}: volume files changed, sent to the provider", pod.getMetadata().getNamespace(), pod.getMetadata().getName());
     }
 
     private PodTranslator.Result admit(Pod pod, Map<String, OfferingView> classes) {

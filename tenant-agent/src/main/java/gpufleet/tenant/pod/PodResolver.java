@@ -1,6 +1,7 @@
 package gpufleet.tenant.pod;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Invalid;
 import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -167,19 +168,38 @@ public final class PodResolver {
                     + "work on k8s.gpu");
         }
         List<WorkloadSpec.FileMount> out = new ArrayList<>();
-        String base = m.getMountPath().endsWith("/") ? m.getMountPath() : m.getMountPath() + "/";
-        for (var e : content.entrySet()) {
-            if (m.getSubPath() != null && !m.getSubPath().isEmpty()) {
-                if (e.getKey().equals(m.getSubPath())) {
-                    out.add(new WorkloadSpec.FileMount(m.getMountPath(), modes.getOrDefault(e.getKey(), defaultMode),
-                            Base64.getEncoder().encodeToString(e.getValue())));
-                }
-                continue;
+        if (m.getSubPath() != null && !m.getSubPath().isEmpty()) {
+            // A key mounted alone: it never changes while the container runs, as on a kubelet.
+            byte[] key = content.get(m.getSubPath());
+            if (key != null) {
+                out.add(new WorkloadSpec.FileMount(m.getMountPath(), modes.getOrDefault(m.getSubPath(), defaultMode),
+                        Base64.getEncoder().encodeToString(key)));
             }
-            out.add(new WorkloadSpec.FileMount(base + e.getKey(), modes.getOrDefault(e.getKey(), defaultMode),
-                    Base64.getEncoder().encodeToString(e.getValue())));
+            return out;
+        }
+        // The whole volume: its directory (there even with no key yet), then each key; the host keeps them following the objects.
+        String volume = plain(m.getMountPath());
+        try {
+            out.add(new WorkloadSpec.FileMount(volume, null, "", volume));
+            for (var e : content.entrySet()) {
+                out.add(new WorkloadSpec.FileMount(volume + "/" + e.getKey(), modes.getOrDefault(e.getKey(), defaultMode),
+                        Base64.getEncoder().encodeToString(e.getValue()), volume));
+            }
+        } catch (Invalid e) {
+            throw new Missing("volume \"" + v.getName() + "\" at " + m.getMountPath() + ": " + e.getMessage());
         }
         return out;
+    }
+
+    /** A mount path without empty or '.' parts ("/etc//app/" is "/etc/app"), as the host expects a volume's. */
+    private static String plain(String mountPath) {
+        StringBuilder out = new StringBuilder();
+        for (String part : mountPath.split("/")) {
+            if (!part.isEmpty() && !part.equals(".")) {
+                out.append('/').append(part);
+            }
+        }
+        return out.length() == 0 ? "/" : out.toString();
     }
 
     private static void project(Map<String, byte[]> data, List<KeyToPath> items, Map<String, byte[]> content,

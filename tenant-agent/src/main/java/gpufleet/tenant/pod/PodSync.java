@@ -2,6 +2,7 @@ package gpufleet.tenant.pod;
 
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * workers, a key that fails retried with a growing back-off, and a periodic resync that asks the
  * provider for every workload once, deletes those whose pod is gone and queues every pod so that
  * status changes at the provider reach the cluster. While some pod is on its way the resync runs
- * every {@code fast} instead.
+ * every {@code fast} instead. Informers on ConfigMaps and Secrets queue the pods whose volumes
+ * they fill, so that those files follow their objects as on a kubelet ({@link FollowedVolumes}).
  */
 public final class PodSync implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PodSync.class);
@@ -39,6 +42,7 @@ public final class PodSync implements AutoCloseable {
     private final Duration resync;
     private final Duration fast;
     private final SharedIndexInformer<Pod> informer;
+    private final List<SharedIndexInformer<?>> sources = new ArrayList<>();
     private final PodQueue queue = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60));
     private final Semaphore resyncNow = new Semaphore(0);
     private final Set<String> moving = ConcurrentHashMap.newKeySet();
@@ -69,6 +73,10 @@ public final class PodSync implements AutoCloseable {
 
             @Override
             public void onUpdate(Pod before, Pod pod) {
+                if (!Objects.equals(before.getMetadata().getLabels(), pod.getMetadata().getLabels())
+                        || !Objects.equals(before.getMetadata().getAnnotations(), pod.getMetadata().getAnnotations())) {
+                    controller.followed().stale(pod.getMetadata().getUid()); // its downward API files may show them
+                }
                 changed(pod);
             }
 
@@ -77,6 +85,8 @@ public final class PodSync implements AutoCloseable {
                 changed(pod);
             }
         });
+        sources.add(k8s.configMaps().inAnyNamespace().inform(new SourceHandler<>(false)));
+        sources.add(k8s.secrets().inAnyNamespace().inform(new SourceHandler<>(true)));
         threads.add(new Thread(this::resyncLoop, "pod-resync"));
         for (int i = 0; i < WORKERS; i++) {
             threads.add(new Thread(this::work, "pod-worker-" + i));
@@ -119,6 +129,41 @@ public final class PodSync implements AutoCloseable {
             String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
             uids.put(key, pod.getMetadata().getUid());
             queue.add(key);
+        }
+    }
+
+    /** A ConfigMap ({@code secret} false) or Secret changed: the pods of its namespace whose volumes it fills are queued. */
+    private final class SourceHandler<T extends HasMetadata> implements ResourceEventHandler<T> {
+        private final boolean secret;
+
+        SourceHandler(boolean secret) {
+            this.secret = secret;
+        }
+
+        private void touched(T object) {
+            String ns = object.getMetadata().getNamespace();
+            String name = object.getMetadata().getName();
+            for (Pod pod : cached()) {
+                if (ns.equals(pod.getMetadata().getNamespace()) && FollowedVolumes.references(pod, secret, name)) {
+                    controller.followed().stale(pod.getMetadata().getUid());
+                    changed(pod);
+                }
+            }
+        }
+
+        @Override
+        public void onAdd(T object) {
+            touched(object);
+        }
+
+        @Override
+        public void onUpdate(T before, T object) {
+            touched(object);
+        }
+
+        @Override
+        public void onDelete(T object, boolean unknownFinalState) {
+            touched(object);
         }
     }
 
@@ -198,6 +243,7 @@ public final class PodSync implements AutoCloseable {
                 log.info("pod {} is gone: deleting its workload", key);
                 s.provider().delete(uid);
                 uids.remove(key, uid);
+                controller.followed().forget(uid);
             }
             return;
         }
@@ -218,5 +264,6 @@ public final class PodSync implements AutoCloseable {
         queue.close();
         threads.forEach(Thread::interrupt);
         informer.close();
+        sources.forEach(SharedIndexInformer::close);
     }
 }
