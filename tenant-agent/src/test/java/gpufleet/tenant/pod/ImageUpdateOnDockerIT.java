@@ -48,6 +48,8 @@ class ImageUpdateOnDockerIT {
     void aNewImageOnThePodRestartsThatContainerOnlyOnTheNewImage() throws Exception {
         Pod pod = new PodBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
                 .withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName(OnDocker.OFFERING)
+                // sh as a container's first process ignores SIGTERM: a short grace keeps the replacement quick.
+                .withTerminationGracePeriodSeconds(2L)
                 .addNewContainer().withName("main").withImage("gpufleet/busybox:test").withCommand("sh", "-c", "id -u; sleep 3600")
                 .withNewResources().addToLimits("nvidia.com/gpu", new Quantity("1")).addToLimits("cpu", new Quantity("500m"))
                 .addToLimits("memory", new Quantity("64Mi")).endResources().endContainer()
