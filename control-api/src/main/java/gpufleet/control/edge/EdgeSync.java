@@ -36,6 +36,8 @@ public final class EdgeSync implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final SingletonJob job;
     private volatile String lastProblem;
+    /** When Caddy's admin API stopped answering (System.nanoTime()), 0 while it answers: its loss and return are told once each. */
+    private volatile long unreachableSince;
 
     public EdgeSync(Database db, EdgeSettings edge) {
         this.db = db;
@@ -55,6 +57,7 @@ public final class EdgeSync implements AutoCloseable {
             try {
                 HttpResponse<String> current = http.send(HttpRequest.newBuilder(URI.create(edge.adminUrl() + "/config/"))
                         .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                answering();
                 JsonNode have = current.statusCode() == 200 ? Json.mapper().readTree(current.body()) : null;
                 if (want.equals(have)) {
                     lastProblem = skipped.isEmpty() ? null : lastProblem;
@@ -72,13 +75,33 @@ public final class EdgeSync implements AutoCloseable {
                 lastProblem = skipped.isEmpty() ? null : lastProblem;
                 return 1;
             } catch (IOException e) {
-                problem("Caddy's admin API at " + edge.adminUrl() + " is unreachable: " + e.getMessage());
+                unreachable(e);
                 return 0;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return 0;
             }
         });
+    }
+
+    /**
+     * Logs the loss of Caddy's admin API once however many rounds fail, whatever each failure
+     * says (refused while it is down, reset while it starts), and its return once.
+     */
+    private void unreachable(IOException e) {
+        if (unreachableSince == 0) {
+            unreachableSince = System.nanoTime();
+            log.warn("Caddy's admin API at {} is unreachable ({}): its routes are loaded again when it answers", edge.adminUrl(), e.toString());
+        }
+    }
+
+    private void answering() {
+        long since = unreachableSince;
+        if (since != 0) {
+            unreachableSince = 0;
+            log.info("Caddy's admin API at {} answers again after {} s", edge.adminUrl(),
+                    String.format("%.1f", (System.nanoTime() - since) / 1e9));
+        }
     }
 
     /** Logs a problem once, not every round. */
