@@ -98,6 +98,8 @@ class PodDeadlineIT {
         Map<String, Object> p = Pods.pod(uid, uid, "seeweb-nvidia-1xa6000", List.of(main));
         p.put("initContainers", List.of(init));
         p.put("restartPolicy", "Always");
+        // sleep as a container's first process ignores SIGTERM: a short grace ends the stop at once.
+        p.put("terminationGracePeriodSeconds", 2);
         if (deadline != null) {
             p.put("activeDeadlineSeconds", deadline);
         }
