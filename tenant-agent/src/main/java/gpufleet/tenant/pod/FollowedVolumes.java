@@ -38,10 +38,9 @@ final class FollowedVolumes {
         return hasVolumes(pod) && (stale.remove(uid) || !sent.containsKey(uid));
     }
 
-    /** Records the files of a spec sent; returns whether they differ from those sent before. */
-    boolean sent(WorkloadSpec spec) {
-        String d = digest(spec);
-        return !d.equals(sent.put(spec.podUid(), d));
+    /** Records the files of a spec sent. */
+    void sent(WorkloadSpec spec) {
+        sent.put(spec.podUid(), digest(spec));
     }
 
     /** Whether the files of {@code spec} are those last sent. */

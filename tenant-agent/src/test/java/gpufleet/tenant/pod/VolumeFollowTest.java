@@ -124,4 +124,30 @@ class VolumeFollowTest {
         assertThat(updatesOf(otherVolume)).as("a pod mounting another ConfigMap").isZero();
         assertThat(updatesOf(envOnly)).as("env never follows a ConfigMap").isZero();
     }
+
+    @Test
+    void aLabelChangeSendsTheDownwardApiFilesThatShowIt() {
+        String uid = client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("labelled")
+                .withNamespace("default").addToLabels("tier", "blue").endMetadata()
+                .withNewSpec().withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000")
+                .addNewVolume().withName("info").withNewDownwardAPI().addNewItem().withPath("tier").withNewFieldRef()
+                .withFieldPath("metadata.labels['tier']").endFieldRef().endItem().endDownwardAPI().endVolume()
+                .addNewContainer().withName("main").withImage("gpufleet/busybox:test")
+                .withNewResources().addToLimits("nvidia.com/gpu", new Quantity("1")).endResources()
+                .addNewVolumeMount().withName("info").withMountPath("/etc/podinfo").endVolumeMount().endContainer().endSpec()
+                .build()).create().getMetadata().getUid();
+        sync = new PodSync(client, new PodController(client, "k8s.gpu", "10.1.2.3"), Duration.ofSeconds(1), Duration.ofMillis(50));
+        sync.provider(provider, PodSyncTest.OFFERINGS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> memory.get(uid) != null);
+        memory.run(uid);
+        await().atMost(Duration.ofSeconds(10)).until(() -> updatesOf(uid) == 1);
+        // The agent writes the pod's status meanwhile: an edit that lost the race is tried again, as kubectl does.
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> client.pods().inNamespace("default").withName("labelled")
+                .edit(p -> new PodBuilder(p).editMetadata().addToLabels("tier", "green").endMetadata().build()) != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            synchronized (updates) {
+                return updates.stream().anyMatch(s -> "green".equals(content(s, "/etc/podinfo/tier")));
+            }
+        });
+    }
 }
