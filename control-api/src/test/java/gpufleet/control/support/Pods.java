@@ -26,6 +26,9 @@ public final class Pods {
         p.put("offering", offering);
         p.put("containers", new ArrayList<>(containers));
         p.put("restartPolicy", "OnFailure");
+        // The containers' first process is often sleep, which ignores SIGTERM: with Kubernetes'
+        // 30 s every stop in a test would wait it out. Tests about the grace period set their own.
+        p.put("terminationGracePeriodSeconds", 2);
         return p;
     }
 
