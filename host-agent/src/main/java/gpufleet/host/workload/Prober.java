@@ -31,7 +31,8 @@ import javax.net.ssl.X509TrustManager;
  * Runs one probe once, as the kubelet's prober does: exec in the container (exit 0 passes),
  * an HTTP(S) GET of the pod's own address (200..399 passes; certificates are not checked;
  * redirects are followed only to the same host, a redirect elsewhere ends the probe as a
- * warning, which passes), a TCP connect to the pod's address. Never connects anywhere else: the
+ * warning, which passes), a TCP connect to the pod's address, a gRPC health check of it
+ * ({@link GrpcProbe}). Never connects anywhere else: the
  * address is the pod sandbox's, and a probe has no host of its own.
  */
 final class Prober {
@@ -71,7 +72,7 @@ final class Prober {
         if (h.tcpSocket() != null) {
             return tcp(podAddress, h.tcpSocket(), timeout);
         }
-        return new Result(Kind.FAILURE, "gRPC probes are not supported on this host");
+        return GrpcProbe.check(podAddress, h.grpc().port(), h.grpc().service(), timeout);
     }
 
     private Result exec(String containerId, List<String> command, Duration timeout) {

@@ -135,13 +135,11 @@ final class PodFields {
         containerSecurity(at + ".securityContext.", c.getSecurityContext());
     }
 
-    /** A probe reaches the pod's own address only, over exec, HTTP(S) or TCP. */
+    /** A probe reaches the pod's own address only, over exec, HTTP(S), TCP or gRPC. */
     private void probe(String at, Probe p) {
         if (p == null) {
             return;
         }
-        refuseIf(p.getGrpc() != null, at + ".grpc", "the host has no gRPC client; an exec probe running grpc_health_probe in "
-                + "the container makes the same check");
         refuseIf(p.getHttpGet() != null && p.getHttpGet().getHost() != null && !p.getHttpGet().getHost().isEmpty(),
                 at + ".httpGet.host", "a probe reaches the pod's own address only");
         refuseIf(p.getTcpSocket() != null && p.getTcpSocket().getHost() != null && !p.getTcpSocket().getHost().isEmpty(),

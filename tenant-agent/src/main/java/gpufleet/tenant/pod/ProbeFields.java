@@ -11,7 +11,7 @@ import java.util.List;
  * A container's probes as the provider takes them: named ports resolved against the container's
  * own ports here (the host sees numbers only), as the kubelet resolves them. A port name the
  * container does not declare is refused naming the field: the kubelet would fail that probe on
- * every try. The host and gRPC parts never reach this class: {@link PodFields} refuses them.
+ * every try. A probe's host never reaches this class: {@link PodFields} refuses it.
  */
 final class ProbeFields {
     private ProbeFields() {}
@@ -32,8 +32,11 @@ final class ProbeFields {
                     get.getScheme(), headers), null, null, null);
         } else if (p.getTcpSocket() != null) {
             handler = new Probe.Handler(null, null, port(c, p.getTcpSocket().getPort(), field + ".tcpSocket.port"), null, null);
+        } else if (p.getGrpc() != null) {
+            // A number only: Kubernetes takes no port name here.
+            handler = new Probe.Handler(null, null, null, new Probe.Grpc(p.getGrpc().getPort(), p.getGrpc().getService()), null);
         } else {
-            throw new Invalid(field, field + " must set one of exec, httpGet and tcpSocket");
+            throw new Invalid(field, field + " must set one of exec, httpGet, tcpSocket and grpc");
         }
         return new Probe(handler, p.getInitialDelaySeconds(), p.getPeriodSeconds(), p.getTimeoutSeconds(), p.getSuccessThreshold(),
                 p.getFailureThreshold(), p.getTerminationGracePeriodSeconds());

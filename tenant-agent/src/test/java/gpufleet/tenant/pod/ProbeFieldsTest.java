@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
-/** A container's probes on their way to the provider: honoured, named ports resolved, what cannot be honoured refused. */
+/** A container's probes on their way to the provider: honoured (gRPC too), named ports resolved, what cannot be honoured refused. */
 class ProbeFieldsTest {
     private static final OfferingView OFFERING = OfferingView.of("seeweb-nvidia-1xa6000", "A6000", 1, 8000, "32Gi");
     private static final PodResolver.Resolved NOTHING = new PodResolver.Resolved(Map.of(), Map.of(), List.of());
@@ -55,14 +55,25 @@ class ProbeFieldsTest {
     }
 
     @Test
-    void aProbeOfAnotherHostOrOverGrpcRefusesThePodNamingTheField() {
+    void aGrpcProbeTravelsWithItsPortAndService() {
+        Pod p = pod(c -> c.withNewStartupProbe().withNewGrpc().withPort(9090).withService("model").endGrpc().endStartupProbe()
+                .withNewLivenessProbe().withNewGrpc().withPort(9091).endGrpc().endLivenessProbe());
+        assertThat(PodFields.check(p).refusal()).isNull();
+        assertThat(PodFields.check(p).ignoredMessage()).isNull();
+        PodTranslator.Result r = PodTranslator.translate(p, OFFERING, NOTHING);
+        assertThat(r).as("%s", r).isInstanceOf(PodTranslator.Ok.class);
+        WorkloadSpec.Container c = ((PodTranslator.Ok) r).spec().containers().get(0);
+        assertThat(c.startupProbe().handler().grpc()).isEqualTo(new Probe.Grpc(9090, "model"));
+        assertThat(c.livenessProbe().handler().grpc()).isEqualTo(new Probe.Grpc(9091, null));
+    }
+
+    @Test
+    void aProbeOfAnotherHostRefusesThePodNamingTheField() {
         assertThat(PodFields.check(pod(c -> c.withNewReadinessProbe().withNewHttpGet().withHost("169.254.169.254").withPath("/latest")
                 .withPort(new IntOrString(80)).endHttpGet().endReadinessProbe())).refusal())
                 .contains("spec.containers[0].readinessProbe.httpGet.host").contains("the pod's own address only");
         assertThat(PodFields.check(pod(c -> c.withNewLivenessProbe().withNewTcpSocket().withHost("10.0.0.1")
                 .withPort(new IntOrString(22)).endTcpSocket().endLivenessProbe())).refusal())
                 .contains("spec.containers[0].livenessProbe.tcpSocket.host");
-        assertThat(PodFields.check(pod(c -> c.withNewStartupProbe().withNewGrpc().withPort(9090).endGrpc().endStartupProbe())).refusal())
-                .contains("spec.containers[0].startupProbe.grpc").contains("grpc_health_probe");
     }
 }
