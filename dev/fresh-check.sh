@@ -15,7 +15,7 @@
 #     gateway in its IPAM record, for one);
 #   - PostgreSQL: every database owned by the project's role (the test databases and gpufleet
 #     itself; dev/services.sh makes gpufleet again), and the fault tests' own clusters (gpufleetfaults*)
-#     and Docker bridge (gffault0) if a run left them;
+#     and Docker bridges (gffault*) if a run left them;
 #   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes), and
 #     its local CA removed from the machine's trust store;
 #   - the project's artifacts in the local Maven repository (a stale snapshot there can hide a
@@ -115,10 +115,10 @@ if command -v pg_lsclusters >/dev/null; then
     pg_dropcluster "$version" "$name" --stop
   done
 fi
-if ip link show gffault0 >/dev/null 2>&1; then
-  log "removing the fault tests' Docker bridge gffault0"
-  ip link delete gffault0
-fi
+for bridge in $(ip -o link show type bridge | awk -F': ' '$2 ~ /^gffault/ { sub(/@.*/, "", $2); print $2 }'); do
+  log "removing the fault tests' Docker bridge $bridge"
+  ip link delete "$bridge"
+done
 # Caddy's local CA root, put into the machine's trust store by Caddy versions or configurations
 # that install trust (ours no longer asks for it).
 if compgen -G '/usr/local/share/ca-certificates/Caddy_Local_Authority*' >/dev/null; then

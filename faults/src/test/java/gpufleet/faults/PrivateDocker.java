@@ -33,13 +33,19 @@ final class PrivateDocker implements AutoCloseable {
         }
     }
 
-    /** Its own default bridge, made here: dockerd takes an existing interface for {@code --bridge}. */
-    static final String BRIDGE = "gffault0";
+    /**
+     * Its own default bridge, made here: dockerd takes an existing interface for {@code --bridge}.
+     * Named and numbered after this JVM, so that a run beside a long soak (dev/chaos.sh) keeps its
+     * own and never deletes the soak's.
+     */
+    static final long PID = ProcessHandle.current().pid();
+    static final String BRIDGE = "gffault" + PID % 10_000_000;
+    static final String BRIDGE_ADDRESS = "10.231." + PID % 250 + ".1/24";
 
     void start() throws IOException {
         if (!Files.exists(Path.of("/sys/class/net", BRIDGE))) {
             Commands.run("ip", "link", "add", "name", BRIDGE, "type", "bridge");
-            Commands.run("ip", "addr", "add", "10.231.255.1/24", "dev", BRIDGE);
+            Commands.run("ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE);
             Commands.run("ip", "link", "set", BRIDGE, "up");
         }
         daemon = new ProcessBuilder("dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),

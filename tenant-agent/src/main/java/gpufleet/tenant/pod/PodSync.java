@@ -38,6 +38,7 @@ public final class PodSync implements AutoCloseable {
 
     private record Session(PodProvider provider, Map<String, OfferingView> classes) {}
 
+    private final KubernetesClient k8s;
     private final PodController controller;
     private final Duration resync;
     private final Duration fast;
@@ -48,6 +49,12 @@ public final class PodSync implements AutoCloseable {
     private final Set<String> moving = ConcurrentHashMap.newKeySet();
     /** The UID each key's pod had when last seen: a deleted pod's workload is found by it. */
     private final Map<String, String> uids = new ConcurrentHashMap<>();
+    /**
+     * Pods the API server no longer has while the informer still holds them: a watch that missed
+     * their deletion (a stand-in API server's watch does not replay what happened before it
+     * opened; the soak found it). Taken as deleted, or their workloads would live on.
+     */
+    private final Set<String> vanished = ConcurrentHashMap.newKeySet();
     private final List<Thread> threads = new ArrayList<>();
     private volatile Session session;
     /** The provider's workloads by pod UID, as of the last resync (and the pods' own calls since). */
@@ -55,6 +62,7 @@ public final class PodSync implements AutoCloseable {
     private volatile boolean running = true;
 
     public PodSync(KubernetesClient k8s, PodController controller, Duration resync, Duration fast) {
+        this.k8s = k8s;
         this.controller = controller;
         this.resync = resync;
         this.fast = fast;
@@ -121,7 +129,8 @@ public final class PodSync implements AutoCloseable {
     }
 
     private boolean ours(Pod pod) {
-        return pod.getSpec() != null && controller.nodeName().equals(pod.getSpec().getNodeName());
+        return pod.getSpec() != null && controller.nodeName().equals(pod.getSpec().getNodeName())
+                && !vanished.contains(pod.getMetadata().getUid());
     }
 
     private void changed(Pod pod) {
@@ -248,9 +257,27 @@ public final class PodSync implements AutoCloseable {
             return;
         }
         moving.remove(key); // while it fails, its retries bring it back, not a faster resync
-        if (controller.syncPod(s.provider(), s.classes(), pod, known.get(pod.getMetadata().getUid()))) {
-            moving.add(key);
+        try {
+            if (controller.syncPod(s.provider(), s.classes(), pod, known.get(pod.getMetadata().getUid()))) {
+                moving.add(key);
+            }
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404 || !vanished(pod)) {
+                throw e;
+            }
+            log.info("pod {} is gone from the API server though its watch never said so: taken as deleted", key);
+            sync(key);
         }
+    }
+
+    /** True when the API server has no pod of this one's UID any more (a 404 may be another object's: a volume's source). */
+    private boolean vanished(Pod pod) {
+        Pod now = k8s.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).get();
+        if (now != null && pod.getMetadata().getUid().equals(now.getMetadata().getUid())) {
+            return false;
+        }
+        vanished.add(pod.getMetadata().getUid());
+        return true;
     }
 
     /** Keys waiting for a worker (tests watch it drain). */
