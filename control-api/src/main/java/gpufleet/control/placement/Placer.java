@@ -26,8 +26,8 @@ import java.util.UUID;
 public final class Placer {
     private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
     /**
-     * The first host, in index order, with enough free GPUs of the model, cpu and memory, that no
-     * other transaction has locked; locked here. The GPU search is a bounded, index-only walk of
+     * The first hosts (as many as the last parameter), in index order, with enough free GPUs of
+     * the model, cpu and memory, that no other transaction has locked; locked here. The GPU search is a bounded, index-only walk of
      * free GPUs (Nomad's limit iterator in spirit), so a placement costs the same in a fleet of
      * ten hosts or ten thousand, and hosts fill one after another (bin-packing: whole hosts stay
      * free for large requests). Its counts come from the statement's snapshot; the caller checks
@@ -45,21 +45,10 @@ public final class Placer {
                                 FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
             WHERE h.liveness = 'ready' AND NOT h.cordoned AND NOT h.id = ANY (?)
               AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
-            LIMIT 1
+            LIMIT ?
             FOR UPDATE OF h""";
-    /** A host's free GPUs of a model (topology only when it matters), free cpu and memory. */
+    /** Locked hosts' free GPUs of a model (topology only when it matters), free cpu and memory, in host order. */
     private static final String FRESH = """
-            SELECT h.name, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
-            FROM hosts h JOIN host_inventory i ON i.host_id = h.id
-            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
-            LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
-                               WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
-                                 AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
-                              ) g ON true
-            WHERE h.id = ? ORDER BY g.idx""";
-    /** {@link #FRESH} for several locked hosts, in host order. */
-    private static final String FRESH_MANY = """
             SELECT h.name, h.id, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
             FROM hosts h JOIN host_inventory i ON i.host_id = h.id
             CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
@@ -79,20 +68,6 @@ public final class Placer {
                 UPDATE workloads w SET host_id = x.host, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
                 FROM unnest(?::uuid[], ?::uuid[]) AS x (id, host) WHERE w.id = x.id)
             UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ANY (?::uuid[])""";
-    /** Up to {@code n} fitting hosts for a batch, locked, skipping those other transactions hold (the same rule as above). */
-    private static final String LOCK_CANDIDATES = """
-            WITH free AS (
-                SELECT g.host_id FROM gpus g
-                WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
-                GROUP BY g.host_id HAVING count(*) >= ?
-                LIMIT 64)
-            SELECT h.id FROM free f JOIN hosts h ON h.id = f.host_id JOIN host_inventory i ON i.host_id = h.id
-            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
-            WHERE h.liveness = 'ready' AND NOT h.cordoned
-              AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
-            LIMIT ?
-            FOR UPDATE OF h SKIP LOCKED""";
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
             SELECT h.id
@@ -174,16 +149,28 @@ public final class Placer {
     }
 
     private static UUID lockCandidate(Connection c, Fit.Request r, List<UUID> exclude, boolean skipLocked) throws SQLException {
+        List<UUID> one = lockCandidates(c, r.model(), r.gpus(), r.cpuMillis(), r.memoryBytes(), exclude, 1, skipLocked);
+        return one.isEmpty() ? null : one.get(0);
+    }
+
+    /** Up to {@code limit} fitting hosts, locked, first in host order (see {@link #LOCK_CANDIDATE}). */
+    private static List<UUID> lockCandidates(Connection c, String model, int gpus, long cpuMillis, long memoryBytes, List<UUID> exclude,
+                                             int limit, boolean skipLocked) throws SQLException {
+        List<UUID> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATE + (skipLocked ? " SKIP LOCKED" : ""))) {
-            ps.setString(1, r.model());
-            ps.setInt(2, r.gpus());
+            ps.setString(1, model);
+            ps.setInt(2, gpus);
             ps.setArray(3, c.createArrayOf("uuid", exclude.toArray()));
-            ps.setLong(4, r.cpuMillis());
-            ps.setLong(5, r.memoryBytes());
+            ps.setLong(4, cpuMillis);
+            ps.setLong(5, memoryBytes);
+            ps.setInt(6, limit);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getObject(1, UUID.class) : null;
+                while (rs.next()) {
+                    out.add(rs.getObject(1, UUID.class));
+                }
             }
         }
+        return out;
     }
 
     /** Why nothing fits, described from the host with the most free GPUs of the model. */
@@ -206,32 +193,14 @@ public final class Placer {
 
     /** The host's free GPUs, cpu and memory, read after its row is locked. */
     private static Fit.HostFree fresh(Connection c, UUID host, String model, boolean topology) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(FRESH)) {
-            ps.setBoolean(1, topology);
-            ps.setString(2, model);
-            ps.setObject(3, host);
-            try (ResultSet rs = ps.executeQuery()) {
-                List<Fit.FreeGpu> gpus = new ArrayList<>();
-                String name = host.toString();
-                long cpu = 0;
-                long memory = 0;
-                while (rs.next()) {
-                    name = rs.getString(1);
-                    cpu = rs.getLong(2);
-                    memory = rs.getLong(3);
-                    if (rs.getString(4) != null) {
-                        gpus.add(new Fit.FreeGpu(rs.getString(4), topology ? topology(rs.getString(5)) : Map.of()));
-                    }
-                }
-                return new Fit.HostFree(host, name, gpus, cpu, memory);
-            }
-        }
+        List<Fit.HostFree> one = freshMany(c, List.of(host), model, topology);
+        return one.isEmpty() ? new Fit.HostFree(host, host.toString(), List.of(), 0, 0) : one.get(0);
     }
 
     /** {@link #fresh} for several locked hosts in one statement, in host order. */
     private static List<Fit.HostFree> freshMany(Connection c, List<UUID> hosts, String model, boolean topology) throws SQLException {
         Map<UUID, Fit.HostFree> out = new LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(FRESH_MANY)) {
+        try (PreparedStatement ps = c.prepareStatement(FRESH)) {
             ps.setBoolean(1, topology);
             ps.setString(2, model);
             ps.setArray(3, c.createArrayOf("uuid", hosts.toArray()));
@@ -268,21 +237,10 @@ public final class Placer {
         int minGpus = asks.stream().mapToInt(a -> a.request().gpus()).min().orElse(1);
         long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
         long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
-        List<UUID> locked = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATES)) {
-            ps.setString(1, model);
-            ps.setInt(2, minGpus);
-            ps.setLong(3, minCpu);
-            ps.setLong(4, minMemory);
-            // Enough hosts for the batch in a fleet filled first-fit (one partly used host, then whole
-            // ones), without holding hosts other replicas could use.
-            ps.setInt(5, Math.min(asks.size(), 2 + asks.stream().mapToInt(a -> a.request().gpus()).sum() / 4));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    locked.add(rs.getObject(1, UUID.class));
-                }
-            }
-        }
+        // Enough hosts for the batch in a fleet filled first-fit (one partly used host, then whole
+        // ones), without holding hosts other replicas could use.
+        int wanted = Math.min(asks.size(), 2 + asks.stream().mapToInt(a -> a.request().gpus()).sum() / 4);
+        List<UUID> locked = lockCandidates(c, model, minGpus, minCpu, minMemory, List.of(), wanted, true);
         Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
         if (locked.isEmpty()) {
             return placed;
