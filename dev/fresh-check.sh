@@ -15,7 +15,7 @@
 #     gateway in its IPAM record, for one);
 #   - PostgreSQL: every database owned by the project's role (the test databases and gpufleet
 #     itself; dev/services.sh makes gpufleet again), and the fault tests' own clusters (gpufleetfaults*)
-#     and Docker bridges (gffault*) if a run left them;
+#     and Docker bridges and network namespaces (gffault*) if a run left them;
 #   - Caddy: stopped, so dev/services.sh starts it with the bare configuration (no routes), and
 #     its local CA removed from the machine's trust store;
 #   - the project's artifacts in the local Maven repository (a stale snapshot there can hide a
@@ -115,6 +115,10 @@ if command -v pg_lsclusters >/dev/null; then
     pg_dropcluster "$version" "$name" --stop
   done
 fi
+for ns in $(ip netns list | awk '$1 ~ /^gffault/ { print $1 }'); do
+  log "removing the fault tests' network namespace $ns (a private Docker Engine's)"
+  ip netns delete "$ns"
+done
 for bridge in $(ip -o link show type bridge | awk -F': ' '$2 ~ /^gffault/ { sub(/@.*/, "", $2); print $2 }'); do
   log "removing the fault tests' Docker bridge $bridge"
   ip link delete "$bridge"

@@ -9,8 +9,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * A Docker Engine of the fault tests' own: a second dockerd on its own socket, data root and
  * default bridge (no NAT, no iptables of its own), with live-restore, as Ansible configures
- * production hosts. Restarting it cannot disturb the machine's engine or other tests. Never
- * {@code --bridge=none}: a dockerd started so deletes the machine's docker0.
+ * production hosts, in a network namespace of its own. Restarting it cannot disturb the machine's
+ * engine or other tests. The namespace matters: a host-agent names each tenant's bridge after the
+ * tenant, so a second engine on the machine's network would take over the machine engine's
+ * bridge of the same tenant and give it another subnet (it did: the pods of that tenant on the
+ * machine's engine became unreachable). Never {@code --bridge=none}: a dockerd started so deletes
+ * the machine's docker0.
  */
 final class PrivateDocker implements AutoCloseable {
     final Path dir;
@@ -22,33 +26,35 @@ final class PrivateDocker implements AutoCloseable {
         Files.createDirectories(dir.resolve("data"));
         Files.createDirectories(dir.resolve("exec"));
         this.host = "unix://" + dir.resolve("docker.sock");
+        Commands.run("ip", "netns", "add", NETNS);
+        Commands.run("ip", "-n", NETNS, "link", "set", "lo", "up");
+        Commands.run("ip", "-n", NETNS, "link", "add", "name", BRIDGE, "type", "bridge");
+        Commands.run("ip", "-n", NETNS, "addr", "add", "10.231.255.1/24", "dev", BRIDGE);
+        Commands.run("ip", "-n", NETNS, "link", "set", BRIDGE, "up");
         // Its own configuration file: the machine's /etc/docker/daemon.json is the machine engine's.
         Files.writeString(dir.resolve("daemon.json"), """
                 {"live-restore": true, "runtimes": {"nvidia": {"path": "/usr/sbin/runc"}}}
                 """);
-        start();
+        try {
+            start();
+        } catch (IOException | IllegalStateException e) {
+            Commands.lenient(List.of("ip", "netns", "delete", NETNS));
+            throw e;
+        }
         // The test images, from the machine's engine: this one pulls nothing.
         for (String image : List.of("gpufleet/busybox:test", "gpufleet/pause:test")) {
             Commands.run("sh", "-c", "docker save " + image + " | docker -H " + host + " load -q");
         }
     }
 
-    /**
-     * Its own default bridge, made here: dockerd takes an existing interface for {@code --bridge}.
-     * Named and numbered after this JVM, so that a run beside a long soak (dev/chaos.sh) keeps its
-     * own and never deletes the soak's.
-     */
-    static final long PID = ProcessHandle.current().pid();
-    static final String BRIDGE = "gffault" + PID % 10_000_000;
-    static final String BRIDGE_ADDRESS = "10.231." + PID % 250 + ".1/24";
+    /** Its network namespace, named after this JVM: a run beside a long soak (dev/chaos.sh) keeps its own. */
+    static final String NETNS = "gffault" + ProcessHandle.current().pid();
+    /** Its default bridge, made in its namespace: dockerd takes an existing interface for {@code --bridge}. */
+    static final String BRIDGE = "gffault0";
 
     void start() throws IOException {
-        if (!Files.exists(Path.of("/sys/class/net", BRIDGE))) {
-            Commands.run("ip", "link", "add", "name", BRIDGE, "type", "bridge");
-            Commands.run("ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE);
-            Commands.run("ip", "link", "set", BRIDGE, "up");
-        }
-        daemon = new ProcessBuilder("dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),
+        // nsenter, not ip netns exec: that one remounts /sys, where dockerd would then find no cgroups.
+        daemon = new ProcessBuilder("nsenter", "--net=/var/run/netns/" + NETNS, "dockerd", "-H", host, "--data-root", dir.resolve("data").toString(),
                 "--exec-root", dir.resolve("exec").toString(), "--pidfile", dir.resolve("docker.pid").toString(),
                 "--config-file", dir.resolve("daemon.json").toString(), "--iptables=false", "--ip6tables=false", "--bridge=" + BRIDGE)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile()))
@@ -101,6 +107,8 @@ final class PrivateDocker implements AutoCloseable {
             // the daemon is down already
         }
         stop();
+        // Its namespace goes in any case, and with it the bridges the engine made there.
+        Commands.lenient(List.of("ip", "netns", "delete", NETNS));
         try {
             // dockerd leaves mounts behind when it stops (its data root on itself, network namespaces): deepest first.
             List<String> mounts = Files.readAllLines(Path.of("/proc/mounts")).stream().map(l -> l.split(" ")[1])
@@ -109,7 +117,6 @@ final class PrivateDocker implements AutoCloseable {
                 Commands.run("umount", m);
             }
             Commands.run("rm", "-rf", dir.toString());
-            Commands.run("ip", "link", "delete", BRIDGE);
         } catch (IOException e) {
             // /proc/mounts unreadable: the temporary directory stays, nothing else
         } catch (IllegalStateException e) {

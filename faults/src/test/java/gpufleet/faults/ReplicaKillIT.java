@@ -46,8 +46,9 @@ class ReplicaKillIT {
         fleet.close();
     }
 
+    /** A one-GPU pod whose delete takes 2 s (its grace): a scenario need not wait out the default 30 s. */
     static Map<String, Object> pod(String uid) {
-        return pod(uid, 30);
+        return pod(uid, 2);
     }
 
     /** {@code grace}: seconds a deleted pod's container gets after SIGTERM (busybox's sleep ignores it). */
