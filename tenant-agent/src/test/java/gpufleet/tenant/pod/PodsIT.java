@@ -249,9 +249,17 @@ class PodsIT {
         JsonNode desired = fx.http.get("/v1/hosts/" + host.id() + "/workloads", host.token()).json().at("/workloads/0/spec/containers/0");
         assertThat(desired.get("env").toString()).contains("{\"name\":\"MODE\",\"value\":\"fast\"}")
                 .contains("{\"name\":\"POD_NAME\",\"value\":\"configured\"}");
-        assertThat(desired.at("/files/0/path").asText()).isEqualTo("/etc/creds/password");
-        assertThat(desired.at("/files/0/mode").asInt()).isEqualTo(0400);
-        assertThat(new String(java.util.Base64.getDecoder().decode(desired.at("/files/0/contentBase64").asText()))).isEqualTo("s3cret");
+        // The volume travels as its directory (path = the mount, so it follows the Secret) and one entry per key.
+        JsonNode file = null;
+        for (JsonNode f : desired.get("files")) {
+            assertThat(f.get("volume").asText()).as("%s", f).isEqualTo("/etc/creds");
+            if (f.get("path").asText().equals("/etc/creds/password")) {
+                file = f;
+            }
+        }
+        assertThat(file).as("the key's file among %s", desired.get("files")).isNotNull();
+        assertThat(file.get("mode").asInt()).isEqualTo(0400);
+        assertThat(new String(java.util.Base64.getDecoder().decode(file.get("contentBase64").asText()))).isEqualTo("s3cret");
         assertThat(workload(p.getMetadata().getUid()).get("phase").asText()).isEqualTo("placed");
     }
 
