@@ -30,13 +30,23 @@ final class InitOrder {
     }
 
     /**
+     * Whether a running sidecar's startup probe has passed (or it has none): the kubelet starts
+     * the next init container only then.
+     */
+    @FunctionalInterface
+    interface Started {
+        boolean started(WorkloadSpec.Container c, ContainerStatus s);
+    }
+
+    /**
      * Brings the init containers along in order, up to the first not done; true once all are.
      * {@code inits} gets each one's status, those not reached yet waiting. {@code ended}: the app
      * containers have all ended for good, so sidecars are not restarted. A completed init
      * container is found by its exited container (exit 0) and never run again, after an agent
      * restart too, as the kubelet finds it in the runtime's records.
      */
-    static boolean initialize(HostWorkload w, boolean ended, List<ContainerStatus> inits, Map<String, String> ports, Sync sync) {
+    static boolean initialize(HostWorkload w, boolean ended, List<ContainerStatus> inits, Map<String, String> ports, Sync sync,
+                              Started started) {
         List<WorkloadSpec.Container> all = w.spec().initContainers();
         List<ContainerStatus> apps = w.spec().containers().stream().map(x -> PodRunner.waiting(x.name(), INITIALIZING, null, 0)).toList();
         for (int i = 0; i < all.size(); i++) {
@@ -48,7 +58,7 @@ final class InitOrder {
                 return new PodRunner.Outcome(apps, false, ports, soFar);
             });
             inits.add(s);
-            if (!done(c, s) && !(ended && sidecar(c))) {
+            if (!done(c, s, started) && !(ended && sidecar(c))) {
                 all.subList(i + 1, all.size()).forEach(n -> inits.add(PodRunner.waiting(n.name(), INITIALIZING, null, 0)));
                 return false;
             }
@@ -75,10 +85,13 @@ final class InitOrder {
         return spec.restartPolicy().equals("Never") ? "Never" : "OnFailure";
     }
 
-    /** Whether the next container may start: a sidecar once it runs, an init container once it exited 0. */
-    static boolean done(WorkloadSpec.Container c, ContainerStatus s) {
+    /**
+     * Whether the next container may start: a sidecar once it runs and its startup probe passed, an
+     * init container once it exited 0.
+     */
+    static boolean done(WorkloadSpec.Container c, ContainerStatus s, Started started) {
         if (sidecar(c)) {
-            return s.state().equals("running");
+            return s.state().equals("running") && started.started(c, s);
         }
         return s.state().equals("terminated") && Integer.valueOf(0).equals(s.exitCode());
     }

@@ -85,9 +85,19 @@ final class PodRunner {
     private final Set<String> refused = ConcurrentHashMap.newKeySet();
     /** How long the image pull of a container attempt took ("workload/container/attempt"), kept while it runs. */
     private final Map<String, Long> pulls = new ConcurrentHashMap<>();
+    private final Startup startup;
+
+    /** Whether a running container's startup probe has passed, or it has none (the probes know; see {@link Probes}). */
+    @FunctionalInterface
+    interface Startup {
+        /** Every container counts as started once it runs: for a runner without probes. */
+        Startup NONE = (w, c, s) -> true;
+
+        boolean passed(HostWorkload w, WorkloadSpec.Container c, ContainerStatus s);
+    }
 
     PodRunner(HostContainers containers, PodFiles files, RestartBackoff backoff, String gpuRuntime, String pauseImage, long pidsLimit,
-              Progress progress, PortRelay relay, PodFirewall firewall, TenantNetworks networks, DiskLimits disk) {
+              Progress progress, PortRelay relay, PodFirewall firewall, TenantNetworks networks, DiskLimits disk, Startup startup) {
         this.runtime = containers.runtime();
         this.host = containers.host();
         this.files = files;
@@ -98,6 +108,7 @@ final class PodRunner {
         this.gpuRuntime = gpuRuntime;
         this.pidsLimit = pidsLimit;
         this.progress = (workload, soFar) -> progress.report(workload, paths.scrub(soFar));
+        this.startup = startup;
         this.relay = relay;
         this.disk = disk;
         this.hooks = new LifecycleHooks(runtime);
@@ -133,7 +144,7 @@ final class PodRunner {
         boolean ended = InitOrder.appsEnded(w.spec(), mine);
         List<ContainerStatus> inits = new ArrayList<>();
         boolean initialized = InitOrder.initialize(w, ended, inits, ports,
-                (c, policy, soFar) -> container(w, c, attempts(mine, c), sandbox, policy, soFar));
+                (c, policy, soFar) -> container(w, c, attempts(mine, c), sandbox, policy, soFar), (c, s) -> startup.passed(w, c, s));
         List<ContainerStatus> statuses = new ArrayList<>();
         for (WorkloadSpec.Container c : w.spec().containers()) {
             if (!initialized) {

@@ -141,6 +141,18 @@ final class Probes implements PodCheck, AutoCloseable {
         return out;
     }
 
+    /**
+     * Whether the running container's startup probe has passed, or it has none; its probe workers
+     * start here if they have not yet. A pass wakes the loop, which then starts what waited on it.
+     */
+    boolean startupPassed(HostWorkload w, WorkloadSpec.Container c, ContainerStatus s) {
+        if (!s.state().equals("running") || s.containerId() == null) {
+            return false;
+        }
+        Run run = track(w, c, s.containerId().replaceFirst("^docker://", ""), s.restartCount(), s.startedAt());
+        return run == null || run.started;
+    }
+
     /** The run of a running container with probes, its workers started on first sight; null for one without probes. */
     private Run track(HostWorkload w, WorkloadSpec.Container c, String id, int attempt, Instant startedAt) {
         if (probes(c).isEmpty()) {

@@ -77,7 +77,7 @@ public final class WorkloadLoop implements AutoCloseable {
         this.probes = new Probes(containers.runtime(), this::desiredWorkload, wake::release);
         PodRunner.Progress report = (id, o) -> report(id, probes.annotate(id, o));
         PodRunner pods = new PodRunner(containers, new PodFiles(stateDir), new RestartBackoff(restartBackoff), gpuRuntime,
-                pauseImage, pidsLimit, report, relay, firewall, networks, disk);
+                pauseImage, pidsLimit, report, relay, firewall, networks, disk, probes::startupPassed);
         StorageWatch storage = new StorageWatch(containers, disk, this::evict, stateDir);
         ActiveDeadline deadline = new ActiveDeadline(this::end, Clock.systemUTC());
         this.reconciler = new Reconciler(containers, pods, relay, networks, report, PodCheck.all(storage, probes, deadline));

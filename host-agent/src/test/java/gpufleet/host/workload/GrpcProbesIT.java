@@ -74,7 +74,7 @@ class GrpcProbesIT {
             }
         };
         PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                "gpufleet/pause:test", 4096, report, relay, TestEngine.firewall(), networks, DiskLimits.DEFAULTS);
+                "gpufleet/pause:test", 4096, report, relay, TestEngine.firewall(), networks, DiskLimits.DEFAULTS, probes::startupPassed);
         reconciler = new Reconciler(containers, pods, relay, networks, report, probes);
     }
 

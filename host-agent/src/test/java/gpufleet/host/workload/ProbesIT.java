@@ -89,7 +89,7 @@ class ProbesIT {
             }
         };
         PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                "gpufleet/pause:test", 4096, report, relay, TestEngine.firewall(), networks, DiskLimits.DEFAULTS);
+                "gpufleet/pause:test", 4096, report, relay, TestEngine.firewall(), networks, DiskLimits.DEFAULTS, probes::startupPassed);
         reconciler = new Reconciler(containers, pods, relay, networks, report, probes);
     }
 
@@ -237,6 +237,41 @@ class ProbesIT {
         dockerExec(s, "touch", "/tmp/started");
         ContainerStatus started = until(w, "started once the probe passes", 15, x -> Boolean.TRUE.equals(x.started()));
         assertThat(started.restartCount()).isZero();
+    }
+
+    @Test
+    void theNextInitContainerWaitsUntilASidecarsStartupProbePasses() throws Exception {
+        UUID id = UUID.randomUUID();
+        WorkloadSpec.Container proxy = new WorkloadSpec.Container("proxy", "gpufleet/busybox:test", "IfNotPresent",
+                List.of("sleep", "3600"), null, null, null, new WorkloadSpec.Resources(0, "100m", "32Mi", null), null, null, null, null,
+                "Always", null, null, null, null, exec(1, 60, "test", "-f", "/tmp/ready"), null);
+        WorkloadSpec.Container after = InitContainersIT.container("after", "exit 0", null, null);
+        WorkloadSpec.Container main = InitContainersIT.container("main", "exec sleep 3600", null, null);
+        WorkloadSpec spec = new WorkloadSpec("uid-" + id, "default", "gated", "seeweb-nvidia-1xa6000", List.of(main), "Always", 1L,
+                List.of(), List.of(proxy, after), null, null, null, null, null, null, null);
+        HostWorkload w = new HostWorkload(id, TENANT, "uid-" + id, "default", "gated", spec, Map.of(), false, List.of());
+        desired.put(id, w);
+        PodRunner.Outcome[] o = new PodRunner.Outcome[1];
+        await("the sidecar runs").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            pass(w);
+            o[0] = reported.get(id);
+            return o[0].initStatuses().get(0).state().equals("running");
+        });
+        Thread.sleep(2500); // a few failed startup probes
+        pass(w);
+        o[0] = reported.get(id);
+        assertThat(o[0].initStatuses().get(0).started()).as("the sidecar's startup probe fails so far").isFalse();
+        assertThat(o[0].initStatuses().get(1).reason()).as("the next init container waits for it").isEqualTo(InitOrder.INITIALIZING);
+        assertThat(o[0].statuses().get(0).reason()).isEqualTo(InitOrder.INITIALIZING);
+        dockerExec(o[0].initStatuses().get(0), "touch", "/tmp/ready");
+        await("the pod goes on once the sidecar has started").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
+                .until(() -> {
+                    pass(w);
+                    o[0] = reported.get(id);
+                    return o[0].statuses().get(0).state().equals("running");
+                });
+        assertThat(o[0].initStatuses().get(1).state()).isEqualTo("terminated");
+        assertThat(o[0].initStatuses().get(1).exitCode()).isZero();
     }
 
     @Test

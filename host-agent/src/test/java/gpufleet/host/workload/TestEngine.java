@@ -84,7 +84,8 @@ final class TestEngine {
             HostContainers containers = new HostContainers(runtime, host);
             TenantNetworks networks = new TenantNetworks(runtime);
             PodRunner pods = new PodRunner(containers, new PodFiles(state), new RestartBackoff(Duration.ofSeconds(1)), "nvidia",
-                    pauseImage, 4096, (w, o) -> { }, relay, firewall(), networks, gpufleet.host.runtime.DiskLimits.DEFAULTS);
+                    pauseImage, 4096, (w, o) -> { }, relay, firewall(), networks, gpufleet.host.runtime.DiskLimits.DEFAULTS,
+                    PodRunner.Startup.NONE);
             return new Wired(runtime, relay, new Reconciler(containers, pods, relay, networks, reports, PodCheck.NONE), networks);
         }
 
