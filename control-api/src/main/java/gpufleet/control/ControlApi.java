@@ -2,6 +2,7 @@ package gpufleet.control;
 
 import gpufleet.common.Json;
 import gpufleet.control.auth.Access;
+import gpufleet.control.auth.HostCredentials;
 import gpufleet.control.stream.HostStreams;
 import gpufleet.control.stream.StreamRoutes;
 import gpufleet.control.auth.TokenRoutes;
@@ -50,6 +51,7 @@ public final class ControlApi implements AutoCloseable {
 
     private final Database db;
     private final HeartbeatBatcher heartbeats;
+    private final HostCredentials hostCredentials;
     private final LivenessJob liveness;
     private final Wakeups wakeups;
     private final PendingPlacer placer;
@@ -66,7 +68,8 @@ public final class ControlApi implements AutoCloseable {
         this.db = new Database(config, metrics.registry());
         db.migrate();
         LegacySecrets.sealAll(db, config.sealKey());
-        TokenStore tokens = new TokenStore(db);
+        this.hostCredentials = new HostCredentials(config);
+        TokenStore tokens = new TokenStore(db, hostCredentials);
         this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
         this.heartbeats = new HeartbeatBatcher(db);
         this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
@@ -163,6 +166,11 @@ public final class ControlApi implements AutoCloseable {
         return streamQuota;
     }
 
+    /** This replica's in-memory copy of the live host credentials. */
+    public HostCredentials hostCredentials() {
+        return hostCredentials;
+    }
+
     public PendingPlacer placer() {
         return placer;
     }
@@ -192,6 +200,7 @@ public final class ControlApi implements AutoCloseable {
         placer.close();
         liveness.close();
         heartbeats.close();
+        hostCredentials.close();
         db.close();
     }
 }

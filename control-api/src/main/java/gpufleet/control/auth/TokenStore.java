@@ -21,10 +21,12 @@ public final class TokenStore {
     private static final long BOOTSTRAP_LOCK = 0x6770_7566_0001L;
 
     private final Database db;
+    private final HostCredentials hostCredentials;
     private final TokenCache cache = new TokenCache();
 
-    public TokenStore(Database db) {
+    public TokenStore(Database db, HostCredentials hostCredentials) {
         this.db = db;
+        this.hostCredentials = hostCredentials;
     }
 
     /**
@@ -176,6 +178,10 @@ public final class TokenStore {
             throw new ApiException(ErrorKind.UNAUTHORIZED, "missing bearer token: send 'Authorization: Bearer <token>'");
         }
         byte[] hash = TokenSecrets.hash(token);
+        Principal host = hostCredentials.lookup(hash);
+        if (host != null) {
+            return host;
+        }
         Principal cached = cache.get(hash);
         if (cached != null) {
             return cached;
@@ -250,7 +256,7 @@ public final class TokenStore {
             }
             return find(c, id);
         });
-        cache.evictToken(id);
+        evictToken(id);
         return revoked;
     }
 
@@ -275,11 +281,13 @@ public final class TokenStore {
 
     /** Forgets a token's cached authentication (a join token whose last use was just spent). */
     public void evictToken(UUID id) {
+        hostCredentials.forget(id);
         cache.evictToken(id);
     }
 
     /** Forgets cached authentications of a host's tokens (after its credentials were replaced). */
     public void evictHost(UUID hostId) {
+        hostCredentials.forgetHost(hostId);
         cache.evictIf(p -> hostId.equals(p.hostId()));
     }
 
