@@ -12,13 +12,14 @@ public final class Main {
         String which = args.length == 0 ? "inventory" : args[0];
         switch (which) {
             case "inventory" -> InventoryBench.main(rest(args));
+            case "heartbeats" -> HeartbeatBench.main(rest(args));
             case "host-agent" -> HostAgentBench.main(rest(args));
             case "placement" -> PlacementBench.main(rest(args));
             case "pod-start" -> PodStartBench.main(rest(args));
             case "edge" -> EdgeBench.main(rest(args));
             case "burst" -> BurstBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge, burst");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst");
                 System.exit(2);
             }
         }

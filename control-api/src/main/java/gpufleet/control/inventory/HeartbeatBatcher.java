@@ -3,13 +3,18 @@ package gpufleet.control.inventory;
 import gpufleet.control.db.Database;
 import java.sql.PreparedStatement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,13 +29,28 @@ public final class HeartbeatBatcher implements AutoCloseable {
 
     private record Beat(UUID hostId, CompletableFuture<Void> done) {}
 
+    /** Answers handed to one task of the answering pool at a time. */
+    private static final int ANSWERS_PER_TASK = 64;
+
     private final Database db;
     private final LinkedBlockingQueue<Beat> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
+    /**
+     * Completing a heartbeat's future writes its HTTP answer on the completing thread. Done on the
+     * writer, that would make one thread answer every host, and cap the rate near what one core
+     * can write; a pool answers in parallel while the writer commits the next batch.
+     */
+    private final ExecutorService answers;
     private volatile boolean running = true;
 
     public HeartbeatBatcher(Database db) {
         this.db = db;
+        AtomicInteger n = new AtomicInteger();
+        this.answers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "heartbeat-answer-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         this.writer = new Thread(this::loop, "heartbeat-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -91,9 +111,40 @@ public final class HeartbeatBatcher implements AutoCloseable {
                 }
                 return null;
             });
-            byHost.values().forEach(list -> list.forEach(f -> f.complete(null)));
+            answer(byHost.values(), null);
         } catch (RuntimeException e) {
-            byHost.values().forEach(list -> list.forEach(f -> f.completeExceptionally(e)));
+            answer(byHost.values(), e);
+        }
+    }
+
+    private void answer(Collection<List<CompletableFuture<Void>>> waiting, RuntimeException failure) {
+        List<CompletableFuture<Void>> chunk = new ArrayList<>(ANSWERS_PER_TASK);
+        for (List<CompletableFuture<Void>> list : waiting) {
+            for (CompletableFuture<Void> f : list) {
+                chunk.add(f);
+                if (chunk.size() == ANSWERS_PER_TASK) {
+                    submit(chunk, failure);
+                    chunk = new ArrayList<>(ANSWERS_PER_TASK);
+                }
+            }
+        }
+        if (!chunk.isEmpty()) {
+            submit(chunk, failure);
+        }
+    }
+
+    private void submit(List<CompletableFuture<Void>> chunk, RuntimeException failure) {
+        Runnable task = () -> chunk.forEach(f -> {
+            if (failure == null) {
+                f.complete(null);
+            } else {
+                f.completeExceptionally(failure);
+            }
+        });
+        try {
+            answers.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run(); // shutting down: answer here rather than never
         }
     }
 
@@ -102,6 +153,8 @@ public final class HeartbeatBatcher implements AutoCloseable {
         running = false;
         try {
             writer.join(5_000);
+            answers.shutdown();
+            answers.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

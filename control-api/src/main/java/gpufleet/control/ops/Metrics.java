@@ -8,7 +8,9 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,6 +21,7 @@ public final class Metrics {
     private static final String START = "gpufleet.requestStart";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     public Metrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -60,15 +63,20 @@ public final class Metrics {
         if (start == null) {
             return;
         }
-        Timer.builder("http_server_requests")
-                .description("control-api request latency")
-                .tag("method", method(ctx))
-                .tag("route", route(ctx))
-                .tag("status", Integer.toString(ctx.statusCode()))
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofSeconds(10))
-                .register(registry)
+        String method = method(ctx);
+        String route = route(ctx);
+        int status = ctx.statusCode();
+        // Building a timer's identity costs more than the request it times on a heartbeat; the
+        // keys are bounded (methods from a set, route templates, status codes), so keep each one.
+        timers.computeIfAbsent(method + ' ' + status + ' ' + route, k -> Timer.builder("http_server_requests")
+                        .description("control-api request latency")
+                        .tag("method", method)
+                        .tag("route", route)
+                        .tag("status", Integer.toString(status))
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofMillis(1))
+                        .maximumExpectedValue(Duration.ofSeconds(10))
+                        .register(registry))
                 .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 }
