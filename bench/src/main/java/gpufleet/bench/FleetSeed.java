@@ -27,7 +27,7 @@ final class FleetSeed {
         try (Statement s = c.createStatement()) {
             s.execute("""
                     INSERT INTO hosts (id, name, liveness)
-                    SELECT md5('bench-host-' || i)::uuid, 'bench-' || lpad(i::text, 5, '0'), 'ready'
+                    SELECT md5('bench-host-' || i)::uuid, 'bench-' || lpad(i::text, 6, '0'), 'ready'
                     FROM generate_series(1, %d) i""".formatted(hosts));
             s.execute("INSERT INTO host_heartbeats (host_id, seen_at) SELECT id, now() FROM hosts");
             s.execute("""
