@@ -1,6 +1,8 @@
 'use strict';
 // The fleet at a glance: totals per model, and each host as a row of its GPUs coloured by state.
 // Rows and cells are kept and updated in place between polls, so a tooltip being read stays open.
+// Cells show state, not telemetry: at fleet scale telemetry would be most of every poll; a host's
+// page charts it.
 // The first poll gets every host; each later one sends back the cursor it was given and gets only
 // the hosts changed since (a whole board again if the server finds the cursor too old).
 (() => {
@@ -20,14 +22,13 @@
     if (g.state === 'unhealthy') lines.push('unhealthy: ' + (g.reason || 'no reason given'));
     else if (g.state === 'allocated') lines.push('allocated to ' + g.tenant);
     else lines.push('free');
-    lines.push('utilization ' + GF.unit(g.utilization, ' %') + ', memory ' + GF.bytes(g.memoryUsedBytes) + ' of '
-      + GF.bytes(g.memoryTotalBytes) + ', ' + GF.unit(g.temperatureC, ' °C') + ', ' + GF.watts(g.powerMilliwatts));
+    lines.push('telemetry on the host\'s page');
     return lines.join('\n');
   }
 
   function newCell(host, g) {
     return el('a', { href: '/dashboard/hosts/' + encodeURIComponent(host.name), 'data-uuid': g.uuid },
-      el('span', { class: 'level' }), el('span', { class: 'index' }), el('span', { class: 'who' }));
+      el('span', { class: 'index' }), el('span', { class: 'who' }));
   }
 
   function updateCell(cell, g) {
@@ -35,8 +36,7 @@
     set(cell, 'data-state', g.state);
     set(cell, 'data-tenant', g.tenant);
     set(cell, 'title', gpuTitle(g));
-    const [level, index, who] = cell.children;
-    level.style.height = Math.max(0, Math.min(100, g.utilization || 0)) + '%';
+    const [index, who] = cell.children;
     index.textContent = g.index;
     who.textContent = g.state === 'allocated' ? g.tenant : g.state === 'unhealthy' ? '!' : '';
     cell.style.backgroundColor = g.state === 'allocated' ? GF.tenantColour(g.tenant) : '';

@@ -2,7 +2,6 @@ package gpufleet.control.dashboard;
 
 import gpufleet.control.fleet.Views.HostView;
 import gpufleet.control.fleet.Views.FleetSummary;
-import gpufleet.control.fleet.Views.GpuCell;
 import gpufleet.control.fleet.Views.HostRow;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +16,11 @@ final class BoardViews {
      * the poll sent (the page keeps the rest). {@code cursor} goes back as ?since= on the next poll.
      */
     record FleetBoard(long at, String cursor, boolean full, FleetSummary summary, List<HostRow> hosts) {}
+
+    /** One GPU on its host's page: state, who holds it, why it is unhealthy, and its last telemetry. */
+    record GpuCell(String uuid, int index, String model, String state, String tenant, String reason,
+                   Integer utilization, Long memoryUsedBytes, long memoryTotalBytes, Integer temperatureC,
+                   Long powerMilliwatts) {}
 
     /** A host's page: the host, its GPUs, the workloads placed on it, and the last hour of telemetry. */
     record HostPage(long at, HostView host, List<GpuCell> gpus, List<WorkloadRow> workloads, Telemetry telemetry) {}

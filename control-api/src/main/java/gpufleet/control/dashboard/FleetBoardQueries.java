@@ -1,6 +1,7 @@
 package gpufleet.control.dashboard;
 
 import gpufleet.control.dashboard.BoardViews.FleetBoard;
+import gpufleet.control.dashboard.BoardViews.GpuCell;
 import gpufleet.control.dashboard.BoardViews.GpuSeries;
 import gpufleet.control.dashboard.BoardViews.HostPage;
 import gpufleet.control.dashboard.BoardViews.Telemetry;
@@ -12,7 +13,6 @@ import gpufleet.control.fleet.FleetChanges.Cursor;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetQueries.GpuFilter;
 import gpufleet.control.fleet.FleetSnapshot;
-import gpufleet.control.fleet.Views.GpuCell;
 import gpufleet.control.fleet.Views.GpuView;
 import gpufleet.control.fleet.Views.HostRow;
 import gpufleet.control.fleet.Views.HostView;

@@ -1,7 +1,7 @@
 package gpufleet.control.fleet;
 
 import gpufleet.control.db.Database;
-import gpufleet.control.fleet.Views.GpuCell;
+import gpufleet.control.fleet.Views.GpuState;
 import gpufleet.control.fleet.Views.HostRow;
 import gpufleet.control.http.ApiException;
 import java.sql.Connection;
@@ -62,8 +62,7 @@ public final class FleetChanges {
     public record Changes(Cursor cursor, Instant asOf, boolean full, List<HostRow> hosts) {}
 
     private static final String ROWS = """
-            SELECT h.id, h.name, %s AS host_state, g.uuid, g.idx, g.model, %s AS gpu_state, a.tenant, g.health_reason,
-                   g.utilization_gpu, g.memory_used_bytes, g.memory_bytes, g.temperature_c, g.power_mw
+            SELECT h.id, h.name, %s AS host_state, g.uuid, g.idx, g.model, %s AS gpu_state, a.tenant, g.health_reason
             FROM hosts h
             LEFT JOIN gpus g ON g.host_id = h.id
             LEFT JOIN gpu_allocations a ON a.gpu_uuid = g.uuid AND a.released_at IS NULL
@@ -114,14 +113,13 @@ public final class FleetChanges {
                 while (rs.next()) {
                     HostRow host = hosts.computeIfAbsent(rs.getObject(1, UUID.class), id -> row(id, rs));
                     if (rs.getString(4) != null) {
-                        host.gpus().add(new GpuCell(rs.getString(4), rs.getInt(5), rs.getString(6), rs.getString(7),
-                                rs.getString(8), rs.getString(9), (Integer) rs.getObject(10), (Long) rs.getObject(11),
-                                rs.getLong(12), (Integer) rs.getObject(13), (Long) rs.getObject(14)));
+                        host.gpus().add(new GpuState(rs.getString(4), rs.getInt(5), rs.getString(6), rs.getString(7),
+                                rs.getString(8), rs.getString(9)));
                     }
                 }
             }
             List<HostRow> out = new ArrayList<>(hosts.values());
-            out.forEach(h -> h.gpus().sort(Comparator.comparingInt(GpuCell::index)));
+            out.forEach(h -> h.gpus().sort(Comparator.comparingInt(GpuState::index)));
             return out;
         }
     }

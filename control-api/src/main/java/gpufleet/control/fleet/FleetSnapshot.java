@@ -3,7 +3,7 @@ package gpufleet.control.fleet;
 import gpufleet.control.fleet.FleetChanges.Changes;
 import gpufleet.control.fleet.FleetChanges.Cursor;
 import gpufleet.control.fleet.Views.FleetSummary;
-import gpufleet.control.fleet.Views.GpuCell;
+import gpufleet.control.fleet.Views.GpuState;
 import gpufleet.control.fleet.Views.HostRow;
 import gpufleet.control.fleet.Views.ModelSummary;
 import java.time.Duration;
@@ -98,7 +98,7 @@ public final class FleetSnapshot implements AutoCloseable {
 
     private static Tally tally(HostRow h) {
         Map<String, long[]> byModel = new HashMap<>(2);
-        for (GpuCell g : h.gpus()) {
+        for (GpuState g : h.gpus()) {
             long[] n = byModel.computeIfAbsent(g.model(), k -> new long[4]);
             n[0]++;
             switch (g.state()) {

@@ -40,13 +40,14 @@ public final class Views {
      */
     public record FleetSummary(Instant asOf, long ageMillis, Map<String, Long> hosts, List<ModelSummary> models) {}
 
-    /** One GPU as the fleet board shows it: state, who holds it, why it is unhealthy, and its last telemetry. */
-    public record GpuCell(String uuid, int index, String model, String state, String tenant, String reason,
-                          Integer utilization, Long memoryUsedBytes, long memoryTotalBytes, Integer temperatureC,
-                          Long powerMilliwatts) {}
+    /**
+     * One GPU as the fleet board shows it: its state, who holds it, why it is unhealthy. No
+     * telemetry: that changes every report, and the host's page has it.
+     */
+    public record GpuState(String uuid, int index, String model, String state, String tenant, String reason) {}
 
     /** A host and all its GPUs, ordered by index. */
-    public record HostRow(UUID id, String name, String state, List<GpuCell> gpus) {}
+    public record HostRow(UUID id, String name, String state, List<GpuState> gpus) {}
 
     /** A page of a list, Kubernetes-style: pass {@code continueAfter} back as ?continue= for the next page. */
     public record Page<T>(List<T> items, String continueAfter) {}
