@@ -6,6 +6,7 @@
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 #   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
 #   bash dev/bench.sh burst [HOSTS [PODS]]
+#   bash dev/bench.sh fleet [--hosts=50000 --gpus=8 --seconds=20 --clients=4 --telemetry-every=30 --placements=50]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null

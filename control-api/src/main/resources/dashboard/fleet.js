@@ -1,9 +1,16 @@
 'use strict';
 // The fleet at a glance: totals per model, and each host as a row of its GPUs coloured by state.
 // Rows and cells are kept and updated in place between polls, so a tooltip being read stays open.
+// Cells show state, not telemetry: at fleet scale telemetry would be most of every poll; a host's
+// page charts it.
+// The first poll gets every host; each later one sends back the cursor it was given and gets only
+// the hosts changed since (a whole board again if the server finds the cursor too old).
 (() => {
   const { el } = GF;
-  const rows = new Map(); // host name -> { row, badge, gpus, cells: Map(uuid -> cell) }
+  const TROUBLED = new Set(['not-ready', 'lost']);
+  const hosts = new Map(); // host id -> the host as last sent
+  const rows = new Map(); // host id -> { row, badge, gpus, cells: Map(uuid -> cell) }
+  let cursor = null;
 
   function set(node, attr, value) {
     if (value === null || value === undefined) node.removeAttribute(attr);
@@ -15,14 +22,13 @@
     if (g.state === 'unhealthy') lines.push('unhealthy: ' + (g.reason || 'no reason given'));
     else if (g.state === 'allocated') lines.push('allocated to ' + g.tenant);
     else lines.push('free');
-    lines.push('utilization ' + GF.unit(g.utilization, ' %') + ', memory ' + GF.bytes(g.memoryUsedBytes) + ' of '
-      + GF.bytes(g.memoryTotalBytes) + ', ' + GF.unit(g.temperatureC, ' °C') + ', ' + GF.watts(g.powerMilliwatts));
+    lines.push('telemetry on the host\'s page');
     return lines.join('\n');
   }
 
   function newCell(host, g) {
     return el('a', { href: '/dashboard/hosts/' + encodeURIComponent(host.name), 'data-uuid': g.uuid },
-      el('span', { class: 'level' }), el('span', { class: 'index' }), el('span', { class: 'who' }));
+      el('span', { class: 'index' }), el('span', { class: 'who' }));
   }
 
   function updateCell(cell, g) {
@@ -30,8 +36,7 @@
     set(cell, 'data-state', g.state);
     set(cell, 'data-tenant', g.tenant);
     set(cell, 'title', gpuTitle(g));
-    const [level, index, who] = cell.children;
-    level.style.height = Math.max(0, Math.min(100, g.utilization || 0)) + '%';
+    const [index, who] = cell.children;
     index.textContent = g.index;
     who.textContent = g.state === 'allocated' ? g.tenant : g.state === 'unhealthy' ? '!' : '';
     cell.style.backgroundColor = g.state === 'allocated' ? GF.tenantColour(g.tenant) : '';
@@ -68,7 +73,7 @@
     while (parent.children.length > wanted.length) parent.lastElementChild.remove();
   }
 
-  function legend(hosts) {
+  function legend() {
     const tenants = new Set();
     hosts.forEach((h) => h.gpus.forEach((g) => g.tenant && tenants.add(g.tenant)));
     const swatch = (cls, label, colour) => {
@@ -80,21 +85,30 @@
       ...[...tenants].sort().map((t) => swatch('allocated', t, GF.tenantColour(t)))];
   }
 
-  function render(board) {
-    GF.replaceRows(document.querySelector('#models tbody'), board.models.map((m) => el('tr', { 'data-model': m.model },
-      el('td', {}, m.model), el('td', {}, m.hosts), el('td', {}, m.total), el('td', {}, m.free),
-      el('td', {}, m.allocated), el('td', { class: m.unhealthy > 0 ? 'bad' : null }, m.unhealthy))));
-    document.getElementById('legend').replaceChildren(...legend(board.hosts));
-    const wanted = board.hosts.map((h) => {
-      const entry = rows.get(h.name) || newRow(h);
-      rows.set(h.name, entry);
-      updateRow(entry, h);
-      return entry.row;
-    });
-    place(document.getElementById('hosts'), wanted);
-    const kept = new Set(board.hosts.map((h) => h.name));
-    [...rows.keys()].filter((name) => !kept.has(name)).forEach((name) => rows.delete(name));
+  // Hosts that need someone's attention first, then by name.
+  function order(a, b) {
+    const ta = TROUBLED.has(a.state) ? 0 : 1;
+    const tb = TROUBLED.has(b.state) ? 0 : 1;
+    return ta - tb || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
 
-  GF.poll('/dashboard/data/fleet', render);
+  function render(board) {
+    GF.replaceRows(document.querySelector('#models tbody'), board.summary.models.map((m) => el('tr', { 'data-model': m.model },
+      el('td', {}, m.model), el('td', {}, m.hosts), el('td', {}, m.total), el('td', {}, m.free),
+      el('td', {}, m.allocated), el('td', { class: m.unhealthy > 0 ? 'bad' : null }, m.unhealthy))));
+    cursor = board.cursor;
+    if (board.full) hosts.clear();
+    else if (board.hosts.length === 0) return;
+    board.hosts.forEach((h) => {
+      hosts.set(h.id, h);
+      const entry = rows.get(h.id) || newRow(h);
+      rows.set(h.id, entry);
+      updateRow(entry, h);
+    });
+    [...rows.keys()].filter((id) => !hosts.has(id)).forEach((id) => rows.delete(id));
+    place(document.getElementById('hosts'), [...hosts.values()].sort(order).map((h) => rows.get(h.id).row));
+    document.getElementById('legend').replaceChildren(...legend());
+  }
+
+  GF.poll(() => '/dashboard/data/fleet' + (cursor ? '?since=' + encodeURIComponent(cursor) : ''), render);
 })();

@@ -116,7 +116,7 @@ final class InventoryBench {
         System.out.printf("%-44s %12.0f %10.2f %10s %8d%n", phase, rate, p50, Double.isNaN(p99) ? "-" : String.format("%.2f", p99), errors);
     }
 
-    private static Map<String, String> options(String[] args) {
+    static Map<String, String> options(String[] args) {
         Map<String, String> m = new HashMap<>();
         for (String a : args) {
             if (!a.startsWith("--") || !a.contains("=")) {

@@ -18,8 +18,9 @@ public final class Main {
             case "pod-start" -> PodStartBench.main(rest(args));
             case "edge" -> EdgeBench.main(rest(args));
             case "burst" -> BurstBench.main(rest(args));
+            case "fleet" -> FleetBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet");
                 System.exit(2);
             }
         }

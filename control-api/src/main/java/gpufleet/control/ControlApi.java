@@ -14,8 +14,10 @@ import gpufleet.control.db.Database;
 import gpufleet.control.edge.EdgeSync;
 import gpufleet.control.edge.RouteRoutes;
 import gpufleet.control.edge.RouteStore;
+import gpufleet.control.fleet.FleetChanges;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetRoutes;
+import gpufleet.control.fleet.FleetSnapshot;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.ErrorMapper;
 import gpufleet.control.http.SecurityHeaders;
@@ -100,7 +102,12 @@ public final class ControlApi implements AutoCloseable {
             HealthRoutes.install(cfg.routes, db);
             OpenApiRoutes.install(cfg.routes);
             new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
-            new FleetRoutes(new FleetQueries(db), hosts).install(cfg.routes);
+            FleetChanges fleetChanges = new FleetChanges(db);
+            FleetSnapshot fleetSnapshot = new FleetSnapshot(fleetChanges);
+            cfg.events.serverStarted(fleetSnapshot::start);
+            cfg.events.serverStopping(fleetSnapshot::close);
+            cfg.events.serverStartFailed(fleetSnapshot::close);
+            new FleetRoutes(new FleetQueries(db), fleetSnapshot, hosts).install(cfg.routes);
             new TenancyRoutes(tenants, tokens, bodies).install(cfg.routes);
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
@@ -108,7 +115,7 @@ public final class ControlApi implements AutoCloseable {
                     new gpufleet.control.workload.HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
-            Dashboard.install(cfg, db, tokens);
+            Dashboard.install(cfg, db, tokens, fleetChanges, fleetSnapshot);
         });
     }
 

@@ -1,21 +1,23 @@
 package gpufleet.control.dashboard;
 
 import gpufleet.control.fleet.Views.HostView;
-import gpufleet.control.fleet.Views.ModelSummary;
+import gpufleet.control.fleet.Views.FleetSummary;
+import gpufleet.control.fleet.Views.HostRow;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
 /** What the dashboard's pages read. Times are epoch milliseconds: the browser charts them as numbers. */
 final class BoardViews {
     private BoardViews() {}
 
-    /** The fleet at a glance: totals per model, and every host as a row of its GPUs, troubled hosts first. */
-    record FleetBoard(long at, List<ModelSummary> models, List<HostRow> hosts) {}
+    /**
+     * The fleet at a glance: the totals, and hosts as rows of their GPUs. With {@code full} the
+     * rows are every host, troubled ones first; without, only the hosts changed since the cursor
+     * the poll sent (the page keeps the rest). {@code cursor} goes back as ?since= on the next poll.
+     */
+    record FleetBoard(long at, String cursor, boolean full, FleetSummary summary, List<HostRow> hosts) {}
 
-    record HostRow(UUID id, String name, String state, List<GpuCell> gpus) {}
-
-    /** One GPU as a coloured cell: state, who holds it, why it is unhealthy, and its last telemetry. */
+    /** One GPU on its host's page: state, who holds it, why it is unhealthy, and its last telemetry. */
     record GpuCell(String uuid, int index, String model, String state, String tenant, String reason,
                    Integer utilization, Long memoryUsedBytes, long memoryTotalBytes, Integer temperatureC,
                    Long powerMilliwatts) {}

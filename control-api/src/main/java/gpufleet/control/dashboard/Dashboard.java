@@ -3,6 +3,9 @@ package gpufleet.control.dashboard;
 import gpufleet.control.auth.TokenStore;
 import gpufleet.control.dashboard.BoardViews.FleetBoard;
 import gpufleet.control.db.Database;
+import gpufleet.control.fleet.FleetChanges;
+import gpufleet.control.fleet.FleetChanges.Cursor;
+import gpufleet.control.fleet.FleetSnapshot;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
 import gpufleet.control.http.Params;
@@ -19,11 +22,12 @@ import java.util.Set;
 /**
  * The operators' dashboard under /dashboard: the fleet at a glance, a page per host with its
  * last hour of GPU telemetry, and tenants' GPU usage over time. Pages are static HTML whose
- * scripts poll the JSON under /dashboard/data every two seconds. Pages without a session
+ * scripts poll the JSON under /dashboard/data every two seconds; the fleet page asks only for the
+ * hosts changed since its last poll. Pages without a session
  * redirect to the login page; data without a session is a 401.
  */
 public final class Dashboard {
-    /** One board per replica per second, however many operators watch it. */
+    /** One whole board per replica per second, however many operators open the page. */
     private static final long BOARD_MAX_AGE_MS = 1_000;
     private static final Map<String, Integer> WINDOWS = Map.of("1", 1, "6", 6, "24", 24);
 
@@ -35,17 +39,18 @@ public final class Dashboard {
     private final TelemetrySampler sampler;
     private volatile FleetBoard board;
 
-    private Dashboard(Database db, TokenStore tokens) {
+    private Dashboard(Database db, TokenStore tokens, FleetChanges changes, FleetSnapshot snapshot) {
         this.sessions = new Sessions(db, tokens);
-        this.fleet = new FleetBoardQueries(db);
+        this.fleet = new FleetBoardQueries(db, changes, snapshot);
         this.tenants = new TenantBoardQueries(db);
         this.hosts = new HostStore(db, tokens);
         this.sampler = new TelemetrySampler(db);
     }
 
     /** Adds the dashboard's routes, and runs the telemetry sampler while the server runs. */
-    public static void install(JavalinConfig cfg, Database db, TokenStore tokens) {
-        Dashboard d = new Dashboard(db, tokens);
+    public static void install(JavalinConfig cfg, Database db, TokenStore tokens, FleetChanges changes,
+                               FleetSnapshot snapshot) {
+        Dashboard d = new Dashboard(db, tokens, changes, snapshot);
         cfg.events.serverStarted(d.sampler::start);
         cfg.events.serverStopping(d.sampler::close);
         cfg.events.serverStartFailed(d.sampler::close);
@@ -61,7 +66,7 @@ public final class Dashboard {
         r.get("/dashboard/hosts/{host}", page("host.html"));
         r.get("/dashboard/tenants", page("tenants.html"));
         r.get("/dashboard/tenants/{tenant}", page("tenant.html"));
-        r.get("/dashboard/data/fleet", data(ctx -> ctx.json(board())));
+        r.get("/dashboard/data/fleet", data(this::fleetBoard));
         r.get("/dashboard/data/hosts/{host}", data(ctx -> ctx.json(fleet.host(hosts.resolve(ctx.pathParam("host"))))));
         r.get("/dashboard/data/tenants", data(ctx -> ctx.json(Map.of("tenants", tenants.tenants()))));
         r.get("/dashboard/data/tenants/{tenant}", data(this::tenantUsage));
@@ -125,10 +130,17 @@ public final class Dashboard {
         };
     }
 
-    private FleetBoard board() {
+    /** What changed since ?since=, or the whole board without it. */
+    private void fleetBoard(Context ctx) {
+        Params.only(ctx, Set.of("since"));
+        Cursor since = Cursor.parse("since", ctx.queryParam("since"));
+        ctx.json(since == null ? fullBoard() : fleet.board(since));
+    }
+
+    private FleetBoard fullBoard() {
         FleetBoard b = board;
         if (b == null || System.currentTimeMillis() - b.at() > BOARD_MAX_AGE_MS) {
-            b = fleet.board();
+            b = fleet.board(null);
             board = b;
         }
         return b;

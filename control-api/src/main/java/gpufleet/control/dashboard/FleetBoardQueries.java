@@ -4,13 +4,17 @@ import gpufleet.control.dashboard.BoardViews.FleetBoard;
 import gpufleet.control.dashboard.BoardViews.GpuCell;
 import gpufleet.control.dashboard.BoardViews.GpuSeries;
 import gpufleet.control.dashboard.BoardViews.HostPage;
-import gpufleet.control.dashboard.BoardViews.HostRow;
 import gpufleet.control.dashboard.BoardViews.Telemetry;
 import gpufleet.control.dashboard.BoardViews.WorkloadRow;
 import gpufleet.control.db.Database;
+import gpufleet.control.fleet.FleetChanges;
+import gpufleet.control.fleet.FleetChanges.Changes;
+import gpufleet.control.fleet.FleetChanges.Cursor;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetQueries.GpuFilter;
+import gpufleet.control.fleet.FleetSnapshot;
 import gpufleet.control.fleet.Views.GpuView;
+import gpufleet.control.fleet.Views.HostRow;
 import gpufleet.control.fleet.Views.HostView;
 import java.sql.Array;
 import java.sql.PreparedStatement;
@@ -19,7 +23,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,31 +34,29 @@ import java.util.UUID;
  * queries ({@link FleetQueries}), so the dashboard and {@code /v1/gpus} never disagree.
  */
 final class FleetBoardQueries {
-    private static final int ALL = 1_000_000;
+    /** A host page lists all its GPUs. */
+    private static final int ALL = 1_000;
     /** Hosts in these states are listed first: they need someone's attention. */
     private static final Set<String> TROUBLED = Set.of("not-ready", "lost");
 
     private final Database db;
     private final FleetQueries fleet;
+    private final FleetChanges changes;
+    private final FleetSnapshot snapshot;
 
-    FleetBoardQueries(Database db) {
+    FleetBoardQueries(Database db, FleetChanges changes, FleetSnapshot snapshot) {
         this.db = db;
         this.fleet = new FleetQueries(db);
+        this.changes = changes;
+        this.snapshot = snapshot;
     }
 
-    FleetBoard board() {
-        Map<UUID, List<GpuCell>> gpusByHost = new HashMap<>();
-        for (GpuView g : fleet.gpus(new GpuFilter(null, null, null, null), null, ALL).items()) {
-            gpusByHost.computeIfAbsent(g.hostId(), k -> new ArrayList<>()).add(cell(g));
-        }
-        List<HostRow> rows = new ArrayList<>();
-        for (HostView h : fleet.hosts(null, null, ALL).items()) {
-            List<GpuCell> gpus = gpusByHost.getOrDefault(h.id(), new ArrayList<>());
-            gpus.sort(Comparator.comparingInt(GpuCell::index));
-            rows.add(new HostRow(h.id(), h.name(), h.state(), gpus));
-        }
+    /** The hosts changed since {@code since}, or every host when there is no usable cursor. */
+    FleetBoard board(Cursor since) {
+        Changes ch = changes.since(since);
+        List<HostRow> rows = new ArrayList<>(ch.hosts());
         rows.sort(Comparator.comparing((HostRow r) -> !TROUBLED.contains(r.state())).thenComparing(HostRow::name));
-        return new FleetBoard(System.currentTimeMillis(), fleet.summary(), rows);
+        return new FleetBoard(ch.asOf().toEpochMilli(), ch.cursor().toString(), ch.full(), snapshot.summary(), rows);
     }
 
     HostPage host(UUID id) {

@@ -8,7 +8,6 @@ import gpufleet.control.db.Database;
 import gpufleet.control.fleet.Views.GpuCounts;
 import gpufleet.control.fleet.Views.GpuView;
 import gpufleet.control.fleet.Views.HostView;
-import gpufleet.control.fleet.Views.ModelSummary;
 import gpufleet.control.fleet.Views.Page;
 import gpufleet.control.fleet.Views.Resources;
 import gpufleet.control.http.ApiException;
@@ -158,25 +157,6 @@ public final class FleetQueries {
             }
         }
         return out;
-    }
-
-    public List<ModelSummary> summary() {
-        return db.read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT g.model, count(DISTINCT g.host_id), count(*), count(*) FILTER (WHERE g.healthy AND a.id IS NULL),
-                           count(*) FILTER (WHERE g.healthy AND a.id IS NOT NULL), count(*) FILTER (WHERE NOT g.healthy)
-                    FROM gpus g LEFT JOIN gpu_allocations a ON a.gpu_uuid = g.uuid AND a.released_at IS NULL
-                    GROUP BY g.model ORDER BY g.model""")) {
-                List<ModelSummary> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(new ModelSummary(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
-                                rs.getLong(5), rs.getLong(6)));
-                    }
-                }
-                return out;
-            }
-        });
     }
 
     private static <T> Page<T> page(List<T> rows, int limit, java.util.function.Function<T, String> key) {

@@ -16,10 +16,12 @@ public final class FleetRoutes {
     private static final Set<String> GPU_STATES = Set.of("free", "allocated", "unhealthy");
 
     private final FleetQueries queries;
+    private final FleetSnapshot snapshot;
     private final HostStore hosts;
 
-    public FleetRoutes(FleetQueries queries, HostStore hosts) {
+    public FleetRoutes(FleetQueries queries, FleetSnapshot snapshot, HostStore hosts) {
         this.queries = queries;
+        this.snapshot = snapshot;
         this.hosts = hosts;
     }
 
@@ -64,6 +66,7 @@ public final class FleetRoutes {
 
     private void summary(Context ctx) {
         Access.operator(ctx);
-        ctx.json(Map.of("models", queries.summary()));
+        Params.only(ctx, Set.of());
+        ctx.json(snapshot.summary());
     }
 }

@@ -149,7 +149,8 @@ class DashboardIT {
         assertThat(bad.getCssValue("background-color")).isEqualTo(RED);
         assertThat(browser.all(".host[data-host='fleet-a100'] .gpu").get(0).getAttribute("data-state")).isEqualTo("free");
 
-        assertThat(modelRow(Inventories.A6000)).containsExactly(Inventories.A6000, "1", "8", "6", "2", "0");
+        // The totals are each replica's counts of at most a second ago (FleetSnapshot), so they may trail the rows.
+        browser.await(30, "the A6000 totals", d -> modelRow(Inventories.A6000).equals(List.of(Inventories.A6000, "1", "8", "6", "2", "0")));
         assertThat(modelRow(Inventories.A100)).containsExactly(Inventories.A100, "2", "3", "2", "0", "1");
         assertThat((List<?>) browser.script("return performance.getEntriesByType('resource').map(e => e.name)"))
                 .as("everything the page loaded came from the control-api").isNotEmpty()
@@ -171,6 +172,9 @@ class DashboardIT {
         fx.heartbeat(h);
         InventoryReport healthy = Inventories.report("live-l40s", 1, L40S, 4, 32_000, 128L << 30);
         fx.report(h, healthy);
+        Host steady = fx.register("live-steady");
+        fx.heartbeat(steady);
+        fx.report(steady, Inventories.report("live-steady", 1, L40S, 2, 32_000, 128L << 30));
         browser.signIn(ApiFixture.OPERATOR);
         String cell = ".host[data-host='live-l40s'] .gpu[data-uuid='" + Inventories.uuid("live-l40s", 2) + "']";
         browser.await(30, "GPU 2 shown free", d -> browser.all(cell + ".free").size() == 1);
@@ -189,9 +193,13 @@ class DashboardIT {
         assertThat(red.getAttribute("title")).contains("Xid 48: double bit ECC error");
         assertThat(browser.script("return window.stillTheSamePage === true")).as("no reload happened").isEqualTo(true);
         assertThat(shown.getAttribute("data-state")).as("the cell was updated in place").isEqualTo("unhealthy");
+        assertThat((List<?>) browser.script("return performance.getEntriesByType('resource').map(e => e.name)"
+                + ".filter(n => n.includes('/dashboard/data/fleet?since='))"))
+                .as("later polls asked only for what changed since the last").isNotEmpty();
+        assertThat(browser.all(".host[data-host='live-steady'] .gpu.free")).as("a host no delta named stays as it was").hasSize(2);
         assertThat(browser.all(".host[data-host='live-l40s'] .gpu.unhealthy")).hasSize(1);
         assertThat(browser.all(".host[data-host='live-l40s'] .gpu.free")).hasSize(3);
-        browser.await(30, "the model totals count it", d -> modelRow(L40S).equals(List.of(L40S, "1", "4", "3", "0", "1")));
+        browser.await(30, "the model totals count it", d -> modelRow(L40S).equals(List.of(L40S, "2", "6", "5", "0", "1")));
         assertThat(browser.all("#models tr[data-model='" + L40S + "'] td.bad")).extracting(WebElement::getText).containsExactly("1");
         browser.screenshot("gpu-unhealthy");
     }

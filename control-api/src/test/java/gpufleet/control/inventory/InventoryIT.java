@@ -1,6 +1,7 @@
 package gpufleet.control.inventory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.api.GpuReport;
@@ -9,6 +10,7 @@ import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -82,17 +84,19 @@ class InventoryIT {
         assertThat(gpus(Map.of("model", Inventories.A100, "state", "free"))).hasSize(3);
         assertThat(gpus(Map.of("host", "filter-a100", "state", "allocated"))).isEmpty();
 
-        JsonNode summary = fx.http.get("/v1/fleet/summary", ApiFixture.OPERATOR).json().get("models");
-        JsonNode a100 = null;
-        for (JsonNode m : summary) {
-            if (m.get("model").asText().equals(Inventories.A100)) {
-                a100 = m;
+        // The summary is each replica's counts of at most a second ago (FleetSnapshot; FleetSummaryIT).
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            JsonNode a100 = null;
+            for (JsonNode m : fx.http.get("/v1/fleet/summary", ApiFixture.OPERATOR).json().get("models")) {
+                if (m.get("model").asText().equals(Inventories.A100)) {
+                    a100 = m;
+                }
             }
-        }
-        assertThat(a100).isNotNull();
-        assertThat(a100.get("total").asInt()).isEqualTo(4);
-        assertThat(a100.get("free").asInt()).isEqualTo(3);
-        assertThat(a100.get("unhealthy").asInt()).isEqualTo(1);
+            assertThat(a100).isNotNull();
+            assertThat(a100.get("total").asInt()).isEqualTo(4);
+            assertThat(a100.get("free").asInt()).isEqualTo(3);
+            assertThat(a100.get("unhealthy").asInt()).isEqualTo(1);
+        });
     }
 
     @Test
