@@ -1,8 +1,8 @@
--- Load for the inventory benchmark: each request is a heartbeat (or an inventory report) from a
--- random host of the simulated fleet, authenticated with that host's own token.
--- Environment: FLEET_HOSTS (file of "id token model" lines), FLEET_MODE (heartbeat|inventory), FLEET_GPUS.
+-- Load for the inventory benchmark: each request is an inventory report from a random host of
+-- the simulated fleet, authenticated with that host's own token. (Heartbeats have their own
+-- benchmark, at the production cadence: HeartbeatBench.)
+-- Environment: FLEET_HOSTS (file of "id token model" lines), FLEET_GPUS.
 local hosts = {}
-local mode = os.getenv("FLEET_MODE") or "heartbeat"
 local gpus = tonumber(os.getenv("FLEET_GPUS") or "8")
 local generation = 0
 
@@ -32,12 +32,8 @@ end
 
 function request()
   local h = hosts[math.random(1, #hosts)]
-  local headers = { ["Authorization"] = "Bearer " .. h.token }
-  if mode == "inventory" then
-    headers["Content-Type"] = "application/json"
-    return wrk.format("PUT", "/v1/hosts/" .. h.id .. "/inventory", headers, report(h))
-  end
-  return wrk.format("POST", "/v1/hosts/" .. h.id .. "/heartbeat", headers, nil)
+  local headers = { ["Authorization"] = "Bearer " .. h.token, ["Content-Type"] = "application/json" }
+  return wrk.format("PUT", "/v1/hosts/" .. h.id .. "/inventory", headers, report(h))
 end
 
 function done(summary, latency, requests)

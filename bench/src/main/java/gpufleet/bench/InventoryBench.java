@@ -18,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The fleet inventory under a simulated fleet (default 10,000 hosts x 8 GPUs): heartbeat ingest,
- * inventory report ingest and the operator's GPU query, beside {@code pgbench -N} on the same
+ * The fleet inventory under a simulated fleet (default 10,000 hosts x 8 GPUs): inventory report
+ * ingest, the operator's GPU query and the fleet summary, beside {@code pgbench -N} on the same
  * PostgreSQL in the same run. The control-api runs in this JVM, on this machine's cores, with
  * the load generator.
  */
@@ -33,11 +33,9 @@ final class InventoryBench {
         int hosts = Integer.parseInt(opt.getOrDefault("hosts", "10000"));
         int gpus = Integer.parseInt(opt.getOrDefault("gpus", "8"));
         int seconds = Integer.parseInt(opt.getOrDefault("seconds", "20"));
-        int clients = Integer.parseInt(opt.getOrDefault("clients", "32"));
         Db db = Db.fromEnvironment();
 
-        System.out.printf("fleet: %d hosts x %d GPUs = %d GPUs; %d s per phase; %d client threads%n",
-                hosts, gpus, hosts * gpus, seconds, clients);
+        System.out.printf("fleet: %d hosts x %d GPUs = %d GPUs; %d s per phase%n", hosts, gpus, hosts * gpus, seconds);
         db.recreate("gpufleet_pgbench");
         Pgbench.Result baseline = Pgbench.simpleUpdate(db, "gpufleet_pgbench", 16, seconds);
         db.drop("gpufleet_pgbench");
@@ -60,24 +58,22 @@ final class InventoryBench {
                 fleet = FleetSeed.seed(c, hosts, gpus);
             }
             System.out.printf("seeded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-            run(api.port(), fleet, gpus, seconds, clients, baseline);
+            run(api.port(), fleet, gpus, seconds, baseline);
         } finally {
             db.drop("gpufleet_bench");
         }
     }
 
-    private static void run(int port, List<FleetSeed.SeededHost> fleet, int gpus, int seconds, int clients,
+    private static void run(int port, List<FleetSeed.SeededHost> fleet, int gpus, int seconds,
                             Pgbench.Result baseline) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String base = "http://127.0.0.1:" + port;
         Path hostsFile = Files.createTempFile("fleet-hosts", ".txt");
         Files.write(hostsFile, fleet.stream().map(h -> h.id() + " " + h.token() + " " + h.model()).toList());
-        Map<String, String> beatsEnv = Map.of("FLEET_MODE", "heartbeat");
-        Map<String, String> reportsEnv = Map.of("FLEET_MODE", "inventory", "FLEET_GPUS", Integer.toString(gpus));
+        Map<String, String> reportsEnv = Map.of("FLEET_GPUS", Integer.toString(gpus));
         try {
-            // Warm the JIT and the pools first; the figures come from the second runs.
-            Wrk.run(base, clients, 5, hostsFile, beatsEnv);
-            Wrk.Result beats = Wrk.run(base, clients, seconds, hostsFile, beatsEnv);
+            // Warm the JIT and the pools first; the figures come from the second runs. Heartbeats
+            // have their own benchmark at the production cadence (HeartbeatBench).
             Wrk.run(base, 16, 3, hostsFile, reportsEnv);
             Wrk.Result reports = Wrk.run(base, 16, seconds, hostsFile, reportsEnv);
 
@@ -89,13 +85,11 @@ final class InventoryBench {
             System.out.println();
             System.out.printf("%-46s %12s %10s %10s %8s%n", "phase", "per second", "p50 ms", "p99 ms", "errors");
             line("pgbench -N (baseline, 16 clients)", baseline.tps(), baseline.latencyAvgMillis(), Double.NaN, 0);
-            line("heartbeats (wrk, " + clients + " connections)", beats.perSecond(), beats.p50Millis(), beats.p99Millis(), beats.errors());
             line("inventory reports, " + gpus + " GPUs (wrk, 16 conns)", reports.perSecond(), reports.p50Millis(),
                     reports.p99Millis(), reports.errors());
             line("GET /v1/gpus model+free, 500/page (1 client)", queries);
             line("GET /v1/fleet/summary (1 client)", summary);
             System.out.println("(pgbench prints an average latency, shown under p50)");
-            System.out.printf("%nheartbeats / pgbench -N = %.2fx (target >= 2x)%n", beats.perSecond() / baseline.tps());
             System.out.printf("GPU query p99 = %.1f ms at %d GPUs (target < 50 ms)%n",
                     queries.stats().percentileMillis(99), fleet.size() * gpus);
         } finally {
@@ -120,7 +114,7 @@ final class InventoryBench {
         Map<String, String> m = new HashMap<>();
         for (String a : args) {
             if (!a.startsWith("--") || !a.contains("=")) {
-                throw new IllegalArgumentException("options look like --hosts=10000 --gpus=8 --seconds=20 --clients=32; got " + a);
+                throw new IllegalArgumentException("options look like --hosts=10000 --gpus=8 --seconds=20; got " + a);
             }
             m.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
         }
