@@ -26,32 +26,28 @@ import java.util.UUID;
 public final class Placer {
     private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
     /**
-     * The first hosts (as many as the last parameter), in host order, with enough free GPUs of
-     * the model, cpu and memory, that no other transaction has locked; locked here. Hosts fill
-     * one after another (bin-packing: whole hosts stay free for large requests). Its counts come
-     * from the statement's snapshot; the caller checks them again under the lock.
+     * The first hosts (as many as the last parameter) with enough free GPUs of the model, cpu and
+     * memory, that no other transaction has locked; locked here. Fewest free GPUs first (best
+     * fit: whole hosts stay free for large requests), then host order. Its counts come from the
+     * statement's snapshot; the caller checks them again under the lock.
      * <p>Every step is a lookup only an index serves, whatever the statistics say, because
      * PostgreSQL plans these statements once per connection and a plan made on a table it has
      * not analyzed yet (a fresh deployment, a table just filled) stays until the next ANALYZE:
-     * the walk finds the next host with a free GPU of the model by {@code ORDER BY host_id LIMIT 1}
-     * on gpus_free (a skip scan), counts that host's free GPUs by equality on the same index, and
-     * reads the cpu and memory its workloads hold from host_usage by key (V22). Summing the
-     * workloads instead became a scan of every live workload per candidate host, and grouping
-     * all free GPUs of the model a sort of all of them, when the tables had no statistics.
+     * the walk steps through host_free_fit one {@code LIMIT 1} at a time (V22: free GPUs per host
+     * and model, kept by the database), and each host, its inventory and the cpu and memory its
+     * workloads hold (host_usage) are read by key. Summing the workloads instead became a scan of
+     * every live workload per candidate host, and grouping the free GPUs a sort of all of them,
+     * when the tables had no statistics; counting free GPUs host by host walked every host of the
+     * model for an 8-GPU pod in a fragmented fleet.
      */
     private static final String LOCK_CANDIDATE = """
-            WITH RECURSIVE walk (host_id) AS (
-                (SELECT g.host_id FROM gpus g WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
-                 ORDER BY g.host_id LIMIT 1)
+            WITH RECURSIVE walk (free, host_id) AS (
+                (SELECT f.free, f.host_id FROM host_free f WHERE f.model = ? AND f.free >= ? ORDER BY f.free, f.host_id LIMIT 1)
                 UNION ALL
-                SELECT (SELECT g.host_id FROM gpus g WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
-                          AND g.host_id > w.host_id ORDER BY g.host_id LIMIT 1)
-                FROM walk w WHERE w.host_id IS NOT NULL),
-            free AS (
-                SELECT w.host_id FROM walk w
-                WHERE w.host_id IS NOT NULL AND (SELECT count(*) FROM gpus g WHERE g.model = ? AND g.host_id = w.host_id
-                                                   AND g.healthy AND g.present AND NOT g.allocated) >= ?
-                LIMIT 64)
+                SELECT n.free, n.host_id FROM walk w
+                CROSS JOIN LATERAL (SELECT f.free, f.host_id FROM host_free f WHERE f.model = ? AND (f.free, f.host_id) > (w.free, w.host_id)
+                                    ORDER BY f.free, f.host_id LIMIT 1) n),
+            free AS (SELECT host_id FROM walk LIMIT 64)
             SELECT h.id FROM free f
             CROSS JOIN LATERAL (
                 SELECT h.id FROM hosts h
@@ -192,13 +188,12 @@ public final class Placer {
         List<UUID> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(lockCandidateSql(skipLocked))) {
             ps.setString(1, model);
-            ps.setString(2, model);
+            ps.setInt(2, gpus);
             ps.setString(3, model);
-            ps.setInt(4, gpus);
-            ps.setArray(5, c.createArrayOf("uuid", exclude.toArray()));
-            ps.setLong(6, cpuMillis);
-            ps.setLong(7, memoryBytes);
-            ps.setInt(8, limit);
+            ps.setArray(4, c.createArrayOf("uuid", exclude.toArray()));
+            ps.setLong(5, cpuMillis);
+            ps.setLong(6, memoryBytes);
+            ps.setInt(7, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(rs.getObject(1, UUID.class));

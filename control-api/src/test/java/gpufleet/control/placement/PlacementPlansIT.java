@@ -18,17 +18,18 @@ import org.junit.jupiter.api.Test;
  * GPUs of three models; then 60% of the GPUs held by workloads; then ANALYZE.
  */
 class PlacementPlansIT {
-    private static final List<String> TABLES = List.of("hosts", "host_inventory", "host_usage", "gpus", "gpu_allocations", "workloads");
+    private static final List<String> TABLES = List.of("hosts", "host_inventory", "host_usage", "host_free", "gpus", "gpu_allocations",
+            "workloads");
 
     /** A statement, its parameter types and values for PREPARE/EXECUTE, and what its plan must and must not show. */
     private record Case(String name, String sql, String types, String values, List<String> uses) {}
 
     private static final String HOST = "md5('plans-host-1')::uuid";
     private static final List<Case> CASES = List.of(
-            new Case("candidate search, 1 GPU", Placer.lockCandidateSql(true), "text, text, text, int, uuid[], bigint, bigint, int",
-                    "'M1', 'M1', 'M1', 1, '{}', 1000, 1000, 1", List.of("gpus_free", "hosts_pkey", "host_inventory_pkey", "host_usage_pkey")),
-            new Case("candidate search, 8 GPUs", Placer.lockCandidateSql(true), "text, text, text, int, uuid[], bigint, bigint, int",
-                    "'M2', 'M2', 'M2', 8, '{}', 1000, 1000, 4", List.of("gpus_free", "hosts_pkey", "host_usage_pkey")),
+            new Case("candidate search, 1 GPU", Placer.lockCandidateSql(true), "text, int, text, uuid[], bigint, bigint, int",
+                    "'M1', 1, 'M1', '{}', 1000, 1000, 1", List.of("host_free_fit", "hosts_pkey", "host_inventory_pkey", "host_usage_pkey")),
+            new Case("candidate search, 8 GPUs", Placer.lockCandidateSql(true), "text, int, text, uuid[], bigint, bigint, int",
+                    "'M2', 8, 'M2', '{}', 1000, 1000, 4", List.of("host_free_fit", "hosts_pkey", "host_usage_pkey")),
             new Case("a locked host's free GPUs", Placer.FRESH, "uuid[], boolean, text",
                     "ARRAY[" + HOST + "], true, 'M1'", List.of("hosts_pkey", "host_inventory_pkey", "host_usage_pkey", "gpu_allocations_live")),
             new Case("allocations and flags", Placer.WRITE, "text[], text[], uuid[], text[], text[]",
@@ -64,9 +65,12 @@ class PlacementPlansIT {
                     INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
                     SELECT pod_uid, 'plans', id, 'main' FROM workloads""");
             s.execute("UPDATE gpus SET allocated = true WHERE uuid IN (SELECT gpu_uuid FROM gpu_allocations)");
-            try (ResultSet rs = s.executeQuery("SELECT count(*), sum(cpu_millis) FROM host_usage")) {
+            try (ResultSet rs = s.executeQuery("""
+                    SELECT (SELECT sum(cpu_millis) FROM host_usage), (SELECT sum(cpu_millis) FROM workloads),
+                           (SELECT sum(free) FROM host_free), (SELECT count(*) FROM gpus WHERE NOT allocated)""")) {
                 rs.next();
-                assertThat(rs.getLong(2)).as("host_usage holds what the workloads hold").isGreaterThan(0);
+                assertThat(rs.getLong(1)).as("host_usage holds what the workloads hold").isEqualTo(rs.getLong(2)).isGreaterThan(0);
+                assertThat(rs.getLong(3)).as("host_free counts the free GPUs").isEqualTo(rs.getLong(4)).isGreaterThan(0);
             }
             assertPlans(c, "60% of GPUs held, never analyzed");
 
@@ -98,8 +102,8 @@ class PlacementPlansIT {
                         assertThat(plan.toString()).as(why).doesNotContain("on workloads");
                     }
                     if (x.sql().equals(Placer.lockCandidateSql(true))) {
-                        // Free GPUs are walked in index order, never all fetched and sorted.
-                        assertThat(plan.toString()).as(why).doesNotContain("Sort").doesNotContain("Bitmap Heap Scan on gpus");
+                        // Hosts with free GPUs are walked in index order, never all fetched and sorted.
+                        assertThat(plan.toString()).as(why).doesNotContain("Sort").doesNotContain("Bitmap Heap Scan");
                     }
                 }
             }
