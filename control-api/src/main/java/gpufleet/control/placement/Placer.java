@@ -9,12 +9,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -264,13 +266,26 @@ public final class Placer {
      * was free to lock) are for {@link #place} one by one, which waits or explains.
      */
     public static Map<UUID, Fit.Placed> placeMany(Connection c, String model, List<Ask> asks) throws SQLException {
-        int minGpus = asks.stream().mapToInt(a -> a.request().gpus()).min().orElse(1);
+        Map<Integer, List<Ask>> bySize = new TreeMap<>(Comparator.reverseOrder());
+        asks.forEach(a -> bySize.computeIfAbsent(a.request().gpus(), k -> new ArrayList<>()).add(a));
+        Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
+        for (List<Ask> same : bySize.values()) {
+            placed.putAll(placeSameSize(c, model, same));
+        }
+        return placed;
+    }
+
+    /**
+     * {@link #placeMany} for asks of one GPU count, largest first: the search is best fit, so the
+     * hosts it locks for n GPUs have about n free, and one host per ask is what the batch needs
+     * (hosts locked for a smaller count would fit few of a larger one). A host locked for an
+     * earlier size is found again, with what that size took, as this transaction's own.
+     */
+    private static Map<UUID, Fit.Placed> placeSameSize(Connection c, String model, List<Ask> asks) throws SQLException {
+        int gpus = asks.get(0).request().gpus();
         long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
         long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
-        // Enough hosts for the batch in a fleet filled first-fit (one partly used host, then whole
-        // ones), without holding hosts other replicas could use.
-        int wanted = Math.min(asks.size(), 2 + asks.stream().mapToInt(a -> a.request().gpus()).sum() / 4);
-        List<UUID> locked = lockCandidates(c, model, minGpus, minCpu, minMemory, List.of(), wanted, true);
+        List<UUID> locked = lockCandidates(c, model, gpus, minCpu, minMemory, List.of(), Math.min(asks.size(), 64), true);
         Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
         if (locked.isEmpty()) {
             return placed;
