@@ -2,7 +2,6 @@ package gpufleet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
-import gpufleet.common.api.WorkloadSpec;
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
 import gpufleet.control.config.SealKey;
@@ -15,19 +14,26 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Placement on a simulated fleet (10,000 hosts x 8 GPUs) at concurrency 16, beside pgbench -N in
- * the same run, then checked for double allocations; and the time from creating a workload to
- * its status running on the real Docker Engine through a real host-agent, over 50 workloads.
+ * Placement as production meets it, beside pgbench -N in the same run: creates over HTTP (the
+ * tenant's token and path, JSON) at a fixed arrival rate of half pgbench's, open loop
+ * (OpenLoop: latency from each create's intended time), on a fragmented fleet of three models
+ * (FragmentedFleet), with churn keeping it near 60% held and no manual ANALYZE; then lone creates
+ * 50 ms apart, the double-allocation check, and the time from creating a workload to its status
+ * running on the real Docker Engine through a real host-agent, over 50 workloads.
  */
 final class PlacementBench {
     static final String TOKEN = "gfo_bench-operator-token-000000000000";
@@ -70,82 +76,184 @@ final class PlacementBench {
         return ControlApi.start(ControlApiConfig.from(v));
     }
 
+    /** GPUs per pod of the load, and how many in a hundred ask for each. */
+    private static final int[] SIZES = {1, 2, 4, 8};
+    private static final int[] SIZE_SHARES = {60, 20, 15, 5};
+    private static final String[] MODEL_KEYS = {"a6000", "a100", "h100"};
+    /** Live workloads the load's tenant keeps; older ones are released (churn), so the fleet stays near 60% held. */
+    private static final int WINDOW = 1000;
+
     private static void placements(Db db, int hosts, int seconds, Pgbench.Result baseline) throws Exception {
         try (ControlApi api = controlApi(db, "gpufleet_bench_place")) {
             String base = "http://127.0.0.1:" + api.port();
+            FragmentedFleet.Fill fill;
             try (Connection c = db.connect("gpufleet_bench_place")) {
-                // One model on every host: 80,000 GPUs the load can fill without running out.
-                FleetSeed.seed(c, hosts, 8, FleetSeed.MODELS[0]);
+                FleetSeed.seed(c, hosts, 8);
+                fill = FragmentedFleet.fill(c, 19, 0.05);
             }
-            String tenant = setup(base, FleetSeed.MODELS[0]);
-            // The placement transaction alone, as pgbench -N measures its transaction: 16 threads
-            // calling the workload store in-process (no HTTP, no JSON).
-            WorkloadSpec template = Json.mapper().readValue("""
-                    {"podUid":"t","namespace":"bench","name":"t","offering":"bench-1x","containers":[{"name":"main",
-                     "image":"gpufleet/busybox:test","resources":{"gpus":1,"cpu":"1","memory":"1Gi"}}]}""", WorkloadSpec.class);
-            AtomicLong seq = new AtomicLong();
-            Load.Call place = random -> {
-                String uid = "tx-" + seq.incrementAndGet();
-                WorkloadSpec spec = new WorkloadSpec(uid, "bench", uid, "bench-1x", template.containers(), null, null, null);
-                return api.workloads().create("bench", spec).workload().hostId() != null;
-            };
-            Load.run(16, 3, place);
-            analyze(db);
-            Load.Result tx = Load.run(16, seconds, place);
-            // The whole request: wrk over HTTP, authentication, JSON in and out.
-            Map<String, String> env = Map.of("PLACE_TOKEN", tenant, "PLACE_OFFERING", "bench-1x");
-            Wrk.run("placement.lua", base, 16, 3, null, env);
-            analyze(db);
-            Wrk.Result r = Wrk.run("placement.lua", base, 16, seconds, null, env);
-            try (Connection c = db.connect("gpufleet_bench_place"); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("""
-                         SELECT count(*), count(DISTINCT gpu_uuid), (SELECT count(*) FROM workloads WHERE phase = 'placed')
-                         FROM gpu_allocations WHERE released_at IS NULL""")) {
-                rs.next();
-                System.out.printf("placement on %d hosts x 8 GPUs (16 concurrent, %d s each):%n", hosts, seconds);
-                System.out.printf("  %-40s %10s %10s %10s %8s%n", "", "per second", "p50 ms", "p99 ms", "errors");
-                System.out.printf("  %-40s %10.0f %10.2f %10s %8d%n", "pgbench -N (baseline, 16 clients)", baseline.tps(),
-                        baseline.latencyAvgMillis(), "(avg)", 0);
-                System.out.printf("  %-40s %10.0f %10.2f %10.2f %8d%n", "placement transactions (16 threads)", tx.perSecond(),
-                        tx.stats().percentileMillis(50), tx.stats().percentileMillis(99), tx.stats().errors());
-                System.out.printf("  %-40s %10.0f %10.2f %10.2f %8d%n", "placements over HTTP (wrk, 16 conns)", r.perSecond(),
-                        r.p50Millis(), r.p99Millis(), r.errors());
-                System.out.printf("  placement transactions / pgbench -N = %.2fx (target >= 0.5x); over HTTP %.2fx%n",
-                        tx.perSecond() / baseline.tps(), r.perSecond() / baseline.tps());
-                System.out.printf("  live allocations %d, distinct GPUs %d, placed workloads %d: %s%n", rs.getLong(1), rs.getLong(2),
-                        rs.getLong(3), rs.getLong(1) == rs.getLong(2) ? "no GPU allocated twice" : "DOUBLE ALLOCATION");
-                try (ResultSet p = s.executeQuery("""
-                        SELECT count(*), min(message) FROM workloads WHERE phase = 'pending'""")) {
-                    p.next();
-                    System.out.printf("  left pending: %d%s%n", p.getLong(1), p.getLong(1) == 0 ? "" : " (e.g. " + p.getString(2) + ")");
-                }
-                try (ResultSet p = s.executeQuery("""
-                        SELECT count(*) FROM workloads w WHERE w.gpu_count <> (SELECT count(*) FROM gpu_allocations a
-                            WHERE a.workload_id = w.id AND a.released_at IS NULL) AND w.phase = 'placed'""")) {
-                    p.next();
-                    System.out.printf("  placed workloads holding other than their GPU count: %d%s%n", p.getLong(1),
-                            p.getLong(1) == 0 ? "" : " (PLACED TWICE)");
+            String tenant = offerings(base);
+            System.out.printf("placement over HTTP on %d hosts x 8 GPUs, three models: %d of %d GPUs held (%.0f%%) by %d workloads,"
+                            + " %d hosts cordoned; pods of 1/2/4/8 GPUs (%d/%d/%d/%d in 100); statistics left to autovacuum%n",
+                    hosts, fill.held(), fill.gpus(), 100.0 * fill.held() / fill.gpus(), fill.workloads(), fill.cordoned(),
+                    SIZE_SHARES[0], SIZE_SHARES[1], SIZE_SHARES[2], SIZE_SHARES[3]);
+            System.out.printf("  %-40s %.0f tps (16 clients, %d s, latency avg %.2f ms)%n", "pgbench -N (baseline)", baseline.tps(),
+                    seconds, baseline.latencyAvgMillis());
+            double rate = 0.5 * baseline.tps();
+            try (Churn churn = new Churn(db, "gpufleet_bench_place")) {
+                Creates creates = new Creates(tenant, "w");
+                OpenLoop.run("127.0.0.1", api.port(), 64, Math.min(rate, 500), 3, creates);
+                OpenLoop.Result r = OpenLoop.run("127.0.0.1", api.port(), 64, rate, seconds, creates);
+                System.out.printf("  %-40s %s%n", "creates, open loop at 0.5x pgbench -N:", r.summary());
+                System.out.printf("  achieved / pgbench -N = %.2fx (target >= 0.5x with p99 < 50 ms): %s%n", r.achievedPerSecond() / baseline.tps(),
+                        r.achievedPerSecond() >= 0.49 * baseline.tps() && r.millis(99) < 50 && r.errors() == 0 ? "met" : "NOT met");
+                System.out.printf("  released by the churn (the hosts' side of deletes, in SQL): %d workloads%n", churn.released());
+                if (System.getenv("PLACE_STEPS") != null) {
+                    for (double x : new double[] {0.75, 1.0, 1.25}) {
+                        OpenLoop.Result step = OpenLoop.run("127.0.0.1", api.port(), 64, x * baseline.tps(), 10, creates);
+                        System.out.printf("  step %.2fx pgbench -N, 10 s: %s%n", x, step.summary());
+                    }
                 }
             }
+            // One create at a time, 50 ms apart: nothing to batch with, so no wait may be added.
+            OpenLoop.Result lone = OpenLoop.run("127.0.0.1", api.port(), 1, 20, 10, new Creates(tenant, "lone"));
+            System.out.printf("  %-40s %s%n", "lone creates, 20/s, one connection:", lone.summary());
+            System.out.printf("  lone p50 %.2f ms (target < 5 ms): %s%n", lone.millis(50), lone.millis(50) < 5 ? "met" : "NOT met");
+            check(db);
         } finally {
             db.drop("gpufleet_bench_place");
         }
     }
 
+    /** Creates through the tenant's own path with its token, JSON; pod size and model drawn from the index. */
+    private static final class Creates implements OpenLoop.Source {
+        private final Map<String, String> headers;
+        private final String prefix;
+
+        Creates(String token, String prefix) {
+            this.headers = Map.of("Authorization", "Bearer " + token, "Content-Type", "application/json");
+            this.prefix = prefix + "-" + System.nanoTime() + "-";
+        }
+
+        @Override
+        public OpenLoop.Request request(long i) {
+            long h = i * 0x9E3779B97F4A7C15L;
+            int share = (int) Long.remainderUnsigned(h >>> 7, 100);
+            int size = SIZES[SIZES.length - 1];
+            for (int k = 0, sum = 0; k < SIZES.length; k++) {
+                sum += SIZE_SHARES[k];
+                if (share < sum) {
+                    size = SIZES[k];
+                    break;
+                }
+            }
+            String model = MODEL_KEYS[(int) Long.remainderUnsigned(h >>> 17, MODEL_KEYS.length)];
+            String uid = prefix + i;
+            String body = "{\"podUid\":\"" + uid + "\",\"namespace\":\"bench\",\"name\":\"" + uid + "\",\"offering\":\"bench-" + model + "-"
+                    + size + "x\",\"containers\":[{\"name\":\"main\",\"image\":\"gpufleet/busybox:test\",\"resources\":{\"gpus\":" + size
+                    + ",\"cpu\":\"" + size + "\",\"memory\":\"" + 4 * size + "Gi\"}}]}";
+            return new OpenLoop.Request("POST", "/v1/tenants/bench/workloads", headers, body.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Offerings of 1, 2, 4 and 8 GPUs of each model and the tenant "bench" allowed them all; returns its token. */
+    private static String offerings(String base) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int m = 0; m < MODEL_KEYS.length; m++) {
+            for (int n : SIZES) {
+                String name = "bench-" + MODEL_KEYS[m] + "-" + n + "x";
+                post(base + "/v1/offerings", TOKEN, Map.of("name", name, "gpuModel", FleetSeed.MODELS[m], "gpuCount", n,
+                        "cpu", Integer.toString(8 * n), "memory", 32 * n + "Gi"));
+                names.add(name);
+            }
+        }
+        post(base + "/v1/tenants", TOKEN, Map.of("name", "bench", "offerings", names));
+        return post(base + "/v1/tenants/bench/tokens", TOKEN, Map.of("description", "bench")).get("token").asText();
+    }
+
     /**
-     * Statistics as a running fleet has them: after a warm-up the workload tables are no longer
-     * the empty ones the seed analyzed (autovacuum would catch up within a minute or so).
+     * The hosts' side of deletes: simulated hosts run no agent to confirm a stop, so the bench
+     * releases the load's workloads older than the newest WINDOW as a confirmed delete does
+     * (allocations released, flags cleared, workload deleted), every 100 ms.
      */
-    private static void analyze(Db db) throws Exception {
-        try (Connection c = db.connect("gpufleet_bench_place"); Statement s = c.createStatement()) {
-            s.execute("ANALYZE workloads, gpu_allocations, gpus");
+    private static final class Churn implements AutoCloseable {
+        private final Connection c;
+        private final Thread thread;
+        private volatile boolean running = true;
+        private long released;
+
+        Churn(Db db, String database) throws SQLException {
+            c = db.connect(database);
+            thread = new Thread(this::loop, "churn");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void loop() {
+            while (running) {
+                try (PreparedStatement ps = c.prepareStatement("""
+                        WITH victims AS (
+                            SELECT id FROM workloads WHERE tenant = 'bench' AND deleted_at IS NULL
+                            ORDER BY created_at DESC OFFSET ? FOR UPDATE SKIP LOCKED),
+                        freed AS (UPDATE gpu_allocations SET released_at = now()
+                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING gpu_uuid),
+                        flags AS (UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed))
+                        UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
+                            phase = 'deleted', updated_at = now()
+                        WHERE id IN (SELECT id FROM victims)""")) {
+                    ps.setInt(1, WINDOW);
+                    int n = ps.executeUpdate();
+                    synchronized (this) {
+                        released += n;
+                    }
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (SQLException e) {
+                    System.err.println("churn: " + e.getMessage());
+                }
+            }
+        }
+
+        synchronized long released() {
+            return released;
+        }
+
+        @Override
+        public void close() throws Exception {
+            running = false;
+            thread.interrupt();
+            thread.join();
+            c.close();
+        }
+    }
+
+    /** Every live allocation on a distinct GPU, each placed workload holding its GPU count, no host over capacity. */
+    private static void check(Db db) throws Exception {
+        try (Connection c = db.connect("gpufleet_bench_place"); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("""
+                     SELECT (SELECT count(*) FROM gpu_allocations WHERE released_at IS NULL),
+                            (SELECT count(DISTINCT gpu_uuid) FROM gpu_allocations WHERE released_at IS NULL),
+                            (SELECT count(*) FROM workloads w WHERE w.phase IN ('placed', 'running') AND w.deleted_at IS NULL
+                               AND w.gpu_count <> (SELECT count(*) FROM gpu_allocations a WHERE a.workload_id = w.id AND a.released_at IS NULL)),
+                            (SELECT count(*) FROM (SELECT g.host_id FROM gpu_allocations a JOIN gpus g ON g.uuid = a.gpu_uuid
+                               WHERE a.released_at IS NULL GROUP BY g.host_id HAVING count(*) > 8) over),
+                            (SELECT count(*) FROM host_inventory i JOIN host_usage u ON u.host_id = i.host_id
+                               WHERE u.cpu_millis > i.allocatable_cpu_millis OR u.memory_bytes > i.allocatable_memory_bytes),
+                            (SELECT count(*) FROM workloads WHERE phase = 'pending' AND deleted_at IS NULL),
+                            (SELECT min(message) FROM workloads WHERE phase = 'pending' AND deleted_at IS NULL)""")) {
+            rs.next();
+            boolean ok = rs.getLong(1) == rs.getLong(2) && rs.getLong(3) == 0 && rs.getLong(4) == 0 && rs.getLong(5) == 0;
+            System.out.printf("  live allocations %d on %d distinct GPUs; placed workloads not holding their GPU count %d;"
+                            + " hosts over 8 GPUs %d, over cpu or memory %d: %s%n", rs.getLong(1), rs.getLong(2), rs.getLong(3),
+                    rs.getLong(4), rs.getLong(5), ok ? "no double allocation" : "DOUBLE ALLOCATION");
+            System.out.printf("  left pending: %d%s%n", rs.getLong(6), rs.getLong(6) == 0 ? "" : " (e.g. " + rs.getString(7) + ")");
         }
     }
 
     /** An offering of one GPU of {@code model} and a tenant allowed to use it; returns the tenant's token. */
     static String setup(String base, String model) throws Exception {
         post(base + "/v1/offerings", TOKEN, Map.of("name", "bench-1x", "gpuModel", model, "gpuCount", 1, "cpu", "8", "memory", "32Gi"));
-        post(base + "/v1/tenants", TOKEN, Map.of("name", "bench", "offerings", java.util.List.of("bench-1x")));
+        post(base + "/v1/tenants", TOKEN, Map.of("name", "bench", "offerings", List.of("bench-1x")));
         return post(base + "/v1/tenants/bench/tokens", TOKEN, Map.of("description", "bench")).get("token").asText();
     }
 
@@ -191,8 +299,8 @@ final class PlacementBench {
                 for (int i = 0; i <= n; i++) {
                     String uid = "run-" + i;
                     Map<String, Object> pod = Map.of("podUid", uid, "namespace", "bench", "name", uid, "offering", "bench-1x",
-                            "terminationGracePeriodSeconds", 0, "containers", java.util.List.of(Map.of("name", "main",
-                                    "image", "gpufleet/busybox:test", "command", java.util.List.of("sleep", "3600"),
+                            "terminationGracePeriodSeconds", 0, "containers", List.of(Map.of("name", "main",
+                                    "image", "gpufleet/busybox:test", "command", List.of("sleep", "3600"),
                                     "resources", Map.of("gpus", 1, "cpu", "100m", "memory", "64Mi"))));
                     long t0 = System.nanoTime();
                     post(base + "/v1/tenants/bench/workloads", tenant, pod);

@@ -9,12 +9,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -26,48 +28,77 @@ import java.util.UUID;
 public final class Placer {
     private static final TypeReference<Map<String, String>> TOPOLOGY = new TypeReference<>() {};
     /**
-     * The first hosts (as many as the last parameter), in index order, with enough free GPUs of
-     * the model, cpu and memory, that no other transaction has locked; locked here. The GPU search is a bounded, index-only walk of
-     * free GPUs (Nomad's limit iterator in spirit), so a placement costs the same in a fleet of
-     * ten hosts or ten thousand, and hosts fill one after another (bin-packing: whole hosts stay
-     * free for large requests). Its counts come from the statement's snapshot; the caller checks
-     * them again under the lock. A finished workload (finished_at) holds no cpu or memory: its
-     * exited containers stay only for their logs.
+     * The first hosts (as many as the last parameter) with enough free GPUs of the model, cpu and
+     * memory, that no other transaction has locked; locked here. Fewest free GPUs first (best
+     * fit: whole hosts stay free for large requests), then host order. Its counts come from the
+     * statement's snapshot; the caller checks them again under the lock.
+     * <p>Every step is a lookup only an index serves, whatever the statistics say, because
+     * PostgreSQL plans these statements once per connection and a plan made on a table it has
+     * not analyzed yet (a fresh deployment, a table just filled) stays until the next ANALYZE:
+     * the walk steps through host_free_fit one {@code LIMIT 1} at a time (V22: free GPUs per host
+     * and model, kept by the database), and each host, its inventory and the cpu and memory its
+     * workloads hold (host_usage) are read by key. Summing the workloads instead became a scan of
+     * every live workload per candidate host, and grouping the free GPUs a sort of all of them,
+     * when the tables had no statistics; counting free GPUs host by host walked every host of the
+     * model for an 8-GPU pod in a fragmented fleet.
      */
     private static final String LOCK_CANDIDATE = """
-            WITH free AS (
-                SELECT g.host_id FROM gpus g
-                WHERE g.model = ? AND g.healthy AND g.present AND NOT g.allocated
-                GROUP BY g.host_id HAVING count(*) >= ?
-                LIMIT 64)
-            SELECT h.id FROM free f JOIN hosts h ON h.id = f.host_id JOIN host_inventory i ON i.host_id = h.id
-            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
-            WHERE h.liveness = 'ready' AND NOT h.cordoned AND NOT h.id = ANY (?)
-              AND i.allocatable_cpu_millis - used.cpu >= ? AND i.allocatable_memory_bytes - used.memory >= ?
-            LIMIT ?
-            FOR UPDATE OF h""";
-    /** Locked hosts' free GPUs of a model (topology only when it matters), free cpu and memory, in host order. */
-    private static final String FRESH = """
-            SELECT h.name, h.id, i.allocatable_cpu_millis - used.cpu, i.allocatable_memory_bytes - used.memory, g.uuid, g.topology
-            FROM hosts h JOIN host_inventory i ON i.host_id = h.id
-            CROSS JOIN LATERAL (SELECT coalesce(sum(w.cpu_millis), 0) AS cpu, coalesce(sum(w.memory_bytes), 0) AS memory
-                                FROM workloads w WHERE w.host_id = h.id AND w.deleted_at IS NULL AND w.finished_at IS NULL) used
+            WITH RECURSIVE walk (free, host_id) AS (
+                (SELECT f.free, f.host_id FROM host_free f WHERE f.model = ? AND f.free >= ? ORDER BY f.free, f.host_id LIMIT 1)
+                UNION ALL
+                SELECT n.free, n.host_id FROM walk w
+                CROSS JOIN LATERAL (SELECT f.free, f.host_id FROM host_free f WHERE f.model = ? AND (f.free, f.host_id) > (w.free, w.host_id)
+                                    ORDER BY f.free, f.host_id LIMIT 1) n),
+            free AS (SELECT host_id FROM walk LIMIT 64)
+            SELECT h.id FROM free f
+            CROSS JOIN LATERAL (
+                SELECT h.id FROM hosts h
+                WHERE h.id = f.host_id AND h.liveness = 'ready' AND NOT h.cordoned AND NOT h.id = ANY (?)
+                  AND (SELECT i.allocatable_cpu_millis - coalesce((SELECT u.cpu_millis FROM host_usage u WHERE u.host_id = i.host_id), 0)
+                       FROM host_inventory i WHERE i.host_id = h.id) >= ?
+                  AND (SELECT i.allocatable_memory_bytes - coalesce((SELECT u.memory_bytes FROM host_usage u WHERE u.host_id = i.host_id), 0)
+                       FROM host_inventory i WHERE i.host_id = h.id) >= ?
+                FOR UPDATE %s) h
+            LIMIT ?""";
+
+    /** {@link #LOCK_CANDIDATE}, skipping hosts other transactions hold or waiting for them. */
+    static String lockCandidateSql(boolean skipLocked) {
+        return LOCK_CANDIDATE.formatted(skipLocked ? "SKIP LOCKED" : "");
+    }
+
+    /**
+     * Locked hosts' free GPUs of a model (topology only when it matters), free cpu and memory, in
+     * host order. Per host and per GPU only keyed lookups (scalar subqueries, which the planner
+     * cannot turn into a join that scans a whole table, as it did here without statistics).
+     */
+    static final String FRESH = """
+            SELECT h.name, h.id,
+                   (SELECT i.allocatable_cpu_millis FROM host_inventory i WHERE i.host_id = h.id)
+                       - coalesce((SELECT u.cpu_millis FROM host_usage u WHERE u.host_id = h.id), 0),
+                   (SELECT i.allocatable_memory_bytes FROM host_inventory i WHERE i.host_id = h.id)
+                       - coalesce((SELECT u.memory_bytes FROM host_usage u WHERE u.host_id = h.id), 0),
+                   g.uuid, g.topology
+            FROM unnest(?::uuid[]) AS x (id)
+            CROSS JOIN LATERAL (SELECT h.id, h.name FROM hosts h WHERE h.id = x.id LIMIT 1) h
             LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
                                WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
-                                 AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL)
+                                 AND (SELECT count(*) FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL) = 0
                               ) g ON true
-            WHERE h.id = ANY (?) ORDER BY h.id, g.idx""";
-    /** Allocations, the GPUs' flags, the workloads' hosts and the hosts' desired versions: one statement for any number. */
-    private static final String WRITE = """
+            ORDER BY h.id, g.idx""";
+    /** Allocations and the GPUs' flags: one statement for any number. */
+    static final String WRITE = """
             WITH allocations AS (
                 INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
-                SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[])),
-            flags AS (UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])),
-            placed AS (
-                UPDATE workloads w SET host_id = x.host, phase = 'placed', reason = NULL, message = NULL, updated_at = now()
-                FROM unnest(?::uuid[], ?::uuid[]) AS x (id, host) WHERE w.id = x.id)
-            UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ANY (?::uuid[])""";
+                SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[]))
+            UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])""";
+    /**
+     * Each placed workload's host, by its key, one statement per workload in one batch: set-wise
+     * (joined to an array of ids, or {@code id = ANY}), the planner scanned the whole workloads
+     * table while it had no statistics. The hosts' versions are bumped the same way (BUMP).
+     */
+    static final String PLACED = """
+            UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now() WHERE id = ?""";
+    static final String BUMP = "UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?";
     /** Only for explaining a misfit: the most free GPUs of the model on any one ready host. */
     private static final String MOST_FREE = """
             SELECT h.id
@@ -157,13 +188,14 @@ public final class Placer {
     private static List<UUID> lockCandidates(Connection c, String model, int gpus, long cpuMillis, long memoryBytes, List<UUID> exclude,
                                              int limit, boolean skipLocked) throws SQLException {
         List<UUID> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(LOCK_CANDIDATE + (skipLocked ? " SKIP LOCKED" : ""))) {
+        try (PreparedStatement ps = c.prepareStatement(lockCandidateSql(skipLocked))) {
             ps.setString(1, model);
             ps.setInt(2, gpus);
-            ps.setArray(3, c.createArrayOf("uuid", exclude.toArray()));
-            ps.setLong(4, cpuMillis);
-            ps.setLong(5, memoryBytes);
-            ps.setInt(6, limit);
+            ps.setString(3, model);
+            ps.setArray(4, c.createArrayOf("uuid", exclude.toArray()));
+            ps.setLong(5, cpuMillis);
+            ps.setLong(6, memoryBytes);
+            ps.setInt(7, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(rs.getObject(1, UUID.class));
@@ -201,9 +233,9 @@ public final class Placer {
     private static List<Fit.HostFree> freshMany(Connection c, List<UUID> hosts, String model, boolean topology) throws SQLException {
         Map<UUID, Fit.HostFree> out = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement(FRESH)) {
-            ps.setBoolean(1, topology);
-            ps.setString(2, model);
-            ps.setArray(3, c.createArrayOf("uuid", hosts.toArray()));
+            ps.setArray(1, c.createArrayOf("uuid", hosts.toArray()));
+            ps.setBoolean(2, topology);
+            ps.setString(3, model);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     UUID id = rs.getObject(2, UUID.class);
@@ -234,13 +266,26 @@ public final class Placer {
      * was free to lock) are for {@link #place} one by one, which waits or explains.
      */
     public static Map<UUID, Fit.Placed> placeMany(Connection c, String model, List<Ask> asks) throws SQLException {
-        int minGpus = asks.stream().mapToInt(a -> a.request().gpus()).min().orElse(1);
+        Map<Integer, List<Ask>> bySize = new TreeMap<>(Comparator.reverseOrder());
+        asks.forEach(a -> bySize.computeIfAbsent(a.request().gpus(), k -> new ArrayList<>()).add(a));
+        Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
+        for (List<Ask> same : bySize.values()) {
+            placed.putAll(placeSameSize(c, model, same));
+        }
+        return placed;
+    }
+
+    /**
+     * {@link #placeMany} for asks of one GPU count, largest first: the search is best fit, so the
+     * hosts it locks for n GPUs have about n free, and one host per ask is what the batch needs
+     * (hosts locked for a smaller count would fit few of a larger one). A host locked for an
+     * earlier size is found again, with what that size took, as this transaction's own.
+     */
+    private static Map<UUID, Fit.Placed> placeSameSize(Connection c, String model, List<Ask> asks) throws SQLException {
+        int gpus = asks.get(0).request().gpus();
         long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
         long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
-        // Enough hosts for the batch in a fleet filled first-fit (one partly used host, then whole
-        // ones), without holding hosts other replicas could use.
-        int wanted = Math.min(asks.size(), 2 + asks.stream().mapToInt(a -> a.request().gpus()).sum() / 4);
-        List<UUID> locked = lockCandidates(c, model, minGpus, minCpu, minMemory, List.of(), wanted, true);
+        List<UUID> locked = lockCandidates(c, model, gpus, minCpu, minMemory, List.of(), Math.min(asks.size(), 64), true);
         Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
         if (locked.isEmpty()) {
             return placed;
@@ -299,10 +344,22 @@ public final class Placer {
             ps.setArray(3, c.createArrayOf("uuid", owners.toArray()));
             ps.setArray(4, c.createArrayOf("text", containers.toArray()));
             ps.setArray(5, c.createArrayOf("text", gpus.toArray()));
-            ps.setArray(6, c.createArrayOf("uuid", workloads.toArray()));
-            ps.setArray(7, c.createArrayOf("uuid", hostOf.toArray()));
-            ps.setArray(8, c.createArrayOf("uuid", bumped.toArray()));
             ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement(BUMP)) {
+            for (UUID h : bumped) {
+                ps.setObject(1, h);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement(PLACED)) {
+            for (int k = 0; k < workloads.size(); k++) {
+                ps.setObject(1, hostOf.get(k));
+                ps.setObject(2, workloads.get(k));
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
@@ -312,7 +369,7 @@ public final class Placer {
      * commits of notifying transactions, which would serialize placements.
      */
     public static void bumpHost(Connection c, UUID host) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement(BUMP)) {
             ps.setObject(1, host);
             ps.executeUpdate();
         }

@@ -69,11 +69,17 @@ public final class Quotas {
         }
     }
 
-    /** The tenants' live workloads (not yet deleted: those being stopped still hold their GPUs). */
+    /**
+     * The tenants' live workloads (not yet deleted: those being stopped still hold their GPUs),
+     * each tenant counted on its own (workloads_live_by_tenant): as
+     * {@code tenant = ANY (?)}, the plan kept from a workloads table without statistics scanned
+     * the whole table.
+     */
     public static Map<String, Long> liveWorkloads(Connection c, List<String> tenants) throws SQLException {
         Map<String, Long> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT tenant, count(*) FROM workloads WHERE tenant = ANY (?) AND deleted_at IS NULL GROUP BY tenant""")) {
+                SELECT t.tenant, n.count FROM unnest(?::text[]) AS t (tenant)
+                CROSS JOIN LATERAL (SELECT count(*) FROM workloads w WHERE w.tenant = t.tenant AND w.deleted_at IS NULL) n""")) {
             ps.setArray(1, c.createArrayOf("text", new ArrayList<>(tenants).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

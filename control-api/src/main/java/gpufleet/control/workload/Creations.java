@@ -259,11 +259,15 @@ final class Creations implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The jobs whose pod is already a workload. Each is looked up by its key (the LIMIT keeps the
+     * lookup per job): joined as sets, a workloads table without statistics was scanned whole.
+     */
     private static Set<String> existing(Connection c, List<Job> jobs) throws SQLException {
         Set<String> out = new HashSet<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT w.tenant, w.pod_uid FROM workloads w
-                JOIN unnest(?::text[], ?::text[]) AS x (tenant, pod_uid) ON w.tenant = x.tenant AND w.pod_uid = x.pod_uid""")) {
+                SELECT x.tenant, x.pod_uid FROM unnest(?::text[], ?::text[]) AS x (tenant, pod_uid)
+                CROSS JOIN LATERAL (SELECT 1 FROM workloads w WHERE w.tenant = x.tenant AND w.pod_uid = x.pod_uid LIMIT 1) known""")) {
             ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
             ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().podUid()).toArray()));
             try (ResultSet rs = ps.executeQuery()) {

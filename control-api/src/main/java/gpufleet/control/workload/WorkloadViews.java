@@ -18,14 +18,21 @@ import java.util.UUID;
 /** Reads workloads as their tenant sees them. */
 final class WorkloadViews {
     private static final TypeReference<List<ContainerStatus>> STATUSES = new TypeReference<>() {};
-    private static final String SELECT = """
+    private static final String COLUMNS = """
             SELECT w.id, w.pod_uid, w.namespace, w.name, w.offering, w.phase, w.reason, w.message, w.host_id,
                    w.status -> 'containers', w.deletion_requested_at IS NOT NULL, w.created_at,
                    (SELECT json_object_agg(x.container, x.uuids) FROM (
                         SELECT a.container, json_agg(a.gpu_uuid ORDER BY a.id) AS uuids FROM gpu_allocations a
                         WHERE a.workload_id = w.id AND a.released_at IS NULL GROUP BY a.container) x),
-                   w.status -> 'initContainers'
-            FROM workloads w""";
+                   w.status -> 'initContainers'""";
+    private static final String SELECT = COLUMNS + " FROM workloads w";
+    /**
+     * Several workloads, each found by its key (the LIMIT keeps the lookup per id): as
+     * {@code w.id = ANY (?)}, the plan a connection kept from a workloads table without
+     * statistics scanned the whole table.
+     */
+    private static final String BY_IDS = COLUMNS
+            + " FROM unnest(?::uuid[]) AS k (id) CROSS JOIN LATERAL (SELECT * FROM workloads WHERE id = k.id LIMIT 1) w";
 
     private WorkloadViews() {}
 
@@ -37,7 +44,7 @@ final class WorkloadViews {
         if (ids.isEmpty()) {
             return List.of();
         }
-        try (PreparedStatement ps = c.prepareStatement(SELECT + " WHERE w.id = ANY (?)")) {
+        try (PreparedStatement ps = c.prepareStatement(BY_IDS)) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
             return rows(ps);
         }
