@@ -53,6 +53,29 @@ record Db(String host, int port, String user, String password) {
         }
     }
 
+    /**
+     * Writes out what a seed left in memory before a measurement: a fleet written just before
+     * would otherwise be checkpointed during the measurement, as a running fleet's is not (its
+     * rows were written long before). CHECKPOINT needs a superuser or pg_checkpoint: tried as the
+     * bench's user, then as the local postgres account; otherwise the bench says so and waits.
+     */
+    void checkpoint() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CHECKPOINT");
+        } catch (SQLException e) {
+            Process p = new ProcessBuilder("runuser", "-u", "postgres", "--", "psql", "-qXc", "CHECKPOINT")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            if (p.waitFor() != 0) {
+                System.out.println("cannot CHECKPOINT (" + e.getMessage() + "; " + out + "): waiting 60 s for the seed's writes instead");
+                Thread.sleep(60_000);
+                return;
+            }
+        }
+        System.out.printf("checkpoint after the seed: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
     /** A throwaway sealing key for the scratch databases' control-api: each run starts empty, so none is kept. */
     static Path sealKeyFile() {
         try {

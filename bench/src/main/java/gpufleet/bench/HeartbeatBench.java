@@ -47,6 +47,7 @@ final class HeartbeatBench {
             }
             System.out.printf("fleet: %d hosts x %d GPUs seeded in %.1f s%n", hosts, gpus, (System.nanoTime() - t0) / 1e9);
             awaitCredentials(api.hostCredentials(), hosts);
+            db.checkpoint();
             run(api, db, fleet, baseline, seconds, interval, connections);
         } finally {
             db.drop("gpufleet_bench_beats");
