@@ -6,6 +6,7 @@
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 #   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
 #   bash dev/bench.sh burst [HOSTS [PODS]]
+#   bash dev/bench.sh tenant-scale [CLUSTER_PODS [NODE_PODS [SECONDS [TIMED_PODS [SIM_LIBRARY]]]]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null

@@ -17,8 +17,9 @@ public final class Main {
             case "pod-start" -> PodStartBench.main(rest(args));
             case "edge" -> EdgeBench.main(rest(args));
             case "burst" -> BurstBench.main(rest(args));
+            case "tenant-scale" -> TenantScaleBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge, burst");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, host-agent, placement, pod-start, edge, burst, tenant-scale");
                 System.exit(2);
             }
         }
