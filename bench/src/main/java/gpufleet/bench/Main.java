@@ -19,8 +19,9 @@ public final class Main {
             case "edge" -> EdgeBench.main(rest(args));
             case "burst" -> BurstBench.main(rest(args));
             case "fleet" -> FleetBench.main(rest(args));
+            case "tenant-scale" -> TenantScaleBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale");
                 System.exit(2);
             }
         }

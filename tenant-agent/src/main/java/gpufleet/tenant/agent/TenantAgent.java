@@ -10,7 +10,9 @@ import gpufleet.tenant.pod.PodSync;
 import gpufleet.tenant.service.ServiceController;
 import gpufleet.tenant.provider.ProviderClient;
 import gpufleet.tenant.provider.ProviderPods;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -40,6 +42,7 @@ public final class TenantAgent implements AutoCloseable {
     private volatile boolean running = true;
     private final Thread serviceLoop;
     private final ServiceController services;
+    private final SharedIndexInformer<Service> serviceInformer;
     /** The node's kubelet API; null when the agent runs without one (tests, benchmarks). */
     private final KubeletService kubelet;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -59,11 +62,15 @@ public final class TenantAgent implements AutoCloseable {
         this.kubelet = kubelet == null ? null
                 : new KubeletService(kubelet, k8s, config.nodeName(), config.nodeAddress(), config.kubeletPort());
         this.client = new ProviderClient(config.controlApi(), config.tenantToken());
-        this.node = new NodeController(k8s, client, config);
         this.pods = new PodSync(k8s, new PodController(k8s, config.nodeName(), config.nodeAddress()), config.podSyncInterval(),
                 Duration.ofMillis(Math.min(FAST_SYNC_MILLIS, config.podSyncInterval().toMillis())));
+        this.node = new NodeController(k8s, client, config, pods::nodePods);
         timer.scheduleWithFixedDelay(this::syncNode, 0, config.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
-        this.services = new ServiceController(k8s, client, config.nodeName());
+        // The Services from an informer: listing a large cluster's every pod-sync interval cost more
+        // than everything else the agent does while nothing changes.
+        this.serviceInformer = k8s.services().inAnyNamespace().inform();
+        this.services = new ServiceController(k8s, client, config.nodeName(), pods::nodePods,
+                () -> serviceInformer.hasSynced() ? serviceInformer.getStore().list() : null);
         this.serviceLoop = new Thread(this::serviceLoop, "service-sync");
         this.serviceLoop.setDaemon(true);
         this.serviceLoop.start();
@@ -116,6 +123,7 @@ public final class TenantAgent implements AutoCloseable {
         running = false;
         serviceLoop.interrupt();
         pods.close();
+        serviceInformer.close();
         timer.shutdownNow();
         if (kubelet != null) {
             kubelet.close();

@@ -8,6 +8,7 @@ import gpufleet.tenant.provider.ProviderClient;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
 import io.fabric8.kubernetes.api.model.NodeStatus;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -22,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,13 +39,16 @@ public final class NodeController {
     private final KubernetesClient k8s;
     private final ProviderClient provider;
     private final TenantAgentConfig config;
+    /** This node's pods as the pod informer holds them; null while it has none yet. */
+    private final Supplier<List<Pod>> nodePods;
     private String tenant;
     private Instant lastStatusWrite = Instant.EPOCH;
 
-    public NodeController(KubernetesClient k8s, ProviderClient provider, TenantAgentConfig config) {
+    public NodeController(KubernetesClient k8s, ProviderClient provider, TenantAgentConfig config, Supplier<List<Pod>> nodePods) {
         this.k8s = k8s;
         this.provider = provider;
         this.config = config;
+        this.nodePods = nodePods;
     }
 
     /** What the provider said in a round: the tenant and its offerings (null when it could not be asked). */
@@ -55,10 +60,14 @@ public final class NodeController {
         List<OfferingView> offerings = null;
         String unreachable = null;
         // The pods first, the provider's figures after: a pod bound in between is then held at the
-        // provider but not yet counted, which leaves the node short for a moment, never over.
-        // (Listed whole and filtered here, as the pod controller does: fabric8's mock API server,
-        // which the tests run against, answers a spec.nodeName field selector with no pods.)
-        NodeFigures.Counted counted = NodeFigures.counted(k8s.pods().inAnyNamespace().list().getItems(), config.nodeName());
+        // provider but not yet counted, which leaves the node short for a moment, never over. The
+        // informer's copy keeps that order: the agent sends the provider only pods it holds there.
+        // Until it has listed once, the cluster's pods are listed whole and filtered here (fabric8's
+        // mock API server, which the tests run against, answers a spec.nodeName field selector with
+        // no pods).
+        List<Pod> pods = nodePods.get();
+        NodeFigures.Counted counted = NodeFigures.counted(pods != null ? pods : k8s.pods().inAnyNamespace().list().getItems(),
+                config.nodeName());
         try {
             if (tenant == null) {
                 tenant = provider.tenant();

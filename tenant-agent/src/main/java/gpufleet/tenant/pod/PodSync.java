@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * The pod sync as virtual-kubelet's pod controller runs it: an informer on this node's pods only
  * (field selector spec.nodeName), each change queued by pod key (namespace/name) for a few
  * workers, a key that fails retried with a growing back-off, and a periodic resync that asks the
- * provider for every workload once, deletes those whose pod is gone and queues every pod so that
- * status changes at the provider reach the cluster. While some pod is on its way the resync runs
+ * provider for every workload once, deletes those whose pod is gone and queues each pod whose
+ * workload changed at the provider since its last sync (or that has none yet), so that status
+ * changes reach the cluster; a pod and workload both as last synced cost nothing, which keeps the
+ * agent idle on a node of hundreds of settled pods. While some pod is on its way the resync runs
  * every {@code fast} instead. Informers on ConfigMaps and Secrets queue the pods whose volumes
  * they fill, so that those files follow their objects as on a kubelet ({@link FollowedVolumes}).
  */
@@ -37,6 +40,9 @@ public final class PodSync implements AutoCloseable {
     static final int WORKERS = 4;
 
     private record Session(PodProvider provider, Map<String, OfferingView> classes) {}
+
+    /** What a pod's last successful sync was given: its object's version and its workload. */
+    private record Synced(String resourceVersion, WorkloadView workload) {}
 
     private final KubernetesClient k8s;
     private final PodController controller;
@@ -49,6 +55,10 @@ public final class PodSync implements AutoCloseable {
     private final Set<String> moving = ConcurrentHashMap.newKeySet();
     /** The UID each key's pod had when last seen: a deleted pod's workload is found by it. */
     private final Map<String, String> uids = new ConcurrentHashMap<>();
+    private final Map<String, Synced> synced = new ConcurrentHashMap<>();
+    /** Pod syncs done and resync rounds run (tests count them). */
+    private final AtomicLong syncs = new AtomicLong();
+    private final AtomicLong resyncs = new AtomicLong();
     /**
      * Pods the API server no longer has while the informer still holds them: a watch that missed
      * their deletion (a stand-in API server's watch does not replay what happened before it
@@ -180,6 +190,22 @@ public final class PodSync implements AutoCloseable {
         return informer.getStore().list().stream().filter(this::ours).toList();
     }
 
+    /**
+     * This node's pods as the informer holds them, null until it has listed once: the node's
+     * figures and the Services read them here instead of listing the cluster's pods every round.
+     */
+    public List<Pod> nodePods() {
+        return informer.hasSynced() ? cached() : null;
+    }
+
+    /** Whether the pod and its workload are both as its last successful sync saw them. */
+    private boolean unchanged(String key, Pod pod, Map<String, WorkloadView> workloads) {
+        WorkloadView w = workloads.get(pod.getMetadata().getUid());
+        Synced last = synced.get(key);
+        return w != null && last != null && w.equals(last.workload())
+                && Objects.equals(pod.getMetadata().getResourceVersion(), last.resourceVersion());
+    }
+
     private void resyncLoop() {
         while (running) {
             try {
@@ -203,14 +229,16 @@ public final class PodSync implements AutoCloseable {
                     controller.collect(s.provider(), workloads.values(), pods);
                     for (Pod pod : pods) {
                         String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-                        if (queue.failures(key) == 0) {
-                            queue.add(key); // a failing key comes back after its own back-off
+                        // A failing key comes back after its own back-off.
+                        if (queue.failures(key) == 0 && !unchanged(key, pod, workloads)) {
+                            queue.add(key);
                         }
                     }
                 }
             } catch (Exception e) {
                 log.warn("pod resync skipped: {}", e.getMessage());
             }
+            resyncs.incrementAndGet();
         }
     }
 
@@ -244,6 +272,7 @@ public final class PodSync implements AutoCloseable {
             return;
         }
         Pod pod = informer.getStore().getByKey(key);
+        synced.remove(key);
         if (pod == null || !ours(pod)) {
             moving.remove(key);
             // The pod is gone: its workload goes too (the resync would find it, this is sooner).
@@ -257,10 +286,13 @@ public final class PodSync implements AutoCloseable {
             return;
         }
         moving.remove(key); // while it fails, its retries bring it back, not a faster resync
+        WorkloadView w = known.get(pod.getMetadata().getUid());
+        syncs.incrementAndGet();
         try {
-            if (controller.syncPod(s.provider(), s.classes(), pod, known.get(pod.getMetadata().getUid()))) {
+            if (controller.syncPod(s.provider(), s.classes(), pod, w)) {
                 moving.add(key);
             }
+            synced.put(key, new Synced(pod.getMetadata().getResourceVersion(), w));
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404 || !vanished(pod)) {
                 throw e;
@@ -278,6 +310,14 @@ public final class PodSync implements AutoCloseable {
         }
         vanished.add(pod.getMetadata().getUid());
         return true;
+    }
+
+    long syncs() {
+        return syncs.get();
+    }
+
+    long resyncs() {
+        return resyncs.get();
     }
 
     /** Keys waiting for a worker (tests watch it drain). */

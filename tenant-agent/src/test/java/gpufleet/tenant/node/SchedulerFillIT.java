@@ -52,7 +52,7 @@ class SchedulerFillIT {
         TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of(
                 "GPUFLEET_CONTROL_API_URL", fleet.controlApi().toString(), "GPUFLEET_TENANT_TOKEN", fleet.token));
         provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
-        node = new NodeController(client, provider, tc);
+        node = new NodeController(client, provider, tc, () -> null);
         pods = new PodController(client, tc.nodeName(), tc.nodeAddress());
     }
 

@@ -8,12 +8,15 @@ import gpufleet.tenant.agent.TenantAgentConfig;
 import gpufleet.tenant.provider.ProviderClient;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
 import io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.net.URI;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +45,7 @@ class VirtualNodeIT {
         env.put("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port());
         env.put("GPUFLEET_TENANT_TOKEN", token);
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
-        controller = new NodeController(client, new ProviderClient(config.controlApi(), config.tenantToken()), config);
+        controller = new NodeController(client, new ProviderClient(config.controlApi(), config.tenantToken()), config, () -> null);
     }
 
     @AfterEach
@@ -100,7 +103,7 @@ class VirtualNodeIT {
     void theSeedsPodOnTheNodeLeavesTheSeedsNumbersFreeToTheScheduler() {
         controller.syncOnce();
         assertThat(fx.http.post("/v1/tenants/skg00000/workloads", token, Pods.seedPod("uid-1")).status()).isEqualTo(201);
-        client.pods().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+        client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata()
                 .withName("nvidia-smi").endMetadata().withNewSpec().withNodeName("k8s.gpu").withRestartPolicy("OnFailure")
                 .withRuntimeClassName("seeweb-nvidia-1xa6000").addNewContainer().withName("nvidia").withImage("nvidia/cuda")
                 .withNewResources().withLimits(Map.of("nvidia.com/gpu", new Quantity("1"), "memory", new Quantity("16Gi"),
@@ -112,11 +115,33 @@ class VirtualNodeIT {
         assertThat(Quantity.getAmountInBytes(n.getStatus().getAllocatable().get("memory"))
                 .subtract(Quantity.getAmountInBytes(new Quantity("16Gi"))))
                 .isEqualByComparingTo(Quantity.getAmountInBytes(new Quantity("246789840Ki")));
-        io.fabric8.kubernetes.api.model.Pod another = client.pods().inNamespace("default").withName("nvidia-smi").get();
+        Pod another = client.pods().inNamespace("default").withName("nvidia-smi").get();
         another.getMetadata().setName("another");
         another.getMetadata().setUid(null);
         assertThat(SchedulerFit.refusals(another, n, client.pods().inAnyNamespace().list().getItems()))
                 .as("a second seed pod fits the 7 GPUs left").isEmpty();
+    }
+
+    /**
+     * In the agent the node's pods are the pod informer's copy, read every round instead of a list
+     * of the cluster's pods: a pod it holds counts though this API server was never asked.
+     */
+    @Test
+    void theNodeCountsThePodsThePodInformerHolds() {
+        Pod held = new PodBuilder().withNewMetadata()
+                .withName("nvidia-smi").withNamespace("default").withUid("held-by-the-informer").endMetadata().withNewSpec()
+                .withNodeName("k8s.gpu").withRuntimeClassName("seeweb-nvidia-1xa6000").addNewContainer().withName("nvidia")
+                .withImage("nvidia/cuda").withNewResources().withLimits(Map.of("nvidia.com/gpu", new Quantity("1"), "memory",
+                        new Quantity("16Gi"), "cpu", new Quantity("2"))).endResources().endContainer().endSpec().build();
+        NodeController fromInformer = new NodeController(client, new ProviderClient(URI.create("http://127.0.0.1:" + fx.api.port()),
+                token), TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
+                "GPUFLEET_TENANT_TOKEN", token)), () -> List.of(held));
+        fromInformer.syncOnce();
+        assertThat(fx.http.post("/v1/tenants/skg00000/workloads", token, Pods.seedPod("uid-1")).status()).isEqualTo(201);
+        fromInformer.syncOnce();
+        assertThat(figures(client.nodes().withName("k8s.gpu").get().getStatus().getAllocatable()))
+                .as("the held pod's GPU is the scheduler's to count: 8 left to it, not 7")
+                .isEqualTo(Map.of("cpu", "63", "memory", "263567056Ki", "nvidia.com/gpu", "8", "pods", "8"));
     }
 
     @Test

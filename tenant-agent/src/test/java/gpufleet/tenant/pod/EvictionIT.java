@@ -40,7 +40,7 @@ class EvictionIT {
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL",
                 "http://127.0.0.1:" + fx.api.port(), "GPUFLEET_TENANT_TOKEN", token, "POD_IP", "10.1.2.3"));
         provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        node = new NodeController(client, provider, config);
+        node = new NodeController(client, provider, config, () -> null);
         pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 

@@ -71,7 +71,7 @@ class PodSpecOnDockerIT {
         TenantAgentConfig tc = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + fx.api.port(),
                 "GPUFLEET_TENANT_TOKEN", token));
         provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
-        node = new NodeController(client, provider, tc);
+        node = new NodeController(client, provider, tc, () -> null);
         pods = new PodController(client, tc.nodeName(), tc.nodeAddress());
         await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get("/v1/hosts/" + HOST, ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The pod sync against an in-memory provider (virtual-kubelet's scenarios): create, start and
  * delete; the delete of a pod the provider never had; a provider that fails deletes for a while;
- * a workload left dangling when its pod went away unseen.
+ * a workload left dangling when its pod went away unseen; a settled pod left alone by the resync.
  */
 @EnableKubernetesMockClient(crud = true)
 class PodSyncTest {
@@ -141,6 +141,25 @@ class PodSyncTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> provider.get("0b3d2c84-7b37-4c41-9a1e-6d7c9a5e1f00") == null);
         assertThat(provider.get(kept)).as("the pod that exists keeps its workload").isNotNull();
         assertThat(provider.count("delete " + kept)).isZero();
+    }
+
+    @Test
+    void aSettledPodCostsTheResyncNothingUntilItsWorkloadChanges() {
+        start(Duration.ofMillis(50));
+        String uid = pod("settled", "k8s.gpu").getMetadata().getUid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.get(uid) != null);
+        provider.run(uid);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(get("settled").getStatus().getPhase()));
+        // The status write's own watch event brings the pod back once more; after that it is settled.
+        long rounds = sync.resyncs();
+        await().atMost(Duration.ofSeconds(10)).until(() -> sync.resyncs() >= rounds + 3 && sync.queued() == 0);
+        long syncs = sync.syncs();
+        long later = sync.resyncs();
+        await().atMost(Duration.ofSeconds(10)).until(() -> sync.resyncs() >= later + 10);
+        assertThat(sync.syncs()).as("10 resync rounds over a pod and workload both unchanged").isEqualTo(syncs);
+
+        provider.run(uid); // the host reports again (a new start time): the workload changed
+        await().atMost(Duration.ofSeconds(10)).until(() -> sync.syncs() > syncs);
     }
 
     @Test

@@ -47,7 +47,7 @@ class PodsIT {
         env.put("POD_IP", "10.1.2.3");
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
         provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        node = new NodeController(client, provider, config);
+        node = new NodeController(client, provider, config, () -> null);
         pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 
@@ -306,7 +306,7 @@ class PodsIT {
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "http://127.0.0.1:" + port,
                 "GPUFLEET_TENANT_TOKEN", token));
         provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        node = new NodeController(client, provider, config);
+        node = new NodeController(client, provider, config, () -> null);
         pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 

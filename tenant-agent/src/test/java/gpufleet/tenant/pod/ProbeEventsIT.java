@@ -49,7 +49,7 @@ class ProbeEventsIT {
         env.put("POD_IP", "10.1.2.3");
         TenantAgentConfig config = TenantAgentConfig.fromEnvironment(env);
         provider = new ProviderClient(config.controlApi(), config.tenantToken());
-        node = new NodeController(client, provider, config);
+        node = new NodeController(client, provider, config, () -> null);
         pods = new PodController(client, config.nodeName(), config.nodeAddress());
     }
 

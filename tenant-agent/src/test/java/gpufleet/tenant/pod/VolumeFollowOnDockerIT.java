@@ -78,7 +78,7 @@ class VolumeFollowOnDockerIT {
         ProviderClient provider = new ProviderClient(tc.controlApi(), tc.tenantToken());
         await().atMost(Duration.ofSeconds(60)).until(() -> fx.http.get("/v1/hosts/" + HOST, ApiFixture.OPERATOR).json()
                 .at("/host/gpus/free").asInt() == 8);
-        NodeController.Provider p = new NodeController(client, provider, tc).syncOnce();
+        NodeController.Provider p = new NodeController(client, provider, tc, () -> null).syncOnce();
         // The agent's own pod sync: informers on pods, ConfigMaps and Secrets, a work queue, a 10 s resync.
         sync = new PodSync(client, new PodController(client, tc.nodeName(), tc.nodeAddress()), Duration.ofSeconds(10),
                 Duration.ofMillis(300));

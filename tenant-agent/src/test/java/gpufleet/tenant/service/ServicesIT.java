@@ -12,8 +12,11 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +34,8 @@ class ServicesIT {
         fx = ApiFixture.start(Map.of("GPUFLEET_EDGE_DOMAIN", "cloud.provider.tld"));
         fx.seedOfferings();
         token = fx.tenant("skg00000", List.of("seeweb-nvidia-1xa6000"));
-        services = new ServiceController(client, new ProviderClient(java.net.URI.create("http://127.0.0.1:" + fx.api.port()), token), "k8s.gpu");
+        services = new ServiceController(client, new ProviderClient(URI.create("http://127.0.0.1:" + fx.api.port()), token), "k8s.gpu",
+                () -> null, () -> null);
     }
 
     @AfterEach
@@ -111,5 +115,31 @@ class ServicesIT {
                     || s.getStatus().getLoadBalancer().getIngress().isEmpty()).as(name).isTrue();
             assertThat(s.getMetadata().getResourceVersion()).as(name).isEqualTo(versions.get(name));
         }
+    }
+    /**
+     * In the agent the Services and the node's pods come from informers, not from a list of the
+     * cluster's every round; without a Service of our class no pod is looked at.
+     */
+    @Test
+    void theInformersCopiesAreReadAndNoPodWithoutAServiceOfOurClass() throws Exception {
+        AtomicInteger podReads = new AtomicInteger();
+        Pod held = new PodBuilder().withNewMetadata().withName("inference-held").withNamespace("default").withUid("held-by-the-informer")
+                .withLabels(Map.of("run", "inference")).endMetadata().withNewSpec().withNodeName("k8s.gpu").addNewContainer()
+                .withName("web").withImage("gpufleet/busybox:test").endContainer().endSpec().build();
+        List<Service> heldServices = new ArrayList<>(List.of(service("plain", "ClusterIP", null, 8080)));
+        ServiceController fromInformers = new ServiceController(client, new ProviderClient(URI.create("http://127.0.0.1:"
+                + fx.api.port()), token), "k8s.gpu", () -> {
+                    podReads.incrementAndGet();
+                    return List.of(held);
+                }, () -> heldServices);
+        fromInformers.syncOnce("skg00000");
+        assertThat(podReads).as("no Service of class k8s.gpu: no pod read").hasValue(0);
+        assertThat(routes()).isEmpty();
+
+        heldServices.add(service("inference", "LoadBalancer", "k8s.gpu", 8080));
+        fromInformers.syncOnce("skg00000");
+        assertThat(podReads).hasValue(1);
+        assertThat(routes().at("/0/targets/0/podUid").asText()).as("the informer's pod, which the API server does not have")
+                .isEqualTo("held-by-the-informer");
     }
 }
