@@ -12,8 +12,16 @@ final class BenchApi {
 
     private BenchApi() {}
 
+    /** Drops and creates {@code database}, then starts a control-api on it with {@link #config} and the overrides. */
     static ControlApi start(Db db, String database, Map<String, String> overrides) throws Exception {
         db.recreate(database);
+        Map<String, String> v = config(db, database);
+        v.putAll(overrides);
+        return ControlApi.start(ControlApiConfig.from(v));
+    }
+
+    /** The control-api as production runs it (its defaults), but for where its database is, its ports and the operator token. */
+    static Map<String, String> config(Db db, String database) {
         Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
         v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
         v.put("GPUFLEET_DB_URL", db.url(database));
@@ -22,9 +30,7 @@ final class BenchApi {
         v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
         v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
         v.put("GPUFLEET_OPERATOR_TOKEN", OPERATOR_TOKEN);
-        v.put("GPUFLEET_DB_POOL_SIZE", "24");
-        v.putAll(overrides);
-        return ControlApi.start(ControlApiConfig.from(v));
+        return v;
     }
 
     /** Options written as --name=value; anything else is refused with the usage. */

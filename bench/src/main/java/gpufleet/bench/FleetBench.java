@@ -1,8 +1,6 @@
 package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
-import gpufleet.control.config.ControlApiConfig;
-import gpufleet.control.config.SealKey;
 import java.net.CookieManager;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -15,7 +13,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
@@ -33,7 +30,7 @@ import org.HdrHistogram.Recorder;
  * the summary query as it was before V23 (a count over every GPU), straight over JDBC.
  */
 final class FleetBench {
-    private static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    private static final String TOKEN = BenchApi.OPERATOR_TOKEN;
     private static final String OLD_SUMMARY = """
             SELECT g.model, count(DISTINCT g.host_id), count(*), count(*) FILTER (WHERE g.healthy AND a.id IS NULL),
                    count(*) FILTER (WHERE g.healthy AND a.id IS NOT NULL), count(*) FILTER (WHERE NOT g.healthy)
@@ -46,7 +43,7 @@ final class FleetBench {
     private FleetBench() {}
 
     static void main(String[] args) throws Exception {
-        Map<String, String> opt = InventoryBench.options(args);
+        Map<String, String> opt = BenchApi.options(args, "--hosts=50000 --gpus=8 --seconds=20 --clients=4 --telemetry-every=30 --placements=50");
         int hosts = Integer.parseInt(opt.getOrDefault("hosts", "50000"));
         int gpus = Integer.parseInt(opt.getOrDefault("gpus", "8"));
         int seconds = Integer.parseInt(opt.getOrDefault("seconds", "20"));
@@ -58,19 +55,8 @@ final class FleetBench {
                 + " %d s, %d placements/s and as many releases%n", hosts, gpus, seconds, clients, telemetryEvery, placements);
 
         String name = "gpufleet_fleetbench";
-        db.recreate(name);
-        Map<String, String> values = new HashMap<>(ControlApiConfig.DEFAULTS);
-        values.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
-        values.put("GPUFLEET_DB_URL", db.url(name));
-        values.put("GPUFLEET_DB_USER", db.user());
-        values.put("GPUFLEET_DB_PASSWORD", db.password());
-        values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
-        values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0");
-        values.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
         // The seeded hosts do not beat; they must not all go not-ready during the run.
-        values.put("GPUFLEET_HEARTBEAT_GRACE", "1h");
-        values.put("GPUFLEET_LOST_AFTER", "2h");
-        try (ControlApi api = ControlApi.start(ControlApiConfig.from(values))) {
+        try (ControlApi api = BenchApi.start(db, name, Map.of("GPUFLEET_HEARTBEAT_GRACE", "1h", "GPUFLEET_LOST_AFTER", "2h"))) {
             long t0 = System.nanoTime();
             List<FleetSeed.SeededHost> fleet;
             try (Connection c = db.connect(name)) {

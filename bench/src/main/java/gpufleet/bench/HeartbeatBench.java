@@ -44,7 +44,7 @@ final class HeartbeatBench {
         // 40 s), and the liveness job would mark hosts not-ready between their beats and log their
         // return: the grace is lifted so that only the heartbeat path is measured.
         try (ControlApi api = BenchApi.start(db, "gpufleet_bench_beats",
-                Map.of("GPUFLEET_HEARTBEAT_GRACE", "10m", "GPUFLEET_LOST_AFTER", "20m"))) {
+                Map.of("GPUFLEET_HEARTBEAT_GRACE", "10m", "GPUFLEET_LOST_AFTER", "20m", "GPUFLEET_DB_POOL_SIZE", "24"))) {
             List<FleetSeed.SeededHost> fleet;
             long t0 = System.nanoTime();
             try (Connection c = db.connect("gpufleet_bench_beats")) {

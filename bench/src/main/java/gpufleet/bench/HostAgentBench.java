@@ -28,7 +28,7 @@ import java.util.Map;
 final class HostAgentBench {
     /** The JVM flags the agent is run with in production (see docs/host-agent.md). */
     static final List<String> AGENT_JVM = List.of("-Xmx96m", "-XX:+UseSerialGC", "-Xss512k", "-XX:TieredStopAtLevel=1");
-    private static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    private static final String TOKEN = BenchApi.OPERATOR_TOKEN;
 
     private HostAgentBench() {}
 

@@ -1,8 +1,6 @@
 package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
-import gpufleet.control.config.ControlApiConfig;
-import gpufleet.control.config.SealKey;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -13,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,12 +21,12 @@ import java.util.Map;
  * the load generator.
  */
 final class InventoryBench {
-    private static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    private static final String TOKEN = BenchApi.OPERATOR_TOKEN;
 
     private InventoryBench() {}
 
     static void main(String[] args) throws Exception {
-        Map<String, String> opt = options(args);
+        Map<String, String> opt = BenchApi.options(args, "--hosts=10000 --gpus=8 --seconds=20");
         int hosts = Integer.parseInt(opt.getOrDefault("hosts", "10000"));
         int gpus = Integer.parseInt(opt.getOrDefault("gpus", "8"));
         int seconds = Integer.parseInt(opt.getOrDefault("seconds", "20"));
@@ -41,17 +38,7 @@ final class InventoryBench {
         db.drop("gpufleet_pgbench");
         System.out.printf("pgbench -N (16 clients): %.0f tps, average latency %.2f ms%n", baseline.tps(), baseline.latencyAvgMillis());
 
-        db.recreate("gpufleet_bench");
-        Map<String, String> values = new HashMap<>(ControlApiConfig.DEFAULTS);
-        values.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
-        values.put("GPUFLEET_DB_URL", db.url("gpufleet_bench"));
-        values.put("GPUFLEET_DB_USER", db.user());
-        values.put("GPUFLEET_DB_PASSWORD", db.password());
-        values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
-        values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
-        values.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
-        values.put("GPUFLEET_DB_POOL_SIZE", "24");
-        try (ControlApi api = ControlApi.start(ControlApiConfig.from(values))) {
+        try (ControlApi api = BenchApi.start(db, "gpufleet_bench", Map.of("GPUFLEET_DB_POOL_SIZE", "24"))) {
             List<FleetSeed.SeededHost> fleet;
             long t0 = System.nanoTime();
             try (Connection c = db.connect("gpufleet_bench")) {
@@ -108,16 +95,5 @@ final class InventoryBench {
 
     private static void line(String phase, double rate, double p50, double p99, long errors) {
         System.out.printf("%-44s %12.0f %10.2f %10s %8d%n", phase, rate, p50, Double.isNaN(p99) ? "-" : String.format("%.2f", p99), errors);
-    }
-
-    static Map<String, String> options(String[] args) {
-        Map<String, String> m = new HashMap<>();
-        for (String a : args) {
-            if (!a.startsWith("--") || !a.contains("=")) {
-                throw new IllegalArgumentException("options look like --hosts=10000 --gpus=8 --seconds=20; got " + a);
-            }
-            m.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
-        }
-        return m;
     }
 }

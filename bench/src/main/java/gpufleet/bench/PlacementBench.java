@@ -3,8 +3,6 @@ package gpufleet.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
 import gpufleet.control.ControlApi;
-import gpufleet.control.config.ControlApiConfig;
-import gpufleet.control.config.SealKey;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -36,7 +34,7 @@ import java.util.Map;
  * running on the real Docker Engine through a real host-agent, over 50 workloads.
  */
 final class PlacementBench {
-    static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    static final String TOKEN = BenchApi.OPERATOR_TOKEN;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private PlacementBench() {}
@@ -56,15 +54,7 @@ final class PlacementBench {
     }
 
     static ControlApi controlApi(Db db, String database) throws Exception {
-        db.recreate(database);
-        Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
-        v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
-        v.put("GPUFLEET_DB_URL", db.url(database));
-        v.put("GPUFLEET_DB_USER", db.user());
-        v.put("GPUFLEET_DB_PASSWORD", db.password());
-        v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
-        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0"); // beside a running dev/run.sh
-        v.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
+        Map<String, String> v = new HashMap<>();
         // One tenant stands for the whole fleet's traffic here: the per-tenant request rate and
         // workload quota (defaults 50/s and 1000) are lifted, as an operator would for such a tenant.
         v.put("GPUFLEET_TENANT_REQUEST_RATE", "1000000");
@@ -73,7 +63,7 @@ final class PlacementBench {
         v.put("GPUFLEET_DB_POOL_SIZE", "24");
         v.put("GPUFLEET_HEARTBEAT_GRACE", "10m");
         v.put("GPUFLEET_LOST_AFTER", "20m");
-        return ControlApi.start(ControlApiConfig.from(v));
+        return BenchApi.start(db, database, v);
     }
 
     /** GPUs per pod of the load, and how many in a hundred ask for each. */

@@ -33,7 +33,7 @@ import java.util.Map;
  * image present. The API server is fabric8's mock server (CRUD), the only one that runs here.
  */
 final class PodStartBench {
-    private static final String TOKEN = "gfo_bench-operator-token-000000000000";
+    private static final String TOKEN = BenchApi.OPERATOR_TOKEN;
 
     private PodStartBench() {}
 

@@ -2,7 +2,6 @@ package gpufleet.bench;
 
 import gpufleet.control.ControlApi;
 import gpufleet.control.config.ControlApiConfig;
-import gpufleet.control.config.SealKey;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -70,7 +69,7 @@ final class TenantScaleBench {
         server.init();
         Process agent = null;
         Process idle = null;
-        try (ControlApi api = ControlApi.start(ControlApiConfig.from(config(db)));
+        try (ControlApi api = ControlApi.start(ControlApiConfig.from(BenchApi.config(db, DATABASE)));
              KubernetesClient k8s = server.createClient()) {
             String base = "http://127.0.0.1:" + api.port();
             PlacementBench.post(base + "/v1/offerings", TOKEN, Map.of("name", "bench-1x", "gpuModel", "NVIDIA RTX A6000",
@@ -151,18 +150,6 @@ final class TenantScaleBench {
         System.out.printf("  [%5.1f s] %s%n", (System.nanoTime() - START) / 1e9, what);
     }
 
-    /** The control-api as production runs it: defaults, but for where its database is and its ports. */
-    private static Map<String, String> config(Db db) throws Exception {
-        Map<String, String> v = new HashMap<>(ControlApiConfig.DEFAULTS);
-        v.put(SealKey.FILE_VARIABLE, Db.sealKeyFile().toString());
-        v.put("GPUFLEET_DB_URL", db.url(DATABASE));
-        v.put("GPUFLEET_DB_USER", db.user());
-        v.put("GPUFLEET_DB_PASSWORD", db.password());
-        v.put("GPUFLEET_LISTEN", "127.0.0.1:0");
-        v.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0");
-        v.put("GPUFLEET_OPERATOR_TOKEN", TOKEN);
-        return v;
-    }
 
     static String ns(int i) {
         return "team-" + String.format("%02d", i % NAMESPACES);
