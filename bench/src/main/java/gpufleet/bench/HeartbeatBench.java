@@ -67,7 +67,7 @@ final class HeartbeatBench {
             }
             Thread.sleep(100);
         }
-        System.out.printf("every replica-side credential copy current: %d credentials after %.1f s%n", copy.size(),
+        System.out.printf("the control-api's copy of the host credentials is current: %d held after %.1f s%n", copy.size(),
                 (System.nanoTime() - t0) / 1e9);
     }
 

@@ -170,7 +170,6 @@ public final class HostCredentials implements AutoCloseable {
         byId.clear();
         try (Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT " + COLUMNS + " FROM tokens WHERE role = 'host' AND revoked_at IS NULL")) {
-            s.setFetchSize(10_000);
             while (rs.next()) {
                 apply(rs);
             }
