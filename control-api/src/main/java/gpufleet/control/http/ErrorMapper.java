@@ -46,6 +46,14 @@ public final class ErrorMapper {
         config.routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.kind(), e.getMessage(), e.field()));
         config.routes.exception(Invalid.class, (e, ctx) -> write(ctx, ErrorKind.INVALID, e.getMessage(), e.field()));
         config.routes.exception(Database.DatabaseException.class, (e, ctx) -> {
+            if (contended(e.sqlState())) {
+                // The request was sound and lost a race inside the database after its retries
+                // (Retry): nothing was changed, and the same request a moment later succeeds.
+                ctx.header("Retry-After", "1");
+                write(ctx, ErrorKind.UNAVAILABLE, "the fleet database was busy with requests that changed the same objects at the"
+                        + " same moment; nothing was changed, send the same request again", null);
+                return;
+            }
             ErrorKind kind = kindOf(e.sqlState());
             switch (kind) {
                 case UNAVAILABLE -> {
@@ -56,7 +64,7 @@ public final class ErrorMapper {
                     }
                     write(ctx, kind, "the fleet database is unavailable; nothing was changed, retry later", null);
                 }
-                case CONFLICT -> write(ctx, kind, conflict(e.sqlState()), null);
+                case CONFLICT -> write(ctx, kind, CONFLICT_WORDS, null);
                 case INVALID -> write(ctx, kind, "the request holds a value the fleet cannot store; nothing was changed", null);
                 default -> {
                     log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -82,12 +90,12 @@ public final class ErrorMapper {
     }
 
     /**
-     * What a failed statement means for the caller, by its SQLSTATE class: only the database out
-     * of reach or refusing for now (connections, resources, shutdown, I/O) is a 503; a clash with
-     * an existing row, or a concurrent request that won the same rows (a lost serialization race,
-     * a deadlock, a lock not granted), is a 409; data PostgreSQL cannot hold a 400; anything else
-     * is this program's fault. Handlers check their input first: these are the database's last
-     * word, not the usual path.
+     * What a failed statement means for the caller, by its SQLSTATE class: the database out of
+     * reach or refusing for now (connections, resources, shutdown, I/O), or a concurrent request
+     * that won the same rows (a lost serialization race, a deadlock, a lock not granted: see
+     * {@link #contended}), is a 503; a clash with an existing row a 409; data PostgreSQL cannot
+     * hold a 400; anything else is this program's fault. Handlers check their input first: these
+     * are the database's last word, not the usual path.
      */
     static ErrorKind kindOf(String sqlState) {
         if (sqlState == null || sqlState.length() != 5) {
@@ -95,7 +103,8 @@ public final class ErrorMapper {
         }
         return switch (sqlState.substring(0, 2)) {
             case "08", "53", "57", "58" -> ErrorKind.UNAVAILABLE;
-            case "40", "55" -> ErrorKind.CONFLICT;
+            case "40" -> ErrorKind.UNAVAILABLE;
+            case "55" -> sqlState.equals("55P03") ? ErrorKind.UNAVAILABLE : ErrorKind.CONFLICT;
             case "23" -> sqlState.equals("23505") || sqlState.equals("23503") || sqlState.equals("23P01")
                     ? ErrorKind.CONFLICT : ErrorKind.INVALID;
             case "22" -> ErrorKind.INVALID;
@@ -103,12 +112,18 @@ public final class ErrorMapper {
         };
     }
 
-    /** The words of a 409 from the database: an existing row, or a request that raced this one. */
-    static String conflict(String sqlState) {
-        return sqlState.startsWith("23")
-                ? "the request conflicts with an existing object; nothing was changed"
-                : "another request changed the same objects at the same moment; nothing was changed, retry";
+    /**
+     * A race lost inside the database (serialization failure, deadlock, lock not granted): the
+     * request itself was sound, so it is not the client's conflict (409) but a moment's refusal
+     * (503 with Retry-After), which every client of the API already retries; a tenant-agent or a
+     * Kubernetes client told 409 would take the request for wrong.
+     */
+    static boolean contended(String sqlState) {
+        return sqlState != null && (sqlState.startsWith("40") || sqlState.equals("55P03"));
     }
+
+    /** The words of a 409 from the database: a clash with an existing row. */
+    static final String CONFLICT_WORDS = "the request conflicts with an existing object; nothing was changed";
 
     private static void write(Context ctx, ErrorKind kind, String message, String field) {
         ctx.status(kind.status()).json(new ApiError(kind.wire(), message, field));

@@ -58,7 +58,7 @@ public final class Placer {
                        FROM host_inventory i WHERE i.host_id = h.id) >= ?
                   AND (SELECT i.allocatable_memory_bytes - coalesce((SELECT u.memory_bytes FROM host_usage u WHERE u.host_id = i.host_id), 0)
                        FROM host_inventory i WHERE i.host_id = h.id) >= ?
-                FOR UPDATE %s) h
+                FOR NO KEY UPDATE %s) h
             LIMIT ?""";
 
     /** {@link #LOCK_CANDIDATE}, skipping hosts other transactions hold or waiting for them. */
@@ -122,7 +122,9 @@ public final class Placer {
      * (the pending placer, the pod's own create) places it at the same time: a workload placed
      * twice would hold two sets of GPUs. Leaves it pending with the reason when nothing fits.
      * {@code wait}: wait for a transaction already placing it (and then find it placed) instead
-     * of skipping it. Returns the decision, or null when the workload was not there to place.
+     * of skipping it, and for a fitting host another placement holds; only a transaction that
+     * holds no host yet may wait (see {@link #place}), so a pass placing several workloads in one
+     * transaction passes false. Returns the decision, or null when the workload was not there to place.
      */
     public static Fit.Decision placeIfPending(Connection c, UUID id, String tenant, WorkloadSpec spec, String model, boolean wait)
             throws SQLException {
@@ -136,7 +138,7 @@ public final class Placer {
                 }
             }
         }
-        Fit.Decision d = place(c, id, tenant, request(spec, model), GpuAsks.of(spec).containers());
+        Fit.Decision d = place(c, id, tenant, request(spec, model), GpuAsks.of(spec).containers(), wait);
         if (d instanceof Fit.Misfit m) {
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE workloads SET reason = 'Unschedulable', message = ?, updated_at = now() WHERE id = ?")) {
@@ -152,14 +154,20 @@ public final class Placer {
      * Places the workload or explains why not; writes allocations and the host only when placed.
      * A host that turns out not to fit stays locked until the transaction ends; that is safe
      * because only a transaction holding no host waits for one (others skip locked hosts), so
-     * no cycle of waits can form.
+     * no cycle of waits can form among placements. {@code mayWait} is the caller's word that
+     * its transaction holds no host yet: the pending placer's pass, which places many workloads
+     * in one transaction, held the hosts of its earlier placements while it waited, and
+     * deadlocked. The lock is FOR NO KEY UPDATE: it excludes other placements, but not the
+     * key-share locks of foreign-key checks, so an inventory report holding the host's GPU
+     * rows and checking its host_inventory row's key never waits for a placement waiting for
+     * those GPU rows (FOR UPDATE made that a deadlock, seen in the soak).
      */
-    private static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers)
-            throws SQLException {
+    private static Fit.Decision place(Connection c, UUID workloadId, String tenant, Fit.Request r, List<String> containers,
+                                      boolean mayWait) throws SQLException {
         List<UUID> seen = new ArrayList<>();
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             UUID host = lockCandidate(c, r, seen, true);
-            if (host == null && seen.isEmpty()) {
+            if (host == null && seen.isEmpty() && mayWait) {
                 // Every fitting host may be held by another placement: wait for one, holding none.
                 try (PreparedStatement timeout = c.prepareStatement("SET LOCAL lock_timeout = '5s'")) {
                     timeout.execute();

@@ -6,17 +6,22 @@ import org.junit.jupiter.api.Test;
 
 class ErrorMapperTest {
     @Test
-    void onlyADatabaseOutOfReachIsA503() {
+    void aDatabaseOutOfReachOrARaceLostInsideItIsA503() {
         assertThat(ErrorMapper.kindOf(null)).as("no answer (pool timeout)").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("08006")).as("connection failure").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("57P01")).as("admin shutdown").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("53300")).as("too many connections").isEqualTo(ErrorKind.UNAVAILABLE);
         assertThat(ErrorMapper.kindOf("58030")).as("I/O error").isEqualTo(ErrorKind.UNAVAILABLE);
-        assertThat(ErrorMapper.kindOf("40001")).as("serialization failure: another request won").isEqualTo(ErrorKind.CONFLICT);
-        assertThat(ErrorMapper.kindOf("40P01")).as("deadlock: another request won").isEqualTo(ErrorKind.CONFLICT);
-        assertThat(ErrorMapper.kindOf("55P03")).as("lock not available").isEqualTo(ErrorKind.CONFLICT);
-        assertThat(ErrorMapper.conflict("40001")).contains("another request").contains("retry").doesNotContain("unavailable");
-        assertThat(ErrorMapper.conflict("23505")).contains("existing object");
+        // A sound request that lost a race: the same request again succeeds, so not the client's 409.
+        assertThat(ErrorMapper.kindOf("40001")).as("serialization failure: another request won").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("40P01")).as("deadlock: another request won").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("55P03")).as("lock not available").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.contended("40P01")).isTrue();
+        assertThat(ErrorMapper.contended("55P03")).isTrue();
+        assertThat(ErrorMapper.contended("23505")).isFalse();
+        assertThat(ErrorMapper.contended(null)).isFalse();
+        assertThat(ErrorMapper.kindOf("55006")).as("object in use").isEqualTo(ErrorKind.CONFLICT);
+        assertThat(ErrorMapper.CONFLICT_WORDS).contains("existing object");
         assertThat(ErrorMapper.kindOf("23505")).as("unique violation").isEqualTo(ErrorKind.CONFLICT);
         assertThat(ErrorMapper.kindOf("23503")).as("foreign key violation").isEqualTo(ErrorKind.CONFLICT);
         assertThat(ErrorMapper.kindOf("23514")).as("check violation").isEqualTo(ErrorKind.INVALID);

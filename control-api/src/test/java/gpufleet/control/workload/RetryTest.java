@@ -32,4 +32,19 @@ class RetryTest {
         assertThat(result).isEqualTo("done");
         assertThat(calls).hasValue(3);
     }
+
+    @Test
+    void aConflictThatOutlastsEveryAttemptReachesTheCallerAfterPausesThatGrowAndStayBounded() {
+        AtomicInteger calls = new AtomicInteger();
+        assertThatThrownBy(() -> Retry.onConflict(() -> {
+            calls.incrementAndGet();
+            throw new Database.DatabaseException(new SQLException("deadlock detected", "40P01"));
+        })).isInstanceOf(Database.DatabaseException.class);
+        assertThat(calls).hasValue(Retry.ATTEMPTS);
+        for (int i = 0; i < 100; i++) {
+            assertThat(Retry.pauseMicros(1)).isBetween(1_000L, 2_000L);
+            assertThat(Retry.pauseMicros(3)).isBetween(4_000L, 8_000L);
+            assertThat(Retry.pauseMicros(40)).isBetween(100_000L, 200_000L);
+        }
+    }
 }
