@@ -9,19 +9,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 
 /**
  * Places one workload inside the caller's transaction, in a few statements: one finds and locks
- * a fitting host (first fit in a stable host order, skipping hosts other placements hold), one
+ * a fitting host (best fit, then host order, skipping hosts other placements hold), one
  * re-reads that host's free GPUs, cpu and memory under the lock, one writes everything. The
  * unique index on live allocations refuses a double allocation even if this code were wrong.
  */
@@ -67,9 +64,10 @@ public final class Placer {
     }
 
     /**
-     * Locked hosts' free GPUs of a model (topology only when it matters), free cpu and memory, in
-     * host order. Per host and per GPU only keyed lookups (scalar subqueries, which the planner
-     * cannot turn into a join that scans a whole table, as it did here without statistics).
+     * Locked hosts' free GPUs, each host's of the model it was locked for (topology only when it
+     * matters), free cpu and memory, in host order. Per host and per GPU only keyed lookups
+     * (scalar subqueries, which the planner cannot turn into a join that scans a whole table, as
+     * it did here without statistics).
      */
     static final String FRESH = """
             SELECT h.name, h.id,
@@ -78,10 +76,10 @@ public final class Placer {
                    (SELECT i.allocatable_memory_bytes FROM host_inventory i WHERE i.host_id = h.id)
                        - coalesce((SELECT u.memory_bytes FROM host_usage u WHERE u.host_id = h.id), 0),
                    g.uuid, g.topology
-            FROM unnest(?::uuid[]) AS x (id)
+            FROM unnest(?::uuid[], ?::text[]) AS x (id, model)
             CROSS JOIN LATERAL (SELECT h.id, h.name FROM hosts h WHERE h.id = x.id LIMIT 1) h
             LEFT JOIN LATERAL (SELECT g.uuid, CASE WHEN ? THEN g.topology::text END AS topology, g.idx FROM gpus g
-                               WHERE g.host_id = h.id AND g.model = ? AND g.healthy AND g.present
+                               WHERE g.host_id = h.id AND g.model = x.model AND g.healthy AND g.present
                                  AND (SELECT count(*) FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL) = 0
                               ) g ON true
             ORDER BY h.id, g.idx""";
@@ -91,11 +89,7 @@ public final class Placer {
                 INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
                 SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[]))
             UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])""";
-    /**
-     * Each placed workload's host, by its key, one statement per workload in one batch: set-wise
-     * (joined to an array of ids, or {@code id = ANY}), the planner scanned the whole workloads
-     * table while it had no statistics. The hosts' versions are bumped the same way (BUMP).
-     */
+    /** A pending workload, placed: its host, by its key. */
     static final String PLACED = """
             UPDATE workloads SET host_id = ?, phase = 'placed', reason = NULL, message = NULL, updated_at = now() WHERE id = ?""";
     static final String BUMP = "UPDATE hosts SET desired_version = desired_version + 1 WHERE id = ?";
@@ -192,8 +186,8 @@ public final class Placer {
         return one.isEmpty() ? null : one.get(0);
     }
 
-    /** Up to {@code limit} fitting hosts, locked, first in host order (see {@link #LOCK_CANDIDATE}). */
-    private static List<UUID> lockCandidates(Connection c, String model, int gpus, long cpuMillis, long memoryBytes, List<UUID> exclude,
+    /** Up to {@code limit} fitting hosts, locked, best fit first (see {@link #LOCK_CANDIDATE}). */
+    static List<UUID> lockCandidates(Connection c, String model, int gpus, long cpuMillis, long memoryBytes, List<UUID> exclude,
                                              int limit, boolean skipLocked) throws SQLException {
         List<UUID> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(lockCandidateSql(skipLocked))) {
@@ -233,17 +227,17 @@ public final class Placer {
 
     /** The host's free GPUs, cpu and memory, read after its row is locked. */
     private static Fit.HostFree fresh(Connection c, UUID host, String model, boolean topology) throws SQLException {
-        List<Fit.HostFree> one = freshMany(c, List.of(host), model, topology);
-        return one.isEmpty() ? new Fit.HostFree(host, host.toString(), List.of(), 0, 0) : one.get(0);
+        Fit.HostFree h = freshMany(c, Map.of(host, model), topology).get(host);
+        return h == null ? new Fit.HostFree(host, host.toString(), List.of(), 0, 0) : h;
     }
 
-    /** {@link #fresh} for several locked hosts in one statement, in host order. */
-    private static List<Fit.HostFree> freshMany(Connection c, List<UUID> hosts, String model, boolean topology) throws SQLException {
+    /** {@link #fresh} for several locked hosts, each with its model, in one statement; in host order. */
+    static Map<UUID, Fit.HostFree> freshMany(Connection c, Map<UUID, String> hostModels, boolean topology) throws SQLException {
         Map<UUID, Fit.HostFree> out = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement(FRESH)) {
-            ps.setArray(1, c.createArrayOf("uuid", hosts.toArray()));
-            ps.setBoolean(2, topology);
-            ps.setString(3, model);
+            ps.setArray(1, c.createArrayOf("uuid", hostModels.keySet().toArray()));
+            ps.setArray(2, c.createArrayOf("text", hostModels.values().toArray()));
+            ps.setBoolean(3, topology);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     UUID id = rs.getObject(2, UUID.class);
@@ -256,80 +250,29 @@ public final class Placer {
                 }
             }
         }
-        return new ArrayList<>(out.values());
+        return out;
     }
 
+    /** One placement of the one-at-a-time path: its allocations, its host's version, the workload on its host. */
     private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
             throws SQLException {
-        writeAll(c, List.of(new Ask(workloadId, tenant, null, containers)), List.of(p));
+        allocate(c, List.of(new Ask(workloadId, tenant, null, containers)), List.of(p));
+        try (PreparedStatement ps = c.prepareStatement(PLACED)) {
+            ps.setObject(1, p.hostId());
+            ps.setObject(2, workloadId);
+            ps.executeUpdate();
+        }
     }
 
-    /** One workload of a batch to place: its id, tenant, request and container names. */
+    /** One workload to place: its id, tenant, request and container names. */
     public record Ask(UUID workloadId, String tenant, Fit.Request request, List<String> containers) {}
 
-    /**
-     * Places as many of {@code asks} (all of one GPU model) as fit on hosts locked in one
-     * statement, first fit in host order, accounting each placement before the next; writes them
-     * all in one statement. Returns the decision for each placed ask; the others (no fitting host
-     * was free to lock) are for {@link #place} one by one, which waits or explains.
-     */
-    public static Map<UUID, Fit.Placed> placeMany(Connection c, String model, List<Ask> asks) throws SQLException {
-        Map<Integer, List<Ask>> bySize = new TreeMap<>(Comparator.reverseOrder());
-        asks.forEach(a -> bySize.computeIfAbsent(a.request().gpus(), k -> new ArrayList<>()).add(a));
-        Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
-        for (List<Ask> same : bySize.values()) {
-            placed.putAll(placeSameSize(c, model, same));
-        }
-        return placed;
-    }
-
-    /**
-     * {@link #placeMany} for asks of one GPU count, largest first: the search is best fit, so the
-     * hosts it locks for n GPUs have about n free, and one host per ask is what the batch needs
-     * (hosts locked for a smaller count would fit few of a larger one). A host locked for an
-     * earlier size is found again, with what that size took, as this transaction's own.
-     */
-    private static Map<UUID, Fit.Placed> placeSameSize(Connection c, String model, List<Ask> asks) throws SQLException {
-        int gpus = asks.get(0).request().gpus();
-        long minCpu = asks.stream().mapToLong(a -> a.request().cpuMillis()).min().orElse(0);
-        long minMemory = asks.stream().mapToLong(a -> a.request().memoryBytes()).min().orElse(0);
-        List<UUID> locked = lockCandidates(c, model, gpus, minCpu, minMemory, List.of(), Math.min(asks.size(), 64), true);
-        Map<UUID, Fit.Placed> placed = new LinkedHashMap<>();
-        if (locked.isEmpty()) {
-            return placed;
-        }
-        boolean topology = asks.stream().anyMatch(a -> a.request().gpus() > 1);
-        List<Fit.HostFree> hosts = freshMany(c, locked, model, topology);
-        List<Ask> done = new ArrayList<>();
-        List<Fit.Placed> decisions = new ArrayList<>();
-        for (Ask a : asks) {
-            for (int i = 0; i < hosts.size(); i++) {
-                Fit.HostFree h = hosts.get(i);
-                if (Fit.onHost(a.request(), h) instanceof Fit.Placed p) {
-                    Set<String> taken = new HashSet<>();
-                    p.gpus().forEach(taken::addAll);
-                    hosts.set(i, new Fit.HostFree(h.hostId(), h.name(), h.gpus().stream().filter(g -> !taken.contains(g.uuid())).toList(),
-                            h.cpuMillis() - a.request().cpuMillis(), h.memoryBytes() - a.request().memoryBytes()));
-                    placed.put(a.workloadId(), p);
-                    done.add(a);
-                    decisions.add(p);
-                    break;
-                }
-            }
-        }
-        if (!done.isEmpty()) {
-            writeAll(c, done, decisions);
-        }
-        return placed;
-    }
-
-    private static void writeAll(Connection c, List<Ask> asks, List<Fit.Placed> decisions) throws SQLException {
+    /** The allocations of placed asks, one statement for all, and one version bump per host. */
+    static void allocate(Connection c, List<Ask> asks, List<Fit.Placed> decisions) throws SQLException {
         List<String> gpus = new ArrayList<>();
         List<String> tenants = new ArrayList<>();
         List<UUID> owners = new ArrayList<>();
         List<String> containers = new ArrayList<>();
-        List<UUID> workloads = new ArrayList<>();
-        List<UUID> hostOf = new ArrayList<>();
         Set<UUID> bumped = new LinkedHashSet<>();
         for (int k = 0; k < asks.size(); k++) {
             Ask a = asks.get(k);
@@ -342,8 +285,6 @@ public final class Placer {
                     containers.add(a.containers().get(i));
                 }
             }
-            workloads.add(a.workloadId());
-            hostOf.add(p.hostId());
             bumped.add(p.hostId());
         }
         try (PreparedStatement ps = c.prepareStatement(WRITE)) {
@@ -357,14 +298,6 @@ public final class Placer {
         try (PreparedStatement ps = c.prepareStatement(BUMP)) {
             for (UUID h : bumped) {
                 ps.setObject(1, h);
-                ps.addBatch();
-            }
-            ps.executeBatch();
-        }
-        try (PreparedStatement ps = c.prepareStatement(PLACED)) {
-            for (int k = 0; k < workloads.size(); k++) {
-                ps.setObject(1, hostOf.get(k));
-                ps.setObject(2, workloads.get(k));
                 ps.addBatch();
             }
             ps.executeBatch();

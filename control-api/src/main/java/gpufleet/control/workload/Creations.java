@@ -8,7 +8,9 @@ import gpufleet.common.api.WorkloadView;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
+import gpufleet.control.placement.Fit;
 import gpufleet.control.placement.GpuAsks;
+import gpufleet.control.placement.PlacementBatch;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
 import gpufleet.control.quota.TenantLimits;
@@ -192,20 +194,20 @@ final class Creations implements AutoCloseable {
         Map<UUID, Job> byId = new LinkedHashMap<>();
         accepted.forEach(j -> byId.put(UUID.randomUUID(), j));
         if (!byId.isEmpty()) {
-            insert(c, byId);
+            List<Placer.Ask> asks = new ArrayList<>();
             Map<String, List<Placer.Ask>> byModel = new LinkedHashMap<>();
             byId.forEach((id, j) -> {
                 String model = offers.get(j.offerKey()).model();
-                byModel.computeIfAbsent(model, m -> new ArrayList<>()).add(new Placer.Ask(id, j.tenant(), Placer.request(j.spec(), model),
-                        GpuAsks.of(j.spec()).containers()));
+                Placer.Ask a = new Placer.Ask(id, j.tenant(), Placer.request(j.spec(), model), GpuAsks.of(j.spec()).containers());
+                asks.add(a);
+                byModel.computeIfAbsent(model, m -> new ArrayList<>()).add(a);
             });
-            Set<UUID> placed = new HashSet<>();
-            for (Map.Entry<String, List<Placer.Ask>> e : byModel.entrySet()) {
-                placed.addAll(Placer.placeMany(c, e.getKey(), e.getValue()).keySet());
-            }
+            Map<UUID, Fit.Placed> placed = PlacementBatch.decide(c, byModel);
+            insert(c, byId, placed);
+            PlacementBatch.allocate(c, asks, placed);
             Map<UUID, WorkloadView> views = new HashMap<>();
-            WorkloadViews.byIds(c, new ArrayList<>(placed)).forEach(v -> views.put(v.id(), v));
-            byId.forEach((id, j) -> outcomes.put(j, placed.contains(id) ? new Answer(new WorkloadStore.Created(views.get(id), true))
+            WorkloadViews.byIds(c, new ArrayList<>(placed.keySet())).forEach(v -> views.put(v.id(), v));
+            byId.forEach((id, j) -> outcomes.put(j, placed.containsKey(id) ? new Answer(new WorkloadStore.Created(views.get(id), true))
                     : new Unplaced(id, offers.get(j.offerKey()).model())));
         }
         // The same pod twice in one batch: the second learns what the first got, as it would have
@@ -299,8 +301,10 @@ final class Creations implements AutoCloseable {
         return out;
     }
 
-    private static void insert(Connection c, Map<UUID, Job> byId) throws SQLException {
+    /** The new workloads, each already on its host when the batch placed it, else pending. */
+    private static void insert(Connection c, Map<UUID, Job> byId, Map<UUID, Fit.Placed> placed) throws SQLException {
         List<Object> ids = new ArrayList<>();
+        List<Object> hosts = new ArrayList<>();
         List<Object> tenants = new ArrayList<>();
         List<Object> pods = new ArrayList<>();
         List<Object> namespaces = new ArrayList<>();
@@ -315,6 +319,8 @@ final class Creations implements AutoCloseable {
             for (Map.Entry<UUID, Job> e : byId.entrySet()) {
                 WorkloadSpec s = e.getValue().spec();
                 ids.add(e.getKey());
+                Fit.Placed p = placed.get(e.getKey());
+                hosts.add(p == null ? null : p.hostId());
                 tenants.add(e.getValue().tenant());
                 pods.add(s.podUid());
                 namespaces.add(s.namespace());
@@ -331,12 +337,12 @@ final class Creations implements AutoCloseable {
         }
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase,
-                    sealed_secrets)
-                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory, 'pending',
-                       decode(x.sealed, 'base64')
+                    sealed_secrets, host_id)
+                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory,
+                       CASE WHEN x.host IS NULL THEN 'pending' ELSE 'placed' END, decode(x.sealed, 'base64'), x.host
                 FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[],
-                            ?::text[])
-                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed)""")) {
+                            ?::text[], ?::uuid[])
+                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed, host)""")) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
             ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
             ps.setArray(3, c.createArrayOf("text", pods.toArray()));
@@ -348,6 +354,7 @@ final class Creations implements AutoCloseable {
             ps.setArray(9, c.createArrayOf("int8", cpus.toArray()));
             ps.setArray(10, c.createArrayOf("int8", memories.toArray()));
             ps.setArray(11, c.createArrayOf("text", sealed.toArray()));
+            ps.setArray(12, c.createArrayOf("uuid", hosts.toArray()));
             ps.executeUpdate();
         }
     }

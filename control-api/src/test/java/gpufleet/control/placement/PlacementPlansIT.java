@@ -30,11 +30,13 @@ class PlacementPlansIT {
                     "'M1', 1, 'M1', '{}', 1000, 1000, 1", List.of("host_free_fit", "hosts_pkey", "host_inventory_pkey", "host_usage_pkey")),
             new Case("candidate search, 8 GPUs", Placer.lockCandidateSql(true), "text, int, text, uuid[], bigint, bigint, int",
                     "'M2', 8, 'M2', '{}', 1000, 1000, 4", List.of("host_free_fit", "hosts_pkey", "host_usage_pkey")),
-            new Case("a locked host's free GPUs", Placer.FRESH, "uuid[], boolean, text",
-                    "ARRAY[" + HOST + "], true, 'M1'", List.of("hosts_pkey", "host_inventory_pkey", "host_usage_pkey", "gpu_allocations_live")),
+            new Case("locked hosts' free GPUs", Placer.FRESH, "uuid[], text[], boolean",
+                    "ARRAY[" + HOST + "], ARRAY['M1'], true", List.of("hosts_pkey", "host_inventory_pkey", "host_usage_pkey", "gpu_allocations_live")),
             new Case("allocations and flags", Placer.WRITE, "text[], text[], uuid[], text[], text[]",
                     "'{}', '{}', '{}', '{}', ARRAY['GPU-x']", List.of("gpus_pkey")),
             new Case("a host's version", Placer.BUMP, "uuid", HOST, List.of("hosts_pkey")),
+            new Case("the batch's Scheduled events", PlacementBatch.SCHEDULED, "uuid[]", "ARRAY[gen_random_uuid()]",
+                    List.of("workloads_pkey", "hosts_pkey")),
             new Case("a workload's host", Placer.PLACED, "uuid, uuid", HOST + ", gen_random_uuid()", List.of("workloads_pkey")));
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
+import gpufleet.control.support.Inventories;
 import gpufleet.control.support.Pods;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -105,6 +106,55 @@ class CreationsIT {
                     Pods.seedPod(i == 0 ? "poison" : "p-" + i)));
             assertThat(answers.get(0).status()).as(answers.get(0).toString()).isNotEqualTo(201);
             assertThat(answers.subList(1, 16)).allSatisfy(r -> assertThat(r.status()).as(r.toString()).isEqualTo(201));
+        }
+    }
+
+    @Test
+    void aBurstOfTwoModelsAndTwoSizesFillsTheHostsOnceEachPodWithOneScheduledEvent() throws Exception {
+        try (ApiFixture fx = ApiFixture.start(Map.of("GPUFLEET_DB_POOL_SIZE", "16"))) {
+            fx.seedOfferings();
+            fx.seedHost("mixed-a6000"); // 8 x A6000
+            ApiFixture.Host a100 = fx.register("mixed-a100");
+            fx.heartbeat(a100);
+            fx.report(a100, Inventories.report("mixed-a100", 1, Inventories.A100, 4, 63_000, 256L << 30));
+            String token = fx.tenant("models", List.of(OFFERING, "seeweb-nvidia-2xa6000", "seeweb-nvidia-1xa100"));
+            // 12 A6000 GPUs asked of 8, 4 A100 of 4.
+            List<Http.Response> answers = atOnce(12, i -> fx.http.post("/v1/tenants/models/workloads", token, switch (i % 3) {
+                case 0 -> Pods.pod("two-" + i, "two-" + i, "seeweb-nvidia-2xa6000", List.of(Pods.container("c", 2, "2", "16Gi")));
+                case 1 -> Pods.pod("a100-" + i, "a100-" + i, "seeweb-nvidia-1xa100", List.of(Pods.container("c", 1, "2", "16Gi")));
+                default -> Pods.seedPod("one-" + i);
+            }));
+            assertThat(answers).allSatisfy(r -> assertThat(r.status()).as(r.toString()).isEqualTo(201));
+            try (Connection c = fx.database.connect(); Statement s = c.createStatement()) {
+                try (ResultSet rs = s.executeQuery("""
+                        SELECT g.model, count(*), count(DISTINCT a.gpu_uuid) FROM gpu_allocations a JOIN gpus g ON g.uuid = a.gpu_uuid
+                        WHERE a.released_at IS NULL GROUP BY g.model ORDER BY g.model""")) {
+                    List<String> held = new ArrayList<>();
+                    while (rs.next()) {
+                        assertThat(rs.getInt(2)).as("no GPU held twice").isEqualTo(rs.getInt(3));
+                        held.add(rs.getString(1) + "=" + rs.getInt(2));
+                    }
+                    assertThat(held).containsExactly(Inventories.A100 + "=4", Inventories.A6000 + "=8");
+                }
+                try (ResultSet rs = s.executeQuery("""
+                        SELECT w.name, h.name, (SELECT string_agg(e.message, ' | ') FROM events e
+                                                   WHERE e.kind = 'workload' AND e.object = w.id::text AND e.reason = 'Scheduled')
+                        FROM workloads w JOIN hosts h ON h.id = w.host_id WHERE w.tenant = 'models'""")) {
+                    int placed = 0;
+                    while (rs.next()) {
+                        placed++;
+                        assertThat(rs.getString(3)).as("the one Scheduled event of pod " + rs.getString(1))
+                                .isEqualTo("pod models default/" + rs.getString(1) + " placed on host " + rs.getString(2));
+                    }
+                    assertThat(placed).as("4 A100 pods and the A6000 pods that fit").isGreaterThanOrEqualTo(8);
+                }
+                try (ResultSet rs = s.executeQuery("""
+                        SELECT count(*) FROM host_usage u WHERE u.cpu_millis <> (SELECT coalesce(sum(w.cpu_millis), 0) FROM workloads w
+                            WHERE w.host_id = u.host_id AND w.deleted_at IS NULL AND w.finished_at IS NULL)""")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).as("hosts whose recorded cpu use is not their workloads' sum").isZero();
+                }
+            }
         }
     }
 }
