@@ -8,9 +8,10 @@ import java.util.UUID;
 
 /**
  * Pure placement logic for one host: whether the workload fits there and, for several GPUs,
- * which ones (the closest to each other). The host itself is chosen by SQL, in {@link Placer}:
- * first fit in host order, which bin-packs because hosts fill one after another. A misfit is a
- * value with a reason a person can act on.
+ * which ones (the closest to each other). The host itself is chosen by SQL ({@link Placer}'s
+ * candidate search): best fit, the hosts with the fewest free GPUs of the model that still fit
+ * first, so whole hosts stay free for large pods. A misfit is a value with a reason a person can
+ * act on.
  */
 public final class Fit {
     private Fit() {}
