@@ -131,9 +131,10 @@ public final class EdgeConfig {
     /**
      * Connections to a tenant's pods stay open between requests. Caddy keeps 32 idle per upstream
      * unless told otherwise; past 32 requests at once every extra one opens a TCP connection to the
-     * pod and closes it after the answer (the edge benchmark at 64 connections: 2,651 connects in
-     * 10 s against 141 with room for 128). Written out whole: Caddy 2.6 drops its defaults for the
-     * fields left out once any is set (an idle connection would then never time out).
+     * pod and closes it after the answer (the edge benchmark's route at 64 client connections:
+     * 2,651 connects in 10 s against 141 with room for 128, docs/benchmarks.md). Written out whole:
+     * Caddy 2.6 drops its defaults for the fields left out once any is set (an idle connection would
+     * then never time out).
      */
     static final int IDLE_CONNECTIONS_PER_UPSTREAM = 128;
 
