@@ -50,19 +50,14 @@ final class Wrk {
             pb.environment().put("FLEET_HOSTS", hostsFile.toString());
         }
         pb.environment().putAll(env);
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new IOException("wrk is needed for this benchmark: apt-get install wrk", e);
-        }
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         Files.deleteIfExists(script);
         Matcher m = RESULT.matcher(out);
         Matcher cpu = CPU.matcher(out);
         if (!m.find() || !cpu.find()) {
-            throw new IllegalStateException("wrk printed no result:\n" + out);
+            throw new IllegalStateException("wrk printed no result (without wrk: apt-get install wrk):\n" + out);
         }
         return new Result(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
                 Double.parseDouble(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(cpu.group(1)) / ProcStats.TICKS_PER_SECOND);
