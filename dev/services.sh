@@ -4,7 +4,7 @@
 #
 #   postgres  PostgreSQL 15 on 127.0.0.1:5432, role/db gpufleet (password gpufleet)
 #   docker    Docker Engine (dockerd) with a runtime "nvidia"
-#   images    local test images gpufleet/busybox:test and gpufleet/pause:test
+#   images    local test images gpufleet/busybox:test, gpufleet/pause:test and gpufleet/web:test
 #   registry  a private image registry on 127.0.0.1:5000 with basic auth, holding
 #             gpufleet/busybox:test (pull-secret and image-pull tests)
 #   caddy     Caddy 2 with its admin API on 127.0.0.1:2019
@@ -38,6 +38,8 @@ DOCKER_LOG=/var/log/dockerd.log
 BUSYBOX_IMAGE=gpufleet/busybox:test
 PAUSE_IMAGE=gpufleet/pause:test
 IMAGE_REV=1                       # bump to force a rebuild of the test images
+WEB_IMAGE=gpufleet/web:test       # the edge benchmark's keep-alive web server (Caddy)
+WEB_IMAGE_REV=1                   # bump to force a rebuild of it
 
 REGISTRY_ADDR=127.0.0.1:5000
 REGISTRY_USER=gpufleet
@@ -309,6 +311,51 @@ build_busybox_image() {
   rm -rf "$root"
 }
 
+# build_web_image: Debian's Caddy (with the libraries it links) answering "It works!" from a
+# file, with keep-alive, over HTTP on 8080 and over HTTPS on 8443 (name web.test, certificate from
+# the container's own local CA), as user nobody. The edge benchmark's backend: busybox httpd closes
+# the connection after every answer, which hid the edge's own cost behind a TCP connect each time.
+build_web_image() {
+  local root lib
+  root=$(mktemp -d)
+  mkdir -p "$root"/{etc,tmp,www,usr/bin}
+  chmod 1777 "$root/tmp"
+  cp /usr/bin/caddy "$root/usr/bin/caddy"
+  for lib in $(ldd /usr/bin/caddy | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  echo 'It works!' >"$root/www/index.html"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  local site='"routes": [{ "handle": [{ "handler": "file_server", "root": "/www" }] }], "automatic_https": { "disable": true }'
+  cat >"$root/etc/web.json" <<JSON
+{
+  "admin": { "disabled": true },
+  "apps": {
+    "http": { "servers": {
+      "http": { "listen": [":8080"], $site },
+      "https": { "listen": [":8443"], "tls_connection_policies": [{}], $site }
+    } },
+    "tls": {
+      "certificates": { "automate": ["web.test"] },
+      "automation": { "policies": [{ "subjects": ["web.test"], "issuers": [{ "module": "internal" }] }] }
+    },
+    "pki": { "certificate_authorities": { "local": { "install_trust": false } } }
+  }
+}
+JSON
+  log "building $WEB_IMAGE"
+  tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
+    docker import \
+      --change 'CMD ["/usr/bin/caddy", "run", "--config", "/etc/web.json"]' \
+      --change 'ENV XDG_DATA_HOME=/tmp/data XDG_CONFIG_HOME=/tmp/config' \
+      --change 'USER 65534' \
+      --change "LABEL org.gpufleet.image-rev=$WEB_IMAGE_REV" \
+      --message "dev/services.sh: caddy ($(dpkg-query -W -f='${Version}' caddy))" \
+      - "$WEB_IMAGE" >/dev/null
+  rm -rf "$root"
+}
+
 service_images() {
   docker_up || die "docker is not running (run: bash dev/services.sh docker)"
   ensure_packages busybox-static
@@ -323,12 +370,17 @@ service_images() {
     build_busybox_image "$PAUSE_IMAGE" '["sh", "-c", "trap \"exit 0\" TERM INT; sleep 2147483647 & wait"]'
     built+=("$PAUSE_IMAGE")
   fi
+  if [[ "$(image_rev "$WEB_IMAGE")" != "$WEB_IMAGE_REV" ]]; then
+    ensure_packages caddy
+    build_web_image
+    built+=("$WEB_IMAGE")
+  fi
   local out
   out=$(docker run --rm --runtime nvidia "$BUSYBOX_IMAGE" echo ok 2>&1) || true
   [[ $out == ok ]] || die "docker run --rm --runtime nvidia $BUSYBOX_IMAGE echo ok gave: $out"
   local what="already present"
   ((${#built[@]} == 0)) || what="built ${built[*]}"
-  summary images "$BUSYBOX_IMAGE $PAUSE_IMAGE $what; docker run --runtime nvidia: ok"
+  summary images "$BUSYBOX_IMAGE $PAUSE_IMAGE $WEB_IMAGE $what; docker run --runtime nvidia: ok"
 }
 
 # ---------------------------------------------------------------- registry ---

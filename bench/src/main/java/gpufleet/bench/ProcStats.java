@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 /** Resident memory and CPU time of a process, from /proc. */
 final class ProcStats {
-    private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
+    static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
 
     private ProcStats() {}
 
@@ -17,6 +17,16 @@ final class ProcStats {
             }
         }
         throw new IOException("no VmRSS for " + pid);
+    }
+
+    /** CPU time of the whole machine in seconds (all cores, every state but idle and iowait). */
+    static double machineCpuSeconds() throws IOException {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int i : new int[] {1, 2, 3, 6, 7, 8}) { // user nice system irq softirq steal
+            busy += Long.parseLong(f[i]);
+        }
+        return busy / TICKS_PER_SECOND;
     }
 
     /** User plus system CPU time in seconds. */

@@ -35,6 +35,12 @@ class EdgeConfigTest {
         JsonNode routes = c.at("/apps/http/servers/gpufleet/routes");
         assertThat(routes).hasSize(3);
         assertThat(routes.at("/0/handle/0/upstreams/1/dial").asText()).isEqualTo("10.0.0.8:41001");
+        JsonNode keepAlive = routes.at("/0/handle/0/transport/keep_alive");
+        assertThat(routes.at("/0/handle/0/transport/protocol").asText()).isEqualTo("http");
+        assertThat(keepAlive.at("/enabled").asBoolean()).as("connections to the pods are reused").isTrue();
+        assertThat(keepAlive.at("/max_idle_conns_per_host").asInt()).as("room for more than Caddy's 32 idle ones")
+                .isEqualTo(EdgeConfig.IDLE_CONNECTIONS_PER_UPSTREAM).isGreaterThan(32);
+        assertThat(keepAlive.at("/idle_timeout").asText()).as("an idle connection still times out").isEqualTo("2m");
         assertThat(routes.at("/1/handle/0/status_code").asInt()).isEqualTo(503);
         assertThat(routes.at("/1/handle/0/body").asText()).contains("default/idle");
         assertThat(routes.at("/2/match").isMissingNode()).isTrue();
