@@ -98,6 +98,7 @@ public final class WorkloadRoutes {
         String tag = tag(tenant, cluster, body);
         ctx.header("ETag", tag);
         if (tag.equals(asked)) {
+            // Javalin would also turn a matching ETag into a 304; the rule is stated here, not left to it.
             ctx.status(304);
             return;
         }
