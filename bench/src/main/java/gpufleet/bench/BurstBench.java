@@ -126,7 +126,7 @@ final class BurstBench {
     }
 
     /** Every pod created at once, each from its own thread; running seen in the tenant's list, polled every 50 ms. */
-    private static double burst(String base, String tenant, int pods) throws Exception {
+    static double burst(String base, String tenant, int pods) throws Exception {
         Map<String, Long> created = new ConcurrentHashMap<>();
         Map<String, Long> running = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(pods);

@@ -180,8 +180,10 @@ public final class PodController {
                 warn(pod, refused.reason(), refused.message());
                 return null;
             }
+            long sent = System.nanoTime();
             w = provider.create(((PodTranslator.Ok) r).spec());
-            log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
+            log.info("pod {}/{} sent to the provider: {} in {} ms", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+                    w.phase(), (System.nanoTime() - sent) / 1_000_000);
         } else if (!changedImages(pod, w).isEmpty()) {
             update(provider, pod, classes, changedImages(pod, w));
         } else if (Set.of("pending", "placed", "running").contains(w.phase()) && !w.deletionRequested() && followed.due(pod)) {

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class PodSync implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PodSync.class);
-    static final int WORKERS = 4;
+    static final int WORKERS = 16;
 
     private record Session(PodProvider provider, Map<String, OfferingView> classes) {}
 
