@@ -156,8 +156,9 @@ public final class PodSync implements AutoCloseable {
     private void changed(Pod pod) {
         if (ours(pod)) {
             String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-            uids.put(key, pod.getMetadata().getUid());
-            queue.add(key);
+            String uid = pod.getMetadata().getUid();
+            uids.put(key, uid);
+            queue.add(key, !known.containsKey(uid) && !created.containsKey(uid));
         }
     }
 

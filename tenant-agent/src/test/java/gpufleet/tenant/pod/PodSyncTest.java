@@ -176,6 +176,17 @@ class PodSyncTest {
     }
 
     @Test
+    void aNewPodIsHandedOutBeforeStatusWorkQueuedEarlier() throws InterruptedException {
+        try (PodQueue q = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60))) {
+            q.add("default/running-1");
+            q.add("default/running-2");
+            q.add("default/new-1", true);
+            q.add("default/running-1", true); // queued already: it moves ahead too
+            assertThat(List.of(q.take(), q.take(), q.take())).containsExactly("default/new-1", "default/running-1", "default/running-2");
+        }
+    }
+
+    @Test
     void aFailingKeyWaitsLongerEachTime() {
         try (PodQueue q = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60))) {
             assertThat(List.of(q.backoff(1), q.backoff(2), q.backoff(3), q.backoff(9), q.backoff(40)))
