@@ -71,7 +71,7 @@ final class BurstBench {
     }
 
     /** One host-agent process with 8 simulated GPUs of its own (UUIDs unique across the fleet). */
-    private static Process agent(String base, String sim, Path dir, int i) throws Exception {
+    static Process agent(String base, String sim, Path dir, int i) throws Exception {
         String name = hostName(i);
         StringBuilder conf = new StringBuilder("driver 550.127.05\ncuda 12040\n");
         for (int g = 0; g < 8; g++) {
@@ -94,7 +94,7 @@ final class BurstBench {
         return pb.start();
     }
 
-    private static void awaitFree(String base, String host, int gpus, List<Process> agents, Path dir) throws Exception {
+    static void awaitFree(String base, String host, int gpus, List<Process> agents, Path dir) throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (get(base + "/v1/hosts/" + host, TOKEN).at("/host/gpus/free").asInt() < gpus) {
             if (System.nanoTime() > deadline || agents.stream().anyMatch(p -> !p.isAlive())) {
@@ -126,7 +126,7 @@ final class BurstBench {
     }
 
     /** Every pod created at once, each from its own thread; running seen in the tenant's list, polled every 50 ms. */
-    private static double burst(String base, String tenant, int pods) throws Exception {
+    static double burst(String base, String tenant, int pods) throws Exception {
         Map<String, Long> created = new ConcurrentHashMap<>();
         Map<String, Long> running = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(pods);
@@ -175,6 +175,15 @@ final class BurstBench {
             Thread.sleep(100);
         }
         throw new IllegalStateException("pods still not deleted after 2 minutes");
+    }
+
+    /** How many of the tenant's workloads are not yet deleted. */
+    static int liveWorkloads(String base, String tenant) throws Exception {
+        int live = 0;
+        for (JsonNode w : get(base + TENANT_PATH, tenant).path("items")) {
+            live += w.path("phase").asText().equals("deleted") ? 0 : 1;
+        }
+        return live;
     }
 
     private static JsonNode get(String url, String token) throws Exception {

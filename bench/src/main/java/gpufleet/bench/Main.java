@@ -20,8 +20,9 @@ public final class Main {
             case "burst" -> BurstBench.main(rest(args));
             case "fleet" -> FleetBench.main(rest(args));
             case "tenant-scale" -> TenantScaleBench.main(rest(args));
+            case "tenant-burst" -> TenantBurstBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale, tenant-burst");
                 System.exit(2);
             }
         }

@@ -3,8 +3,11 @@ package gpufleet.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
 
-/** Resident memory and CPU time of a process, from /proc. */
+/** Resident memory and CPU time of a process and of its threads, from /proc. */
 final class ProcStats {
     static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
 
@@ -34,5 +37,27 @@ final class ProcStats {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+    }
+
+    /**
+     * User plus system CPU seconds of each thread of a process, summed by thread name (the kernel
+     * keeps its first 15 characters): which thread burns the time.
+     */
+    static Map<String, Double> threadCpuSeconds(long pid) throws IOException {
+        Map<String, Double> out = new HashMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // the thread ended while we looked
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                out.merge(name, (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND, Double::sum);
+            }
+        }
+        return out;
     }
 }

@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.stream.Collectors;
 
 /**
  * The tenant-agent in a large cluster (issue #19): fabric8's mock API server holding 5,000 pods in
@@ -102,7 +103,7 @@ final class TenantScaleBench {
                          new DockerRuntime(hc.dockerHost(), hc.runtime()), e -> { })) {
                 host.start();
                 phase("simulated hosts and the real host-agent started");
-                agent = startAgent(k8s, server, base, tenantToken, dir);
+                agent = startAgent(k8s, base, tenantToken, dir);
                 idle = new ProcessBuilder(concat(AGENT_JVM, "-cp", System.getProperty("java.class.path"), Idle.class.getName()))
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                 awaitRunning(k8s, "steady-", 10, 120, agent, dir);
@@ -118,7 +119,9 @@ final class TenantScaleBench {
                 Thread.sleep(10_000); // the last writes settle
                 double agentCpu0 = ProcStats.cpuSeconds(agent.pid());
                 double idleCpu0 = ProcStats.cpuSeconds(idle.pid());
+                Map<String, Double> threads0 = ProcStats.threadCpuSeconds(agent.pid());
                 Thread.sleep(seconds * 1000L);
+                Map<String, Double> threads = ProcStats.threadCpuSeconds(agent.pid());
                 double agentCpu = (ProcStats.cpuSeconds(agent.pid()) - agentCpu0) / seconds * 100;
                 double idleCpu = (ProcStats.cpuSeconds(idle.pid()) - idleCpu0) / seconds * 100;
                 long rss = ProcStats.rssKib(agent.pid());
@@ -129,6 +132,7 @@ final class TenantScaleBench {
                 System.out.printf("  CPU over %d s, nothing changing:  %.2f %% of a core   (target < 2 %%), RSS %.0f MB%n",
                         seconds, agentCpu, rss / 1024.0);
                 System.out.printf("  baseline, idle JVM, same flags:   %.2f %% of a core%n", idleCpu);
+                System.out.printf("  the agent's busiest threads: %s%n", busiest(threads0, threads, seconds));
                 System.out.printf("  pod start (created to Running in the API server, real host-agent + Docker), %d pods after"
                         + " 1 warm-up each:%n", timed);
                 System.out.printf("    with 10 pods on the node:  %s%n", Stats.afterWarmUp(at10, 3000).trim());
@@ -213,7 +217,8 @@ final class TenantScaleBench {
         return b.build();
     }
 
-    private static Process startAgent(KubernetesClient k8s, KubernetesMockServer server, String base, String tenantToken, Path dir)
+    /** The tenant-agent's own jar in a process of its own, production flags and defaults, on the mock behind {@code k8s}. */
+    static Process startAgent(KubernetesClient k8s, String base, String tenantToken, Path dir)
             throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
@@ -234,6 +239,14 @@ final class TenantScaleBench {
                 "KUBECONFIG", kubeconfig.toString(), "GPUFLEET_KUBELET_TLS", "off", "GPUFLEET_KUBELET_PORT", String.valueOf(port),
                 "GPUFLEET_KUBELET_BIND_ADDRESS", "127.0.0.1", "GPUFLEET_CLUSTER_ID", "bench"));
         return pb.start();
+    }
+
+    /** The five threads (by name) that used the most CPU between two readings, in % of a core. */
+    static String busiest(Map<String, Double> before, Map<String, Double> after, int seconds) {
+        return after.entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), (e.getValue() - before.getOrDefault(e.getKey(), 0.0)) / seconds * 100))
+                .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(5)
+                .map(e -> String.format("%s %.2f %%", e.getKey(), e.getValue())).collect(Collectors.joining(", "));
     }
 
     private static void awaitRunning(KubernetesClient k8s, String prefix, int n, int seconds, Process agent, Path dir) throws Exception {

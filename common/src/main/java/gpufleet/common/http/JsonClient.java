@@ -47,12 +47,29 @@ public final class JsonClient {
     }
 
     public JsonNode tree(String method, String path, String token, Object body) throws IOException, Refused {
-        return Json.mapper().readTree(exchange(method, path, token, body));
+        return Json.mapper().readTree(exchange(method, path, token, body, null).body());
+    }
+
+    /** A GET's answer: its body, or null when the server said it is unchanged (304); and its ETag. */
+    public record Tagged(byte[] body, String etag) {}
+
+    /** A GET that sends {@code etag} (null: none) in If-None-Match, so an unchanged answer comes without its body. */
+    public Tagged getIfChanged(String path, String token, String etag) throws IOException, Refused {
+        HttpResponse<byte[]> resp = exchange("GET", path, token, null, etag);
+        return new Tagged(resp.statusCode() == 304 ? null : resp.body(), resp.headers().firstValue("ETag").orElse(null));
     }
 
     private byte[] exchange(String method, String path, String token, Object body) throws IOException, Refused {
+        return exchange(method, path, token, body, null).body();
+    }
+
+    private HttpResponse<byte[]> exchange(String method, String path, String token, Object body, String etag)
+            throws IOException, Refused {
         HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
                 .header("Authorization", "Bearer " + token);
+        if (etag != null) {
+            req.header("If-None-Match", etag);
+        }
         if (body != null) {
             req.header("Content-Type", "application/json")
                     .method(method, HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body)));
@@ -68,7 +85,7 @@ public final class JsonClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        if (resp.statusCode() >= 300) {
+        if (resp.statusCode() >= 300 && !(etag != null && resp.statusCode() == 304)) {
             String reason;
             try {
                 reason = Json.mapper().readValue(resp.body(), ApiError.class).message();
@@ -77,6 +94,6 @@ public final class JsonClient {
             }
             throw new Refused(resp.statusCode(), method + " " + path + ": " + resp.statusCode() + " " + reason);
         }
-        return resp.body();
+        return resp;
     }
 }

@@ -79,7 +79,9 @@ final class EventRecorder {
         String now = Instant.now().toString();
         String name = pod.getMetadata().getName() + "." + (uid == null ? "x" : uid.substring(0, Math.min(8, uid.length()))) + "."
                 + key.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
-        if (k8s.v1().events().inNamespace(namespace).withName(name).get() == null) {
+        // Created outright, one call: the name exists already only when this agent made it before a
+        // restart (a look first doubled the calls of a burst of new pods).
+        try {
             k8s.v1().events().inNamespace(namespace).resource(new EventBuilder()
                     .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
                     .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withApiVersion("v1")
@@ -88,6 +90,10 @@ final class EventRecorder {
                     .withFirstTimestamp(now).withLastTimestamp(now)
                     .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
                     .build()).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
         }
         return name;
     }

@@ -79,7 +79,7 @@ public final class PodController {
                 continue; // a server that ignores the field selector (the mock API server) sends every pod
             }
             try {
-                moving |= syncPod(provider, classes, pod, workloads.get(pod.getMetadata().getUid()));
+                moving |= syncPod(provider, classes, pod, workloads.get(pod.getMetadata().getUid())).moving();
             } catch (RuntimeException e) {
                 log.warn("pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
             } catch (JsonClient.Refused e) {
@@ -112,20 +112,28 @@ public final class PodController {
     }
 
     /**
-     * One pod, given what the provider last said about it ({@code known}, null when it has no
-     * workload). The pod is not mutated. Returns true while it is on its way. A refusal is shown on
-     * the pod (Pending with the reason, one Warning Event) and thrown, so that the caller tries
-     * again later.
+     * What a pod's sync ended with: whether the pod is on its way (placed but not yet running, or
+     * being deleted), and its workload as the provider last answered (null: none).
      */
-    public boolean syncPod(PodProvider provider, Map<String, OfferingView> classes, Pod pod, WorkloadView known)
+    public record Outcome(boolean moving, WorkloadView workload) {}
+
+    /**
+     * One pod, given what the provider last said about it ({@code known}, null when it has no
+     * workload). The pod is not mutated. A workload created here is in the outcome, so that the
+     * pod's next sync does not send it again before the provider's next list shows it. A refusal
+     * is shown on the pod (Pending with the reason, one Warning Event) and thrown, so that the
+     * caller tries again later.
+     */
+    public Outcome syncPod(PodProvider provider, Map<String, OfferingView> classes, Pod pod, WorkloadView known)
             throws IOException, JsonClient.Refused {
         if (known == null && finished(pod) && pod.getMetadata().getDeletionTimestamp() == null) {
-            return false; // Like a kubelet: a pod that failed or succeeded never runs again (an evicted one, say).
+            return new Outcome(false, null); // Like a kubelet: a pod that failed or succeeded never runs again (an evicted one, say).
         }
         boolean moving = pod.getMetadata().getDeletionTimestamp() != null || known == null
                 || known.phase().equals("placed") || known.deletionRequested();
+        WorkloadView now;
         try {
-            sync(provider, new PodBuilder(pod).build(), known, classes);
+            now = sync(provider, new PodBuilder(pod).build(), known, classes);
         } catch (JsonClient.Refused e) {
             if (e.status() != 401) {
                 // One pod refused (over a quota, too many requests, a spec the provider will not take)
@@ -134,7 +142,7 @@ public final class PodController {
             }
             throw e;
         }
-        return moving;
+        return new Outcome(moving, now);
     }
 
     private static String refusalReason(JsonClient.Refused e) {
@@ -149,7 +157,8 @@ public final class PodController {
         return "Failed".equals(phase) || "Succeeded".equals(phase);
     }
 
-    private void sync(PodProvider provider, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
+    /** Returns the workload as last answered: {@code w}, or the one just created; null when the pod was refused. */
+    private WorkloadView sync(PodProvider provider, Pod pod, WorkloadView w, Map<String, OfferingView> classes)
             throws IOException, JsonClient.Refused {
         String uid = pod.getMetadata().getUid();
         if (pod.getMetadata().getDeletionTimestamp() != null) {
@@ -162,17 +171,19 @@ public final class PodController {
                 // Like the kubelet: once the containers are gone, the pod object goes too.
                 k8s.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).withGracePeriod(0).delete();
             }
-            return;
+            return now;
         }
         if (w == null) {
             PodTranslator.Result r = admit(pod, classes);
             if (r instanceof PodTranslator.Refused refused) {
                 write(pod, PodStatuses.refused(pod, refused.reason(), refused.message()), List.of());
                 warn(pod, refused.reason(), refused.message());
-                return;
+                return null;
             }
+            long sent = System.nanoTime();
             w = provider.create(((PodTranslator.Ok) r).spec());
-            log.info("pod {}/{} sent to the provider: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), w.phase());
+            log.info("pod {}/{} sent to the provider: {} in {} ms", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+                    w.phase(), (System.nanoTime() - sent) / 1_000_000);
         } else if (!changedImages(pod, w).isEmpty()) {
             update(provider, pod, classes, changedImages(pod, w));
         } else if (Set.of("pending", "placed", "running").contains(w.phase()) && !w.deletionRequested() && followed.due(pod)) {
@@ -187,6 +198,7 @@ public final class PodController {
             warn(pod, "FailedScheduling", w.message());
         }
         write(pod, PodStatuses.of(pod, w, hostIp), w.containers());
+        return w;
     }
 
     /**

@@ -14,12 +14,16 @@ import java.util.concurrent.TimeUnit;
  * Pod keys (namespace/name) waiting for a worker, as client-go's rate-limited work queue: a key is
  * queued once however often it is added, never handed to two workers at once (added while being
  * worked on, it comes back when that work is done), and a key that keeps failing waits longer
- * each time (from {@code first}, doubling, up to {@code max}) until it succeeds.
+ * each time (from {@code first}, doubling, up to {@code max}) until it succeeds. A key added as
+ * new (a pod the provider has not yet been sent) is handed out before the others: in a burst, the
+ * provider's hosts start on every new pod sooner while status writes of pods already sent wait.
  */
 final class PodQueue implements AutoCloseable {
     private final Duration first;
     private final Duration max;
     private final LinkedHashSet<String> queued = new LinkedHashSet<>();
+    /** The keys of {@link #queued} added as new, in order: taken first. */
+    private final LinkedHashSet<String> fresh = new LinkedHashSet<>();
     private final Set<String> working = new HashSet<>();
     private final Set<String> again = new HashSet<>();
     private final Map<String, Integer> failures = new HashMap<>();
@@ -36,12 +40,22 @@ final class PodQueue implements AutoCloseable {
     }
 
     synchronized void add(String key) {
+        add(key, false);
+    }
+
+    /** Adds a key; {@code isNew}: a pod not yet sent to the provider, handed out before the others. */
+    synchronized void add(String key, boolean isNew) {
         if (closed) {
             return;
         }
         if (working.contains(key)) {
             again.add(key);
-        } else if (queued.add(key)) {
+            return;
+        }
+        if (isNew) {
+            fresh.add(key);
+        }
+        if (queued.add(key) || isNew) {
             notifyAll();
         }
     }
@@ -88,7 +102,8 @@ final class PodQueue implements AutoCloseable {
         if (closed) {
             return null;
         }
-        String key = queued.iterator().next();
+        String key = fresh.isEmpty() ? queued.iterator().next() : fresh.iterator().next();
+        fresh.remove(key);
         queued.remove(key);
         working.add(key);
         return key;

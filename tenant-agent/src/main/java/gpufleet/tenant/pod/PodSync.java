@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * The pod sync as virtual-kubelet's pod controller runs it: an informer on this node's pods only
  * (field selector spec.nodeName), each change queued by pod key (namespace/name) for a few
  * workers, a key that fails retried with a growing back-off, and a periodic resync that asks the
- * provider for every workload once, deletes those whose pod is gone and queues each pod whose
+ * provider for every workload once (an unchanged list is answered 304 and not parsed), deletes those whose pod is gone and queues each pod whose
  * workload changed at the provider since its last sync (or that has none yet), so that status
  * changes reach the cluster; a pod and workload both as last synced cost nothing, which keeps the
  * agent idle on a node of hundreds of settled pods. While some pod is on its way the resync runs
@@ -37,12 +37,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class PodSync implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PodSync.class);
-    static final int WORKERS = 4;
+    static final int WORKERS = 16;
 
     private record Session(PodProvider provider, Map<String, OfferingView> classes) {}
 
     /** What a pod's last successful sync was given: its object's version and its workload. */
     private record Synced(String resourceVersion, WorkloadView workload) {}
+
+    /** A workload this agent created, and when the create was answered (System.nanoTime). */
+    private record Created(WorkloadView workload, long at) {}
 
     private final KubernetesClient k8s;
     private final PodController controller;
@@ -67,8 +70,15 @@ public final class PodSync implements AutoCloseable {
     private final Set<String> vanished = ConcurrentHashMap.newKeySet();
     private final List<Thread> threads = new ArrayList<>();
     private volatile Session session;
-    /** The provider's workloads by pod UID, as of the last resync (and the pods' own calls since). */
+    /** The provider's workloads by pod UID, as of the last resync. */
     private volatile Map<String, WorkloadView> known = Map.of();
+    /** The list {@link #known} was made from: while the provider answers it unchanged, nothing is rebuilt. */
+    private List<WorkloadView> listed;
+    /**
+     * Workloads created since the last list that shows them, by pod UID: the pod's status write
+     * after its create brings it back at once, and without this it would be sent again.
+     */
+    private final Map<String, Created> created = new ConcurrentHashMap<>();
     private volatile boolean running = true;
 
     public PodSync(KubernetesClient k8s, PodController controller, Duration resync, Duration fast) {
@@ -146,8 +156,9 @@ public final class PodSync implements AutoCloseable {
     private void changed(Pod pod) {
         if (ours(pod)) {
             String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-            uids.put(key, pod.getMetadata().getUid());
-            queue.add(key);
+            String uid = pod.getMetadata().getUid();
+            uids.put(key, uid);
+            queue.add(key, !known.containsKey(uid) && !created.containsKey(uid));
         }
     }
 
@@ -220,9 +231,17 @@ public final class PodSync implements AutoCloseable {
                 continue;
             }
             try {
-                Map<String, WorkloadView> workloads = new HashMap<>();
-                s.provider().list().forEach(w -> workloads.put(w.podUid(), w));
-                known = workloads;
+                long asked = System.nanoTime();
+                List<WorkloadView> list = s.provider().list();
+                if (list != listed) {
+                    Map<String, WorkloadView> fresh = new HashMap<>();
+                    list.forEach(w -> fresh.put(w.podUid(), w));
+                    known = fresh;
+                    listed = list;
+                }
+                Map<String, WorkloadView> workloads = known;
+                // A create answered before this list was asked for is in it (or deleted since).
+                created.values().removeIf(c -> c.at() - asked < 0);
                 // Before the informer has listed once, an empty cache does not mean the pods are gone.
                 if (informer.hasSynced()) {
                     List<Pod> pods = cached();
@@ -281,18 +300,27 @@ public final class PodSync implements AutoCloseable {
                 log.info("pod {} is gone: deleting its workload", key);
                 s.provider().delete(uid);
                 uids.remove(key, uid);
+                created.remove(uid);
                 controller.followed().forget(uid);
             }
             return;
         }
         moving.remove(key); // while it fails, its retries bring it back, not a faster resync
-        WorkloadView w = known.get(pod.getMetadata().getUid());
+        String uid = pod.getMetadata().getUid();
+        WorkloadView w = known.get(uid);
+        if (w == null && created.get(uid) != null) {
+            w = created.get(uid).workload();
+        }
         syncs.incrementAndGet();
         try {
-            if (controller.syncPod(s.provider(), s.classes(), pod, w)) {
+            PodController.Outcome o = controller.syncPod(s.provider(), s.classes(), pod, w);
+            if (o.moving()) {
                 moving.add(key);
             }
-            synced.put(key, new Synced(pod.getMetadata().getResourceVersion(), w));
+            if (w == null && o.workload() != null) {
+                created.put(uid, new Created(o.workload(), System.nanoTime()));
+            }
+            synced.put(key, new Synced(pod.getMetadata().getResourceVersion(), o.workload()));
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404 || !vanished(pod)) {
                 throw e;

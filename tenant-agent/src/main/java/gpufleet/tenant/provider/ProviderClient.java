@@ -24,6 +24,10 @@ public final class ProviderClient {
 
     private final JsonClient http;
     private final String token;
+    /** The last workload list read, with its path and ETag: an unchanged list is answered 304 and not parsed again. */
+    private volatile Listed listed;
+
+    private record Listed(String path, String etag, List<WorkloadView> items) {}
 
     public ProviderClient(URI base, String token) {
         this.http = new JsonClient(base, Duration.ofSeconds(20));
@@ -78,10 +82,21 @@ public final class ProviderClient {
         return workloads(tenant, null);
     }
 
-    /** The workloads of the tenant's cluster {@code cluster}; null: of all its clusters. */
+    /**
+     * The workloads of the tenant's cluster {@code cluster}; null: of all its clusters. The list is
+     * not to be modified: while the provider says it is unchanged, the same list is returned again.
+     */
     public List<WorkloadView> workloads(String tenant, String cluster) throws IOException, Refused {
-        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/workloads" + in(cluster), token, null)
-                .get("items"), WORKLOADS);
+        String path = "/v1/tenants/" + tenant + "/workloads" + in(cluster);
+        Listed last = listed;
+        boolean same = last != null && last.path().equals(path);
+        JsonClient.Tagged answer = http.getIfChanged(path, token, same ? last.etag() : null);
+        if (answer.body() == null) {
+            return last.items(); // 304: only ever answered to the tag sent, which was this path's
+        }
+        List<WorkloadView> items = List.copyOf(Json.mapper().convertValue(Json.mapper().readTree(answer.body()).get("items"), WORKLOADS));
+        listed = answer.etag() == null ? null : new Listed(path, answer.etag(), items);
+        return items;
     }
 
     /** Asks for deletion; a workload already gone is fine. */

@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,6 +33,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServiceController {
     public static final String CLASS = "k8s.gpu";
+    /**
+     * How often the provider's routes are compared with the Services even when no Service of our
+     * class came or went (a route left by an earlier run, say); asking every pass cost the agent
+     * a request and a parse each second for nothing.
+     */
+    static final Duration RECHECK = Duration.ofMinutes(1);
     private static final Logger log = LoggerFactory.getLogger(ServiceController.class);
 
     private final KubernetesClient k8s;
@@ -44,6 +51,9 @@ public final class ServiceController {
     /** What was last sent for each Service UID, so an unchanged Service costs no call. */
     private final Map<String, RouteSpec> sent = new HashMap<>();
     private final Map<String, String> hostnames = new HashMap<>();
+    /** The Services of our class when the provider's routes were last compared with them, and when (nanoTime). */
+    private Set<String> compared;
+    private long comparedAt;
 
     public ServiceController(KubernetesClient k8s, ProviderClient provider, String nodeName, Supplier<List<Pod>> nodePods,
                              Supplier<List<Service>> allServices) {
@@ -58,7 +68,10 @@ public final class ServiceController {
         return s.getSpec() != null && "LoadBalancer".equals(s.getSpec().getType()) && CLASS.equals(s.getSpec().getLoadBalancerClass());
     }
 
-    /** One pass over every Service of our class; removes routes whose Service is gone. */
+    /**
+     * One pass over every Service of our class; removes routes whose Service is gone (the
+     * provider's routes are read when the set of such Services changed, or after {@link #RECHECK}).
+     */
     public void syncOnce(String tenant) throws IOException, JsonClient.Refused {
         List<Service> all = allServices.get();
         List<Service> services = (all != null ? all : k8s.services().inAnyNamespace().list().getItems()).stream()
@@ -84,11 +97,15 @@ public final class ServiceController {
             }
             writeStatus(s, hostnames.get(uid));
         }
-        for (RouteView r : provider.routes(tenant)) {
-            if (!live.contains(r.serviceUid())) {
-                provider.deleteRoute(tenant, r.serviceUid());
-                log.info("service {}/{} is gone: its route {} removed", r.namespace(), r.name(), r.hostname());
+        if (!live.equals(compared) || System.nanoTime() - comparedAt > RECHECK.toNanos()) {
+            for (RouteView r : provider.routes(tenant)) {
+                if (!live.contains(r.serviceUid())) {
+                    provider.deleteRoute(tenant, r.serviceUid());
+                    log.info("service {}/{} is gone: its route {} removed", r.namespace(), r.name(), r.hostname());
+                }
             }
+            compared = live;
+            comparedAt = System.nanoTime();
         }
         sent.keySet().retainAll(live);
         hostnames.keySet().retainAll(live);

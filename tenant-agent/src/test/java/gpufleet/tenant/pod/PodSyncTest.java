@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The pod sync against an in-memory provider (virtual-kubelet's scenarios): create, start and
  * delete; the delete of a pod the provider never had; a provider that fails deletes for a while;
- * a workload left dangling when its pod went away unseen; a settled pod left alone by the resync.
+ * a workload left dangling when its pod went away unseen; a settled pod left alone by the resync;
+ * a new pod sent once.
  */
 @EnableKubernetesMockClient(crud = true)
 class PodSyncTest {
@@ -160,6 +161,29 @@ class PodSyncTest {
 
         provider.run(uid); // the host reports again (a new start time): the workload changed
         await().atMost(Duration.ofSeconds(10)).until(() -> sync.syncs() > syncs);
+    }
+
+    @Test
+    void aNewPodIsSentToTheProviderOnce() {
+        // A slow resync: the provider's list cannot tell the pod's second sync that its workload exists.
+        start(Duration.ofSeconds(30));
+        String uid = pod("once", "k8s.gpu").getMetadata().getUid();
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("once").getStatus() != null
+                && "Pending".equals(get("once").getStatus().getPhase()));
+        // The status write's own watch event brings the pod back to a worker.
+        await().atMost(Duration.ofSeconds(10)).until(() -> sync.syncs() >= 2 && sync.queued() == 0);
+        assertThat(provider.count("create " + uid)).isEqualTo(1);
+    }
+
+    @Test
+    void aNewPodIsHandedOutBeforeStatusWorkQueuedEarlier() throws InterruptedException {
+        try (PodQueue q = new PodQueue(Duration.ofMillis(250), Duration.ofSeconds(60))) {
+            q.add("default/running-1");
+            q.add("default/running-2");
+            q.add("default/new-1", true);
+            q.add("default/running-1", true); // queued already: it moves ahead too
+            assertThat(List.of(q.take(), q.take(), q.take())).containsExactly("default/new-1", "default/running-1", "default/running-2");
+        }
     }
 
     @Test
