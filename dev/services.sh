@@ -4,7 +4,8 @@
 #
 #   postgres  PostgreSQL 15 on 127.0.0.1:5432, role/db gpufleet (password gpufleet)
 #   docker    Docker Engine (dockerd) with a runtime "nvidia"
-#   images    local test images gpufleet/busybox:test, gpufleet/pause:test and gpufleet/web:test
+#   images    local test images gpufleet/busybox:test, gpufleet/pause:test and gpufleet/web:test,
+#             and busybox as other users: gpufleet/busybox:uid1000 (USER 1000), gpufleet/busybox:nobody
 #   registry  a private image registry on 127.0.0.1:5000 with basic auth, holding
 #             gpufleet/busybox:test (pull-secret and image-pull tests)
 #   caddy     Caddy 2 with its admin API on 127.0.0.1:2019
@@ -370,6 +371,16 @@ service_images() {
     build_busybox_image "$PAUSE_IMAGE" '["sh", "-c", "trap \"exit 0\" TERM INT; sleep 2147483647 & wait"]'
     built+=("$PAUSE_IMAGE")
   fi
+  # busybox as other users (non-root images for runAsNonRoot and image-update tests), made from it.
+  local user tag
+  for user in uid1000:1000 nobody:nobody; do
+    tag="$BUSYBOX_IMAGE"; tag="${tag%:*}:${user%%:*}"
+    if [[ "$(image_rev "$tag")" != "$IMAGE_REV" || " ${built[*]} " == *" $BUSYBOX_IMAGE "* ]]; then
+      printf 'FROM %s\nUSER %s\nLABEL org.gpufleet.image-rev=%s\n' "$BUSYBOX_IMAGE" "${user#*:}" "$IMAGE_REV" |
+        docker build -q -t "$tag" - >/dev/null || die "docker build $tag failed"
+      built+=("$tag")
+    fi
+  done
   if [[ "$(image_rev "$WEB_IMAGE")" != "$WEB_IMAGE_REV" ]]; then
     ensure_packages caddy
     build_web_image
@@ -380,7 +391,7 @@ service_images() {
   [[ $out == ok ]] || die "docker run --rm --runtime nvidia $BUSYBOX_IMAGE echo ok gave: $out"
   local what="already present"
   ((${#built[@]} == 0)) || what="built ${built[*]}"
-  summary images "$BUSYBOX_IMAGE $PAUSE_IMAGE $WEB_IMAGE $what; docker run --runtime nvidia: ok"
+  summary images "$BUSYBOX_IMAGE $PAUSE_IMAGE $WEB_IMAGE (and busybox as uid1000, nobody) $what; docker run --runtime nvidia: ok"
 }
 
 # ---------------------------------------------------------------- registry ---

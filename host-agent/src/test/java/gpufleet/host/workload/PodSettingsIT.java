@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,18 +46,10 @@ class PodSettingsIT {
 
     @BeforeAll
     static void docker() throws Exception {
+        // Images of other users (gpufleet/busybox:uid1000 and :nobody) are made by dev/services.sh
+        // from the local busybox, as other tests use them too (ImageUpdateIT ran before this class
+        // on a fresh machine and found none).
         docker = TestEngine.client();
-        // Images of other users, made here from the local busybox (never pulled).
-        build("gpufleet/busybox:uid1000", "USER 1000");
-        build("gpufleet/busybox:nobody", "USER nobody");
-    }
-
-    private static void build(String tag, String line) throws Exception {
-        Process p = new ProcessBuilder("docker", "build", "-q", "-t", tag, "-").redirectErrorStream(true).start();
-        p.getOutputStream().write(("FROM " + BUSYBOX + "\n" + line + "\n").getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as("docker build %s: %s", tag, out).isTrue();
     }
 
     @AfterAll
