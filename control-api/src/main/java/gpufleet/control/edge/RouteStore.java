@@ -60,8 +60,13 @@ public final class RouteStore {
         this.quotas = quotas;
     }
 
-    /** Creates or replaces the route of one Service; idempotent. A new one counts against the tenant's route quota. */
-    public RouteView put(String tenant, String serviceUid, RouteSpec spec) {
+    /**
+     * Creates or replaces the route of one Service of the tenant's cluster {@code cluster} (null:
+     * {@code default} for a new route, any for an existing one); idempotent. Another cluster's
+     * route of the same Service UID is not this cluster's to replace: 404, as if absent. A new
+     * route counts against the tenant's route quota.
+     */
+    public RouteView put(String tenant, String serviceUid, RouteSpec spec, String cluster) {
         // A UUID has a fixed length, so <uid>-<tenant> cannot be read two ways: no two tenants' names collide.
         Names.uid(serviceUid, "serviceUid");
         String hostname = edge.hostname(serviceUid, tenant);
@@ -73,11 +78,14 @@ public final class RouteStore {
         RouteView v = db.tx(c -> {
             List<RouteSpec.Target> old = null;
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT targets::text FROM routes WHERE tenant = ? AND service_uid = ? FOR UPDATE")) {
+                    "SELECT targets::text, cluster FROM routes WHERE tenant = ? AND service_uid = ? FOR UPDATE")) {
                 ps.setString(1, tenant);
                 ps.setString(2, serviceUid);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
+                        if (cluster != null && !cluster.equals(rs.getString(2))) {
+                            throw notFound(tenant, serviceUid, cluster);
+                        }
                         old = targets(rs.getString(1));
                     }
                 }
@@ -86,7 +94,8 @@ public final class RouteStore {
                 quotas.checkRoute(c, tenant);
             }
             try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO routes (tenant, service_uid, namespace, name, hostname, port, targets) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb)
+                    INSERT INTO routes (tenant, service_uid, namespace, name, hostname, port, targets, cluster)
+                    VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?)
                     ON CONFLICT (tenant, service_uid) DO UPDATE SET namespace = excluded.namespace, name = excluded.name,
                         port = excluded.port, targets = excluded.targets, updated_at = now()
                     WHERE (routes.namespace, routes.name, routes.port, routes.targets)
@@ -98,6 +107,7 @@ public final class RouteStore {
                 ps.setString(5, hostname);
                 ps.setInt(6, spec.port());
                 ps.setString(7, json(spec.targets()));
+                ps.setString(8, cluster == null ? "default" : cluster);
                 ps.executeUpdate();
             }
             if (old == null || !Set.copyOf(old).equals(Set.copyOf(spec.targets()))) {
@@ -112,17 +122,18 @@ public final class RouteStore {
         return v;
     }
 
-    /** Removes the route; its name stops answering at the next edge sync. */
-    public void delete(String tenant, String serviceUid) {
+    /** Removes the route (of the cluster {@code cluster}; null: any); its name stops answering at the next edge sync. */
+    public void delete(String tenant, String serviceUid, String cluster) {
         Set<UUID> hosts = new HashSet<>();
         db.tx(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "DELETE FROM routes WHERE tenant = ? AND service_uid = ? RETURNING targets::text")) {
+                    "DELETE FROM routes WHERE tenant = ? AND service_uid = ? AND cluster = coalesce(?, cluster) RETURNING targets::text")) {
                 ps.setString(1, tenant);
                 ps.setString(2, serviceUid);
+                ps.setString(3, cluster);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        throw ApiException.notFound("route for service " + serviceUid + " of tenant " + tenant);
+                        throw notFound(tenant, serviceUid, cluster);
                     }
                     Set<String> pods = new HashSet<>();
                     targets(rs.getString(1)).forEach(t -> pods.add(t.podUid()));
@@ -134,27 +145,43 @@ public final class RouteStore {
         hosts.forEach(wakeups::changed);
     }
 
-    public RouteView get(String tenant, String serviceUid) {
+    /** The route of the tenant's cluster {@code cluster} (null: any). */
+    public RouteView get(String tenant, String serviceUid, String cluster) {
         return db.read(c -> {
             RouteView v = one(c, tenant, serviceUid);
-            if (v == null) {
-                throw ApiException.notFound("route for service " + serviceUid + " of tenant " + tenant);
+            if (v == null || cluster != null && !cluster.equals(clusterOf(c, tenant, serviceUid))) {
+                throw notFound(tenant, serviceUid, cluster);
             }
             return v;
         });
     }
 
-    /** One tenant's routes, or every route when {@code tenant} is null (operators). */
-    public List<RouteView> list(String tenant) {
+    /** One tenant's routes (of the cluster {@code cluster}; null: all), or every route when {@code tenant} is null (operators). */
+    public List<RouteView> list(String tenant, String cluster) {
         return db.read(c -> {
-            try (PreparedStatement ps = c.prepareStatement(VIEW + (tenant == null ? "" : " WHERE r.tenant = ?")
+            try (PreparedStatement ps = c.prepareStatement(VIEW + (tenant == null ? "" : " WHERE r.tenant = ? AND r.cluster = coalesce(?, r.cluster)")
                     + " ORDER BY r.tenant, r.namespace, r.name")) {
                 if (tenant != null) {
                     ps.setString(1, tenant);
+                    ps.setString(2, cluster);
                 }
                 return views(ps);
             }
         });
+    }
+
+    private static String clusterOf(Connection c, String tenant, String serviceUid) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT cluster FROM routes WHERE tenant = ? AND service_uid = ?")) {
+            ps.setString(1, tenant);
+            ps.setString(2, serviceUid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static ApiException notFound(String tenant, String serviceUid, String cluster) {
+        return ApiException.notFound("route for service " + serviceUid + " of tenant " + tenant + (cluster == null ? "" : " in cluster " + cluster));
     }
 
     private static RouteView one(Connection c, String tenant, String serviceUid) throws SQLException {

@@ -38,7 +38,7 @@ public final class TenantAgent implements AutoCloseable {
     private volatile NodeController.Provider provider;
     private final KubernetesClient k8s;
     /** This agent's cluster among the tenant's, once known (the node-sync thread's). */
-    private String cluster;
+    private volatile String cluster;
     private volatile boolean running = true;
     private final Thread serviceLoop;
     private final ServiceController services;
@@ -80,11 +80,13 @@ public final class TenantAgent implements AutoCloseable {
         try {
             NodeController.Provider p = node.syncOnce();
             if (p != null) {
-                provider = p;
+                // The cluster before the provider: the Service loop starts on the provider and must
+                // never ask for routes without its cluster (all the tenant's clusters' routes).
                 if (cluster == null) {
                     cluster = ClusterId.resolve(k8s, config.clusterId());
                     log.info("serving cluster {} of tenant {}", cluster, p.tenant());
                 }
+                provider = p;
                 pods.provider(new ProviderPods(client, p.tenant(), cluster), p.offerings());
                 if (kubelet != null) {
                     kubelet.start(new ControlApiBackend(config.controlApi(), config.tenantToken(), p.tenant()));
@@ -109,7 +111,7 @@ public final class TenantAgent implements AutoCloseable {
                 continue;
             }
             try {
-                services.syncOnce(p.tenant());
+                services.syncOnce(p.tenant(), cluster);
             } catch (IOException | JsonClient.Refused e) {
                 log.warn("service sync skipped, provider unreachable: {}", e.getMessage());
             } catch (RuntimeException e) {

@@ -120,19 +120,24 @@ public final class ProviderClient {
         return cluster == null ? "" : "?cluster=" + cluster;
     }
 
-    /** Publishes (or updates) a LoadBalancer Service's route; returns it with its public name. */
-    public RouteView putRoute(String tenant, String serviceUid, RouteSpec spec) throws IOException, Refused {
-        return http.send("PUT", "/v1/tenants/" + tenant + "/routes/" + serviceUid, token, spec, RouteView.class);
+    /**
+     * Publishes (or updates) a LoadBalancer Service's route as the tenant's cluster {@code cluster}'s
+     * (null: {@code default}); returns it with its public name.
+     */
+    public RouteView putRoute(String tenant, String serviceUid, RouteSpec spec, String cluster) throws IOException, Refused {
+        return http.send("PUT", "/v1/tenants/" + tenant + "/routes/" + serviceUid + in(cluster), token, spec, RouteView.class);
     }
 
-    public List<RouteView> routes(String tenant) throws IOException, Refused {
-        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/routes", token, null).get("items"), ROUTES);
+    /** The routes of the tenant's cluster {@code cluster}; null: of all its clusters. */
+    public List<RouteView> routes(String tenant, String cluster) throws IOException, Refused {
+        return Json.mapper().convertValue(http.tree("GET", "/v1/tenants/" + tenant + "/routes" + in(cluster), token, null).get("items"),
+                ROUTES);
     }
 
-    /** Removes a route; one already gone is fine. */
-    public void deleteRoute(String tenant, String serviceUid) throws IOException, Refused {
+    /** Removes a route of the tenant's cluster {@code cluster} (null: any); one already gone is fine. */
+    public void deleteRoute(String tenant, String serviceUid, String cluster) throws IOException, Refused {
         try {
-            http.send("DELETE", "/v1/tenants/" + tenant + "/routes/" + serviceUid, token, null, Void.class);
+            http.send("DELETE", "/v1/tenants/" + tenant + "/routes/" + serviceUid + in(cluster), token, null, Void.class);
         } catch (Refused e) {
             if (e.status() != 404) {
                 throw e;

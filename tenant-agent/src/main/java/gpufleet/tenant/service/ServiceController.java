@@ -72,7 +72,7 @@ public final class ServiceController {
      * One pass over every Service of our class; removes routes whose Service is gone (the
      * provider's routes are read when the set of such Services changed, or after {@link #RECHECK}).
      */
-    public void syncOnce(String tenant) throws IOException, JsonClient.Refused {
+    public void syncOnce(String tenant, String cluster) throws IOException, JsonClient.Refused {
         List<Service> all = allServices.get();
         List<Service> services = (all != null ? all : k8s.services().inAnyNamespace().list().getItems()).stream()
                 .filter(ServiceController::ours).toList();
@@ -89,7 +89,7 @@ public final class ServiceController {
             live.add(uid);
             RouteSpec spec = route(s, pods);
             if (!spec.equals(sent.get(uid))) {
-                RouteView v = provider.putRoute(tenant, uid, spec);
+                RouteView v = provider.putRoute(tenant, uid, spec, cluster);
                 log.info("service {}/{} published at https://{} ({} target(s), {} ready)", s.getMetadata().getNamespace(),
                         s.getMetadata().getName(), v.hostname(), v.targets().size(), v.readyTargets());
                 sent.put(uid, spec);
@@ -98,9 +98,9 @@ public final class ServiceController {
             writeStatus(s, hostnames.get(uid));
         }
         if (!live.equals(compared) || System.nanoTime() - comparedAt > RECHECK.toNanos()) {
-            for (RouteView r : provider.routes(tenant)) {
+            for (RouteView r : provider.routes(tenant, cluster)) {
                 if (!live.contains(r.serviceUid())) {
-                    provider.deleteRoute(tenant, r.serviceUid());
+                    provider.deleteRoute(tenant, r.serviceUid(), cluster);
                     log.info("service {}/{} is gone: its route {} removed", r.namespace(), r.name(), r.hostname());
                 }
             }

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 /** LoadBalancer Services of class k8s.gpu become routes (mock API server, real control-api on PostgreSQL). */
 @EnableKubernetesMockClient(crud = true)
 class ServicesIT {
+    static final String CLUSTER = "cluster-a";
     KubernetesClient client;
     ApiFixture fx;
     String token;
@@ -68,7 +69,7 @@ class ServicesIT {
         pod("elsewhere", "node-1", Map.of("run", "inference"));
         pod("unrelated", "k8s.gpu", Map.of("run", "other"));
         Service svc = service("inference", "LoadBalancer", "k8s.gpu", 8080);
-        services.syncOnce("skg00000");
+        services.syncOnce("skg00000", CLUSTER);
         String name = svc.getMetadata().getUid() + "-skg00000.cloud.provider.tld";
         Service now = client.services().inNamespace("default").withName("inference").get();
         assertThat(now.getStatus().getLoadBalancer().getIngress()).singleElement()
@@ -82,20 +83,34 @@ class ServicesIT {
 
         Pod p2 = pod("inference-2", "k8s.gpu", Map.of("run", "inference"));
         client.pods().inNamespace("default").withName("inference-1").delete();
-        services.syncOnce("skg00000");
+        services.syncOnce("skg00000", CLUSTER);
         assertThat(routes().get(0).get("targets")).singleElement()
                 .satisfies(t -> assertThat(t.get("podUid").asText()).isEqualTo(p2.getMetadata().getUid()));
 
         client.services().inNamespace("default").withName("inference").delete();
-        services.syncOnce("skg00000");
+        services.syncOnce("skg00000", CLUSTER);
         assertThat(routes()).isEmpty();
+    }
+
+    @Test
+    void theTenantsOtherClustersRoutesAreLeftAlone() throws Exception {
+        // The tenant's other cluster published a Service through its own agent; this cluster has none.
+        String theirs = "6f1c2a4e-0b7d-4c1e-9a55-3d2f7e8b9c10";
+        assertThat(fx.http.put("/v1/tenants/skg00000/routes/" + theirs + "?cluster=cluster-b", token,
+                Map.of("namespace", "default", "name", "web", "port", 80, "targets", List.of())).status()).isEqualTo(200);
+        services.syncOnce("skg00000", CLUSTER);
+        assertThat(routes()).as("cluster-b's route after cluster-a's agent compared its Services").singleElement()
+                .satisfies(r -> assertThat(r.get("serviceUid").asText()).isEqualTo(theirs));
+        assertThat(fx.http.delete("/v1/tenants/skg00000/routes/" + theirs + "?cluster=" + CLUSTER, token).status())
+                .as("another cluster's route is not this cluster's to remove").isEqualTo(404);
+        assertThat(routes()).hasSize(1);
     }
 
     @Test
     void aNamedTargetPortResolvesToTheContainerPort() throws Exception {
         pod("inference-1", "k8s.gpu", Map.of("run", "inference"));
         service("inference", "LoadBalancer", "k8s.gpu", "http");
-        services.syncOnce("skg00000");
+        services.syncOnce("skg00000", CLUSTER);
         assertThat(routes().at("/0/targets/0/port").asInt()).isEqualTo(8080);
     }
 
@@ -106,7 +121,7 @@ class ServicesIT {
         versions.put("metallb", service("metallb", "LoadBalancer", "metallb.universe.tf/metallb", 8080).getMetadata().getResourceVersion());
         versions.put("cloud", service("cloud", "LoadBalancer", null, 8080).getMetadata().getResourceVersion());
         versions.put("plain", service("plain", "ClusterIP", null, 8080).getMetadata().getResourceVersion());
-        services.syncOnce("skg00000");
+        services.syncOnce("skg00000", CLUSTER);
         assertThat(routes()).isEmpty();
         for (String name : List.of("metallb", "cloud", "plain")) {
             Service s = client.services().inNamespace("default").withName(name).get();
@@ -132,12 +147,12 @@ class ServicesIT {
                     podReads.incrementAndGet();
                     return List.of(held);
                 }, () -> heldServices);
-        fromInformers.syncOnce("skg00000");
+        fromInformers.syncOnce("skg00000", CLUSTER);
         assertThat(podReads).as("no Service of class k8s.gpu: no pod read").hasValue(0);
         assertThat(routes()).isEmpty();
 
         heldServices.add(service("inference", "LoadBalancer", "k8s.gpu", 8080));
-        fromInformers.syncOnce("skg00000");
+        fromInformers.syncOnce("skg00000", CLUSTER);
         assertThat(podReads).hasValue(1);
         assertThat(routes().at("/0/targets/0/podUid").asText()).as("the informer's pod, which the API server does not have")
                 .isEqualTo("held-by-the-informer");
