@@ -69,6 +69,10 @@ public final class Quotas {
         }
     }
 
+    public static final String LIVE_WORKLOADS = """
+            SELECT t.tenant, n.count FROM unnest(?::text[]) AS t (tenant)
+            CROSS JOIN LATERAL (SELECT count(*) FROM workloads w WHERE w.tenant = t.tenant AND w.deleted_at IS NULL) n""";
+
     /**
      * The tenants' live workloads (not yet deleted: those being stopped still hold their GPUs),
      * each tenant counted on its own (workloads_live_by_tenant): as
@@ -77,9 +81,7 @@ public final class Quotas {
      */
     public static Map<String, Long> liveWorkloads(Connection c, List<String> tenants) throws SQLException {
         Map<String, Long> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT t.tenant, n.count FROM unnest(?::text[]) AS t (tenant)
-                CROSS JOIN LATERAL (SELECT count(*) FROM workloads w WHERE w.tenant = t.tenant AND w.deleted_at IS NULL) n""")) {
+        try (PreparedStatement ps = c.prepareStatement(LIVE_WORKLOADS)) {
             ps.setArray(1, c.createArrayOf("text", new ArrayList<>(tenants).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -13,25 +13,24 @@ import gpufleet.control.placement.GpuAsks;
 import gpufleet.control.placement.PlacementBatch;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
-import gpufleet.control.quota.TenantLimits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,16 +38,20 @@ import org.slf4j.LoggerFactory;
  * The one path of a create, for a lone pod and for a burst alike. Requests that arrive while a
  * batch is being written wait for the next one and are written together (group commit): a burst
  * costs a few statements per batch instead of a few per pod, and a lone request waits for
- * nothing, as there is no lingering for company. Each request gets its exact answer: its pod's
- * workload when the pod UID is known, the refusal of its offering, its limits or its tenant's
- * quota, or its new workload, placed when the batch could lock a fitting host. The rest are
- * placed right after, each in its own transaction, where a placement may wait for a host another
- * transaction holds, or is left pending with the reason nothing fits ({@link Placer#placeIfPending},
- * which the pending placer uses too).
+ * nothing, as there is no lingering for company. Two workers write batches at the same time,
+ * each pod UID always to the same one (so one replica never races itself to insert a pod):
+ * while one waits for PostgreSQL, the other's statements run. Each request gets its exact
+ * answer: its pod's workload when the pod UID is known (409 when another of the tenant's
+ * clusters owns it), the refusal of its offering, its limits or its tenant's quota
+ * ({@link CreationQuota}), or its new workload, placed when the batch could lock a fitting
+ * host. The rest are placed right after, each in its own transaction, where a placement may
+ * wait for a host another transaction holds, or is left pending with the reason nothing fits
+ * ({@link Placer#placeIfPending}, which the pending placer uses too).
  */
 final class Creations implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Creations.class);
     static final int MAX_BATCH = 64;
+    static final int WORKERS = 2;
     /** How long a create waits for its batch; past it, the answer is 503 and the same create may be sent again. */
     private static final long ANSWER_SECONDS = 30;
 
@@ -68,6 +71,10 @@ final class Creations implements AutoCloseable {
             return tenant + "\u0000" + spec.podUid();
         }
 
+        String cluster() {
+            return spec.cluster() == null ? WorkloadStore.DEFAULT_CLUSTER : spec.cluster();
+        }
+
         String offerKey() {
             return tenant + "\u0000" + spec.offering();
         }
@@ -76,18 +83,51 @@ final class Creations implements AutoCloseable {
     /** An offering a tenant may use: its model and the most a pod of it may ask. */
     private record Offer(String model, int gpus, long cpuMillis, long memoryBytes) {}
 
+    /**
+     * Every statement of a batch finds its rows by key, whatever its parameters and the tables'
+     * statistics (CreationPlansIT, PlacementPlansIT): so each is planned once per connection, not
+     * at every batch (PostgreSQL kept planning the candidate search anew: 0.5 ms of a lone
+     * create's 6), and never as a scan of a table, which a tenant holding every workload made the
+     * cheaper plan for its count once the table was analyzed.
+     */
+    static final List<String> SETTINGS = List.of("plan_cache_mode = force_generic_plan", "enable_seqscan = off");
+    /** The cluster of each pod already a workload, looked up by key. */
+    static final String EXISTING = """
+            SELECT x.tenant, x.pod_uid, known.cluster FROM unnest(?::text[], ?::text[]) AS x (tenant, pod_uid)
+            CROSS JOIN LATERAL (SELECT w.cluster FROM workloads w WHERE w.tenant = x.tenant AND w.pod_uid = x.pod_uid LIMIT 1) known""";
+    /** The offerings asked for that each tenant may use. */
+    static final String OFFERS = """
+            SELECT DISTINCT x.tenant, o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes
+            FROM unnest(?::text[], ?::text[]) AS x (tenant, offering)
+            JOIN offerings o ON o.name = x.offering
+            JOIN tenant_offerings t ON t.offering = o.name AND t.tenant = x.tenant""";
+    /** The new workloads, placed or pending. */
+    static final String INSERT = """
+            INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase,
+                sealed_secrets, host_id)
+            SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory,
+                   CASE WHEN x.host IS NULL THEN 'pending' ELSE 'placed' END, decode(x.sealed, 'base64'), x.host
+            FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[],
+                        ?::text[], ?::uuid[])
+                 AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed, host)""";
+
     private final Database db;
-    private final Quotas quotas;
-    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
-    private final Thread worker;
+    private final CreationQuota quota;
+    private final List<LinkedBlockingQueue<Job>> queues = new ArrayList<>();
+    private final List<Thread> workers = new ArrayList<>();
     private volatile boolean running = true;
 
     Creations(Database db, Quotas quotas) {
         this.db = db;
-        this.quotas = quotas;
-        this.worker = new Thread(this::loop, "creations");
-        this.worker.setDaemon(true);
-        this.worker.start();
+        this.quota = new CreationQuota(quotas);
+        for (int i = 0; i < WORKERS; i++) {
+            LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+            Thread worker = new Thread(() -> loop(queue), "creations-" + i);
+            worker.setDaemon(true);
+            queues.add(queue);
+            workers.add(worker);
+            worker.start();
+        }
     }
 
     /** Creates the workload and places it if it fits (see the class comment); throws the refusal. */
@@ -96,7 +136,8 @@ final class Creations implements AutoCloseable {
         if (!running) {
             throw new ApiException(ErrorKind.UNAVAILABLE, "the control-api is shutting down; send the create again");
         }
-        queue.add(new Job(tenant, spec, sealed, f));
+        Job job = new Job(tenant, spec, sealed, f);
+        queues.get(Math.floorMod(job.key().hashCode(), WORKERS)).add(job);
         Outcome o;
         try {
             o = f.get(ANSWER_SECONDS, TimeUnit.SECONDS);
@@ -121,7 +162,7 @@ final class Creations implements AutoCloseable {
         return ((Answer) o).created();
     }
 
-    private void loop() {
+    private void loop(LinkedBlockingQueue<Job> queue) {
         while (running) {
             List<Job> jobs = new ArrayList<>();
             try {
@@ -156,15 +197,28 @@ final class Creations implements AutoCloseable {
 
     private void run(List<Job> jobs) {
         Map<Job, Outcome> outcomes = new HashMap<>();
-        Retry.onConflict(() -> db.tx(c -> {
-            outcomes.clear();
-            batch(c, jobs, outcomes);
-            return null;
-        }));
+        Map<String, Long> perTenant = new HashMap<>();
+        jobs.forEach(j -> perTenant.merge(j.tenant(), 1L, Long::sum));
+        try {
+            run(jobs, outcomes, quota.countAfter(perTenant));
+        } catch (CreationQuota.Exceeded e) {
+            run(jobs, outcomes, false);
+        }
         jobs.forEach(j -> j.done().complete(outcomes.get(j)));
     }
 
-    private void batch(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
+    private void run(List<Job> jobs, Map<Job, Outcome> outcomes, boolean countAfter) {
+        Retry.onConflict(() -> db.tx(c -> {
+            outcomes.clear();
+            batch(c, jobs, outcomes, countAfter);
+            return null;
+        }));
+    }
+
+    private void batch(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes, boolean countAfter) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute(SETTINGS.stream().map(x -> "SET LOCAL " + x).collect(Collectors.joining("; ")));
+        }
         Map<String, Job> first = new LinkedHashMap<>();
         List<Job> repeats = new ArrayList<>();
         for (Job j : jobs) {
@@ -173,13 +227,17 @@ final class Creations implements AutoCloseable {
             }
         }
         List<Job> fresh = new ArrayList<>(first.values());
-        Set<String> existing = existing(c, fresh);
+        Map<String, String> existing = existing(c, fresh);
         Map<String, Offer> offers = offers(c, fresh);
         List<Job> allowed = new ArrayList<>();
         for (Job j : fresh) {
             Offer o = offers.get(j.offerKey());
             ApiException overLimits = o == null ? null : limitsRefusal(j.spec(), o);
-            if (existing.contains(j.key())) {
+            String owner = existing.get(j.key());
+            if (owner != null && !owner.equals(j.cluster())) {
+                outcomes.put(j, new Refusal(new ApiException(ErrorKind.CONFLICT, "pod " + j.spec().podUid() + " is already a workload of tenant "
+                        + j.tenant() + "'s cluster " + owner + ", not of cluster " + j.cluster(), "cluster")));
+            } else if (owner != null) {
                 outcomes.put(j, new Answer(new WorkloadStore.Created(WorkloadViews.byPodUid(c, j.tenant(), j.spec().podUid()), false)));
             } else if (o == null) {
                 outcomes.put(j, new Refusal(new ApiException(ErrorKind.INVALID, "offering " + j.spec().offering()
@@ -190,7 +248,8 @@ final class Creations implements AutoCloseable {
                 allowed.add(j);
             }
         }
-        List<Job> accepted = withinQuota(c, allowed, outcomes);
+        List<Job> accepted = countAfter ? allowed
+                : quota.within(c, allowed, Job::tenant, (j, refusal) -> outcomes.put(j, new Refusal(refusal)));
         Map<UUID, Job> byId = new LinkedHashMap<>();
         accepted.forEach(j -> byId.put(UUID.randomUUID(), j));
         if (!byId.isEmpty()) {
@@ -205,6 +264,9 @@ final class Creations implements AutoCloseable {
             Map<UUID, Fit.Placed> placed = PlacementBatch.decide(c, byModel);
             insert(c, byId, placed);
             PlacementBatch.allocate(c, asks, placed);
+            if (countAfter) {
+                quota.check(c, accepted.stream().map(Job::tenant).toList());
+            }
             Map<UUID, WorkloadView> views = new HashMap<>();
             WorkloadViews.byIds(c, new ArrayList<>(placed.keySet())).forEach(v -> views.put(v.id(), v));
             byId.forEach((id, j) -> outcomes.put(j, placed.containsKey(id) ? new Answer(new WorkloadStore.Created(views.get(id), true))
@@ -236,45 +298,18 @@ final class Creations implements AutoCloseable {
     }
 
     /**
-     * The jobs that fit in their tenants' workload quotas, counted with the tenants locked; the
-     * others get the quota's refusal (or 404 for a tenant that is gone).
+     * The cluster of each job's pod that is already a workload, by the job's key. Each is looked
+     * up by its key (the LIMIT keeps the lookup per job): joined as sets, a workloads table without
+     * statistics was scanned whole.
      */
-    private List<Job> withinQuota(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes) throws SQLException {
-        if (jobs.isEmpty()) {
-            return jobs;
-        }
-        List<String> tenants = jobs.stream().map(Job::tenant).distinct().sorted().toList();
-        Map<String, TenantLimits> limits = quotas.lock(c, tenants);
-        Map<String, Long> used = new HashMap<>(Quotas.liveWorkloads(c, tenants));
-        List<Job> out = new ArrayList<>();
-        for (Job j : jobs) {
-            TenantLimits l = limits.get(j.tenant());
-            long n = used.getOrDefault(j.tenant(), 0L);
-            ApiException refused = l == null ? ApiException.notFound("tenant " + j.tenant()) : Quotas.workloadRefusal(j.tenant(), n, l);
-            if (refused != null) {
-                outcomes.put(j, new Refusal(refused));
-            } else {
-                used.put(j.tenant(), n + 1);
-                out.add(j);
-            }
-        }
-        return out;
-    }
-
-    /**
-     * The jobs whose pod is already a workload. Each is looked up by its key (the LIMIT keeps the
-     * lookup per job): joined as sets, a workloads table without statistics was scanned whole.
-     */
-    private static Set<String> existing(Connection c, List<Job> jobs) throws SQLException {
-        Set<String> out = new HashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT x.tenant, x.pod_uid FROM unnest(?::text[], ?::text[]) AS x (tenant, pod_uid)
-                CROSS JOIN LATERAL (SELECT 1 FROM workloads w WHERE w.tenant = x.tenant AND w.pod_uid = x.pod_uid LIMIT 1) known""")) {
+    private static Map<String, String> existing(Connection c, List<Job> jobs) throws SQLException {
+        Map<String, String> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(EXISTING)) {
             ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
             ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().podUid()).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1) + "\u0000" + rs.getString(2));
+                    out.put(rs.getString(1) + "\u0000" + rs.getString(2), rs.getString(3));
                 }
             }
         }
@@ -284,11 +319,7 @@ final class Creations implements AutoCloseable {
     /** The offerings each tenant may use, among those asked for. */
     private static Map<String, Offer> offers(Connection c, List<Job> jobs) throws SQLException {
         Map<String, Offer> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT DISTINCT x.tenant, o.name, o.gpu_model, o.gpu_count, o.cpu_millis, o.memory_bytes
-                FROM unnest(?::text[], ?::text[]) AS x (tenant, offering)
-                JOIN offerings o ON o.name = x.offering
-                JOIN tenant_offerings t ON t.offering = o.name AND t.tenant = x.tenant""")) {
+        try (PreparedStatement ps = c.prepareStatement(OFFERS)) {
             ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
             ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().offering()).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -335,14 +366,7 @@ final class Creations implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        try (PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO workloads (id, tenant, pod_uid, namespace, name, offering, spec, gpu_count, cpu_millis, memory_bytes, phase,
-                    sealed_secrets, host_id)
-                SELECT x.id, x.tenant, x.pod, x.ns, x.name, x.offering, x.spec::jsonb, x.gpus, x.cpu, x.memory,
-                       CASE WHEN x.host IS NULL THEN 'pending' ELSE 'placed' END, decode(x.sealed, 'base64'), x.host
-                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::bigint[],
-                            ?::text[], ?::uuid[])
-                     AS x (id, tenant, pod, ns, name, offering, spec, gpus, cpu, memory, sealed, host)""")) {
+        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
             ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
             ps.setArray(3, c.createArrayOf("text", pods.toArray()));
@@ -362,6 +386,6 @@ final class Creations implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        worker.interrupt();
+        workers.forEach(Thread::interrupt);
     }
 }

@@ -48,12 +48,6 @@ public final class WorkloadStore implements AutoCloseable {
      * "exceeded quota" (nothing stored).
      */
     public Created create(String tenant, WorkloadSpec given) {
-        String owner = db.read(c -> cluster(c, tenant, given.podUid()));
-        String cluster = given.cluster() == null ? DEFAULT_CLUSTER : given.cluster();
-        if (owner != null && !owner.equals(cluster)) {
-            throw new ApiException(ErrorKind.CONFLICT, "pod " + given.podUid() + " is already a workload of tenant " + tenant
-                    + "'s cluster " + owner + ", not of cluster " + cluster, "cluster");
-        }
         // Sealed before any transaction: only the clear part is stored in the spec and placed.
         SpecSecrets.Split split = secrets.split(tenant, given);
         Created r = creations.create(tenant, split.clear(), split.sealed());

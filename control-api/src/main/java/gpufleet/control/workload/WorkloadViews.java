@@ -31,7 +31,7 @@ final class WorkloadViews {
      * {@code w.id = ANY (?)}, the plan a connection kept from a workloads table without
      * statistics scanned the whole table.
      */
-    private static final String BY_IDS = COLUMNS
+    static final String BY_IDS = COLUMNS
             + " FROM unnest(?::uuid[]) AS k (id) CROSS JOIN LATERAL (SELECT * FROM workloads WHERE id = k.id LIMIT 1) w";
 
     private WorkloadViews() {}

@@ -13,6 +13,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -83,6 +86,35 @@ class QuotasIT {
         assertThat(statuses.stream().filter(s -> s == 201).count()).as("statuses %s", statuses).isEqualTo(3);
         assertThat(statuses.stream().filter(s -> s == 403).count()).as("statuses %s", statuses).isEqualTo(9);
         assertThat(stored()).isEqualTo(3);
+    }
+
+    /**
+     * A tenant with plenty of room has its creates counted after they are placed (so that two
+     * batches of it run at once); the room it had is only a hint. Lowered meanwhile, the quota
+     * still holds: the batches that went over are undone and counted again first.
+     */
+    @Test
+    void aQuotaLoweredWhileTheTenantHadRoomStillHoldsForPodsArrivingTogether() throws Exception {
+        limits(Map.of("maxWorkloads", 1000));
+        assertThat(create("first").status()).isEqualTo(201);
+        limits(Map.of("maxWorkloads", 4));
+        ExecutorService clients = Executors.newFixedThreadPool(12);
+        try {
+            List<Future<Http.Response>> all = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                String uid = "late-" + i;
+                all.add(clients.submit(() -> create(uid)));
+            }
+            List<Integer> statuses = new ArrayList<>();
+            for (Future<Http.Response> f : all) {
+                statuses.add(f.get().status());
+            }
+            assertThat(statuses.stream().filter(s -> s == 201).count()).as("statuses %s", statuses).isEqualTo(3);
+            assertThat(statuses.stream().filter(s -> s == 403).count()).as("statuses %s", statuses).isEqualTo(9);
+            assertThat(stored()).isEqualTo(4);
+        } finally {
+            clients.shutdownNow();
+        }
     }
 
     @Test
