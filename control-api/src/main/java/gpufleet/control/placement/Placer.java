@@ -3,6 +3,7 @@ package gpufleet.control.placement;
 import com.fasterxml.jackson.core.type.TypeReference;
 import gpufleet.common.Json;
 import gpufleet.common.api.WorkloadSpec;
+import gpufleet.control.db.Pipeline;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -256,19 +257,20 @@ public final class Placer {
     /** One placement of the one-at-a-time path: its allocations, its host's version, the workload on its host. */
     private static void write(Connection c, UUID workloadId, String tenant, Fit.Placed p, List<String> containers)
             throws SQLException {
-        allocate(c, List.of(new Ask(workloadId, tenant, null, containers)), List.of(p));
-        try (PreparedStatement ps = c.prepareStatement(PLACED)) {
-            ps.setObject(1, p.hostId());
-            ps.setObject(2, workloadId);
-            ps.executeUpdate();
-        }
+        Pipeline steps = new Pipeline();
+        allocate(steps, List.of(new Ask(workloadId, tenant, null, containers)), List.of(p));
+        steps.add(PLACED, b -> {
+            b.set(1, p.hostId());
+            b.set(2, workloadId);
+        }, null);
+        steps.run(c);
     }
 
     /** One workload to place: its id, tenant, request and container names. */
     public record Ask(UUID workloadId, String tenant, Fit.Request request, List<String> containers) {}
 
-    /** The allocations of placed asks, one statement for all, and one version bump per host. */
-    static void allocate(Connection c, List<Ask> asks, List<Fit.Placed> decisions) throws SQLException {
+    /** Adds the allocations of placed asks, one statement for all, and the bumps of their hosts' versions. */
+    static void allocate(Pipeline steps, List<Ask> asks, List<Fit.Placed> decisions) {
         List<String> gpus = new ArrayList<>();
         List<String> tenants = new ArrayList<>();
         List<UUID> owners = new ArrayList<>();
@@ -287,20 +289,17 @@ public final class Placer {
             }
             bumped.add(p.hostId());
         }
-        try (PreparedStatement ps = c.prepareStatement(WRITE)) {
-            ps.setArray(1, c.createArrayOf("text", gpus.toArray()));
-            ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
-            ps.setArray(3, c.createArrayOf("uuid", owners.toArray()));
-            ps.setArray(4, c.createArrayOf("text", containers.toArray()));
-            ps.setArray(5, c.createArrayOf("text", gpus.toArray()));
-            ps.executeUpdate();
-        }
-        try (PreparedStatement ps = c.prepareStatement(BUMP)) {
-            for (UUID h : bumped) {
-                ps.setObject(1, h);
-                ps.addBatch();
-            }
-            ps.executeBatch();
+        steps.add(WRITE, b -> {
+            b.array(1, "text", gpus);
+            b.array(2, "text", tenants);
+            b.array(3, "uuid", owners);
+            b.array(4, "text", containers);
+            b.array(5, "text", gpus);
+        }, null);
+        // A statement per host, all in the same round trip: with an array of hosts, the generic
+        // plan was a scan of every host.
+        for (UUID h : bumped) {
+            steps.add(BUMP, b -> b.set(1, h), null);
         }
     }
 

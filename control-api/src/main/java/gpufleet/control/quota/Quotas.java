@@ -31,16 +31,24 @@ public final class Quotas {
                 maxStreams == null ? defaults.maxStreams() : maxStreams);
     }
 
+    /** Locks the tenants' rows (the names, an array) in name order; their names and limits ({@link #limits(ResultSet)}). */
+    public static final String LOCK = """
+            SELECT name, max_workloads, max_routes, max_streams FROM tenants WHERE name = ANY (?)
+            ORDER BY name FOR NO KEY UPDATE""";
+
+    /** The limits in a row of {@link #LOCK}. */
+    public TenantLimits limits(ResultSet rs) throws SQLException {
+        return of(integer(rs, 2), integer(rs, 3), integer(rs, 4));
+    }
+
     /** Locks the tenants' rows in name order and returns their limits; a tenant that does not exist is absent. */
     public Map<String, TenantLimits> lock(Connection c, List<String> tenants) throws SQLException {
         Map<String, TenantLimits> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT name, max_workloads, max_routes, max_streams FROM tenants WHERE name = ANY (?)
-                ORDER BY name FOR NO KEY UPDATE""")) {
+        try (PreparedStatement ps = c.prepareStatement(LOCK)) {
             ps.setArray(1, c.createArrayOf("text", tenants.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.put(rs.getString(1), of(integer(rs, 2), integer(rs, 3), integer(rs, 4)));
+                    out.put(rs.getString(1), limits(rs));
                 }
             }
         }
@@ -69,28 +77,15 @@ public final class Quotas {
         }
     }
 
+    /**
+     * The tenants' live workloads (not yet deleted: those being stopped still hold their GPUs),
+     * each tenant counted on its own (an index of live workloads by tenant): as
+     * {@code tenant = ANY (?)}, the plan kept from a workloads table without statistics scanned
+     * the whole table. Rows: tenant, count.
+     */
     public static final String LIVE_WORKLOADS = """
             SELECT t.tenant, n.count FROM unnest(?::text[]) AS t (tenant)
             CROSS JOIN LATERAL (SELECT count(*) FROM workloads w WHERE w.tenant = t.tenant AND w.deleted_at IS NULL) n""";
-
-    /**
-     * The tenants' live workloads (not yet deleted: those being stopped still hold their GPUs),
-     * each tenant counted on its own (workloads_live_by_tenant): as
-     * {@code tenant = ANY (?)}, the plan kept from a workloads table without statistics scanned
-     * the whole table.
-     */
-    public static Map<String, Long> liveWorkloads(Connection c, List<String> tenants) throws SQLException {
-        Map<String, Long> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(LIVE_WORKLOADS)) {
-            ps.setArray(1, c.createArrayOf("text", new ArrayList<>(tenants).toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getString(1), rs.getLong(2));
-                }
-            }
-        }
-        return out;
-    }
 
     /**
      * The refusal of one more workload for a tenant with {@code used} live workloads under

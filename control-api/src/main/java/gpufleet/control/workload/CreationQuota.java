@@ -1,10 +1,9 @@
 package gpufleet.control.workload;
 
+import gpufleet.control.db.Pipeline;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.quota.Quotas;
 import gpufleet.control.quota.TenantLimits;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,6 +33,12 @@ final class CreationQuota {
         }
     }
 
+    /** The tenants' limits and live workloads, read by the steps {@link #count} added, once they ran. */
+    static final class Count {
+        private final Map<String, TenantLimits> limits = new HashMap<>();
+        private final Map<String, Long> used = new HashMap<>();
+    }
+
     private final Quotas quotas;
     private final Map<String, Long> room = new ConcurrentHashMap<>();
 
@@ -47,20 +52,37 @@ final class CreationQuota {
     }
 
     /**
-     * Counting first: locks the tenants, then keeps the creates that fit (in order) and gives the
-     * others their refusal ({@code refuse}); a tenant that is gone refuses with 404.
+     * Adds the steps that lock the tenants' rows (in name order) and then count their live
+     * workloads: the count, a statement of its own after the lock, sees every create committed
+     * before the lock was granted, and this transaction's own.
      */
-    <J> List<J> within(Connection c, List<J> jobs, Function<J, String> tenantOf, RefusalSink<J> refuse) throws SQLException {
-        if (jobs.isEmpty()) {
-            return jobs;
-        }
-        List<String> tenants = jobs.stream().map(tenantOf).distinct().sorted().toList();
-        Map<String, TenantLimits> limits = quotas.lock(c, tenants);
-        Map<String, Long> used = new HashMap<>(Quotas.liveWorkloads(c, tenants));
+    Count count(Pipeline steps, List<String> tenants) {
+        List<String> sorted = tenants.stream().distinct().sorted().toList();
+        Count n = new Count();
+        steps.add(Quotas.LOCK, b -> b.array(1, "text", sorted), rs -> {
+            while (rs.next()) {
+                n.limits.put(rs.getString(1), quotas.limits(rs));
+            }
+        });
+        steps.add(Quotas.LIVE_WORKLOADS, b -> b.array(1, "text", sorted), rs -> {
+            while (rs.next()) {
+                n.used.put(rs.getString(1), rs.getLong(2));
+            }
+        });
+        return n;
+    }
+
+    /**
+     * Counting first, with the count made before the batch placed anything: keeps the creates
+     * that fit (in order) and gives the others their refusal ({@code refuse}); a tenant that is
+     * gone refuses with 404.
+     */
+    <J> List<J> within(Count count, List<J> jobs, Function<J, String> tenantOf, RefusalSink<J> refuse) {
+        Map<String, Long> used = new HashMap<>(count.used);
         List<J> out = new ArrayList<>();
         for (J j : jobs) {
             String t = tenantOf.apply(j);
-            TenantLimits l = limits.get(t);
+            TenantLimits l = count.limits.get(t);
             long n = used.getOrDefault(t, 0L);
             ApiException refused = l == null ? ApiException.notFound("tenant " + t) : Quotas.workloadRefusal(t, n, l);
             if (refused != null) {
@@ -70,21 +92,15 @@ final class CreationQuota {
                 out.add(j);
             }
         }
-        limits.forEach((t, l) -> room.put(t, l.maxWorkloads() - used.getOrDefault(t, 0L)));
+        count.limits.forEach((t, l) -> room.put(t, l.maxWorkloads() - used.getOrDefault(t, 0L)));
         return out;
     }
 
-    /**
-     * Counting after placing: locks the tenants (in name order) and counts their live workloads,
-     * this batch's included; throws {@link Exceeded} when one is over its quota.
-     */
-    void check(Connection c, List<String> tenants) throws SQLException {
-        List<String> sorted = tenants.stream().distinct().sorted().toList();
-        Map<String, TenantLimits> limits = quotas.lock(c, sorted);
-        Map<String, Long> used = Quotas.liveWorkloads(c, sorted);
-        for (String t : sorted) {
-            TenantLimits l = limits.get(t);
-            long n = used.getOrDefault(t, 0L);
+    /** Counting after placing, with the count made after the batch's inserts: throws {@link Exceeded} when a tenant is over. */
+    void check(Count count, List<String> tenants) {
+        for (String t : tenants) {
+            TenantLimits l = count.limits.get(t);
+            long n = count.used.getOrDefault(t, 0L);
             if (l == null || n > l.maxWorkloads()) {
                 room.remove(t);
                 throw new Exceeded(t);

@@ -6,6 +6,7 @@ import gpufleet.common.Quantity;
 import gpufleet.common.api.WorkloadSpec;
 import gpufleet.common.api.WorkloadView;
 import gpufleet.control.db.Database;
+import gpufleet.control.db.Pipeline;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
 import gpufleet.control.placement.Fit;
@@ -14,10 +15,7 @@ import gpufleet.control.placement.PlacementBatch;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -30,7 +28,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -216,9 +213,6 @@ final class Creations implements AutoCloseable {
     }
 
     private void batch(Connection c, List<Job> jobs, Map<Job, Outcome> outcomes, boolean countAfter) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute(SETTINGS.stream().map(x -> "SET LOCAL " + x).collect(Collectors.joining("; ")));
-        }
         Map<String, Job> first = new LinkedHashMap<>();
         List<Job> repeats = new ArrayList<>();
         for (Job j : jobs) {
@@ -227,8 +221,14 @@ final class Creations implements AutoCloseable {
             }
         }
         List<Job> fresh = new ArrayList<>(first.values());
-        Map<String, String> existing = existing(c, fresh);
-        Map<String, Offer> offers = offers(c, fresh);
+        // Three round trips in all for a lone create, besides the host's lock and re-read: these
+        // reads, then every write with the count after placing and the views, then the commit.
+        Pipeline reads = new Pipeline();
+        SETTINGS.forEach(x -> reads.add("SET LOCAL " + x));
+        Map<String, String> existing = existing(reads, fresh);
+        Map<String, Offer> offers = offers(reads, fresh);
+        CreationQuota.Count before = countAfter ? null : quota.count(reads, fresh.stream().map(Job::tenant).toList());
+        reads.run(c);
         List<Job> allowed = new ArrayList<>();
         for (Job j : fresh) {
             Offer o = offers.get(j.offerKey());
@@ -249,7 +249,7 @@ final class Creations implements AutoCloseable {
             }
         }
         List<Job> accepted = countAfter ? allowed
-                : quota.within(c, allowed, Job::tenant, (j, refusal) -> outcomes.put(j, new Refusal(refusal)));
+                : quota.within(before, allowed, Job::tenant, (j, refusal) -> outcomes.put(j, new Refusal(refusal)));
         Map<UUID, Job> byId = new LinkedHashMap<>();
         accepted.forEach(j -> byId.put(UUID.randomUUID(), j));
         if (!byId.isEmpty()) {
@@ -262,13 +262,19 @@ final class Creations implements AutoCloseable {
                 byModel.computeIfAbsent(model, m -> new ArrayList<>()).add(a);
             });
             Map<UUID, Fit.Placed> placed = PlacementBatch.decide(c, byModel);
-            insert(c, byId, placed);
-            PlacementBatch.allocate(c, asks, placed);
+            Pipeline writes = new Pipeline();
+            insert(writes, byId, placed);
+            PlacementBatch.allocate(writes, asks, placed);
+            List<String> tenants = accepted.stream().map(Job::tenant).distinct().toList();
+            CreationQuota.Count after = countAfter ? quota.count(writes, tenants) : null;
+            List<WorkloadView> read = new ArrayList<>();
+            WorkloadViews.byIds(writes, new ArrayList<>(placed.keySet()), read);
+            writes.run(c);
             if (countAfter) {
-                quota.check(c, accepted.stream().map(Job::tenant).toList());
+                quota.check(after, tenants);
             }
             Map<UUID, WorkloadView> views = new HashMap<>();
-            WorkloadViews.byIds(c, new ArrayList<>(placed.keySet())).forEach(v -> views.put(v.id(), v));
+            read.forEach(v -> views.put(v.id(), v));
             byId.forEach((id, j) -> outcomes.put(j, placed.containsKey(id) ? new Answer(new WorkloadStore.Created(views.get(id), true))
                     : new Unplaced(id, offers.get(j.offerKey()).model())));
         }
@@ -302,38 +308,36 @@ final class Creations implements AutoCloseable {
      * up by its key (the LIMIT keeps the lookup per job): joined as sets, a workloads table without
      * statistics was scanned whole.
      */
-    private static Map<String, String> existing(Connection c, List<Job> jobs) throws SQLException {
+    private static Map<String, String> existing(Pipeline steps, List<Job> jobs) {
         Map<String, String> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(EXISTING)) {
-            ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
-            ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().podUid()).toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getString(1) + "\u0000" + rs.getString(2), rs.getString(3));
-                }
+        steps.add(EXISTING, b -> {
+            b.array(1, "text", jobs.stream().map(Job::tenant).toList());
+            b.array(2, "text", jobs.stream().map(j -> j.spec().podUid()).toList());
+        }, rs -> {
+            while (rs.next()) {
+                out.put(rs.getString(1) + "\u0000" + rs.getString(2), rs.getString(3));
             }
-        }
+        });
         return out;
     }
 
-    /** The offerings each tenant may use, among those asked for. */
-    private static Map<String, Offer> offers(Connection c, List<Job> jobs) throws SQLException {
+    /** The offerings each tenant may use, among those asked for; filled when the steps run. */
+    private static Map<String, Offer> offers(Pipeline steps, List<Job> jobs) {
         Map<String, Offer> out = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(OFFERS)) {
-            ps.setArray(1, c.createArrayOf("text", jobs.stream().map(Job::tenant).toArray()));
-            ps.setArray(2, c.createArrayOf("text", jobs.stream().map(j -> j.spec().offering()).toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getString(1) + "\u0000" + rs.getString(2), new Offer(rs.getString(3), rs.getInt(4), rs.getLong(5),
-                            rs.getLong(6)));
-                }
+        steps.add(OFFERS, b -> {
+            b.array(1, "text", jobs.stream().map(Job::tenant).toList());
+            b.array(2, "text", jobs.stream().map(j -> j.spec().offering()).toList());
+        }, rs -> {
+            while (rs.next()) {
+                out.put(rs.getString(1) + "\u0000" + rs.getString(2), new Offer(rs.getString(3), rs.getInt(4), rs.getLong(5),
+                        rs.getLong(6)));
             }
-        }
+        });
         return out;
     }
 
     /** The new workloads, each already on its host when the batch placed it, else pending. */
-    private static void insert(Connection c, Map<UUID, Job> byId, Map<UUID, Fit.Placed> placed) throws SQLException {
+    private static void insert(Pipeline steps, Map<UUID, Job> byId, Map<UUID, Fit.Placed> placed) {
         List<Object> ids = new ArrayList<>();
         List<Object> hosts = new ArrayList<>();
         List<Object> tenants = new ArrayList<>();
@@ -366,21 +370,20 @@ final class Creations implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
-            ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
-            ps.setArray(2, c.createArrayOf("text", tenants.toArray()));
-            ps.setArray(3, c.createArrayOf("text", pods.toArray()));
-            ps.setArray(4, c.createArrayOf("text", namespaces.toArray()));
-            ps.setArray(5, c.createArrayOf("text", names.toArray()));
-            ps.setArray(6, c.createArrayOf("text", offerings.toArray()));
-            ps.setArray(7, c.createArrayOf("text", specs.toArray()));
-            ps.setArray(8, c.createArrayOf("int4", gpus.toArray()));
-            ps.setArray(9, c.createArrayOf("int8", cpus.toArray()));
-            ps.setArray(10, c.createArrayOf("int8", memories.toArray()));
-            ps.setArray(11, c.createArrayOf("text", sealed.toArray()));
-            ps.setArray(12, c.createArrayOf("uuid", hosts.toArray()));
-            ps.executeUpdate();
-        }
+        steps.add(INSERT, b -> {
+            b.array(1, "uuid", ids);
+            b.array(2, "text", tenants);
+            b.array(3, "text", pods);
+            b.array(4, "text", namespaces);
+            b.array(5, "text", names);
+            b.array(6, "text", offerings);
+            b.array(7, "text", specs);
+            b.array(8, "int4", gpus);
+            b.array(9, "int8", cpus);
+            b.array(10, "int8", memories);
+            b.array(11, "text", sealed);
+            b.array(12, "uuid", hosts);
+        }, null);
     }
 
     @Override

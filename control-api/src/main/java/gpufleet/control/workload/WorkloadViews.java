@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import gpufleet.common.Json;
 import gpufleet.common.api.ContainerStatus;
 import gpufleet.common.api.WorkloadView;
+import gpufleet.control.db.Pipeline;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -40,13 +41,10 @@ final class WorkloadViews {
         return one(c, SELECT + " WHERE w.id = ?", id);
     }
 
-    static List<WorkloadView> byIds(Connection c, List<UUID> ids) throws SQLException {
-        if (ids.isEmpty()) {
-            return List.of();
-        }
-        try (PreparedStatement ps = c.prepareStatement(BY_IDS)) {
-            ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
-            return rows(ps);
+    /** Several workloads by id, as a step of a pipeline: the views go to {@code out} when it runs. */
+    static void byIds(Pipeline p, List<UUID> ids, List<WorkloadView> out) {
+        if (!ids.isEmpty()) {
+            p.add(BY_IDS, b -> b.array(1, "uuid", ids), rs -> read(rs, out));
         }
     }
 
@@ -81,14 +79,18 @@ final class WorkloadViews {
     private static List<WorkloadView> rows(PreparedStatement ps) throws SQLException {
         List<WorkloadView> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(new WorkloadView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
-                        rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getObject(9, UUID.class),
-                        gpus(rs.getString(13)), statuses(rs.getString(10)), rs.getBoolean(11),
-                        rs.getTimestamp(12).toInstant(), statuses(rs.getString(14))));
-            }
+            read(rs, out);
         }
         return out;
+    }
+
+    private static void read(ResultSet rs, List<WorkloadView> out) throws SQLException {
+        while (rs.next()) {
+            out.add(new WorkloadView(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
+                    rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getObject(9, UUID.class),
+                    gpus(rs.getString(13)), statuses(rs.getString(10)), rs.getBoolean(11),
+                    rs.getTimestamp(12).toInstant(), statuses(rs.getString(14))));
+        }
     }
 
     static Map<String, List<String>> gpus(String json) {
