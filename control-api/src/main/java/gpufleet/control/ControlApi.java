@@ -18,6 +18,7 @@ import gpufleet.control.fleet.FleetChanges;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetRoutes;
 import gpufleet.control.fleet.FleetSnapshot;
+import gpufleet.control.http.AccessLog;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.ErrorMapper;
 import gpufleet.control.http.SecurityHeaders;
@@ -107,6 +108,7 @@ public final class ControlApi implements AutoCloseable {
             cfg.jetty.port = config.listenPort();
             ErrorMapper.install(cfg);
             SecurityHeaders.install(cfg.routes);
+            AccessLog.install(cfg.routes);
             metrics.install(cfg.routes);
             cfg.routes.beforeMatched("/v1/*", access::authenticate);
             cfg.routes.beforeMatched("/v1/*", rateLimit::check);

@@ -1,5 +1,6 @@
 package gpufleet.host;
 
+import gpufleet.common.LogSettings;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -52,6 +53,7 @@ public final class Main {
     private static void run() throws InterruptedException {
         AgentConfig config;
         try {
+            LogSettings.apply(System.getenv());
             config = AgentConfig.fromEnvironment(System.getenv(), defaultHostName());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
