@@ -11,6 +11,7 @@ import gpufleet.host.nvml.NvmlGpuInventory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -66,7 +67,10 @@ public final class Main {
                 () -> new NvmlGpuInventory(config.nvmlLibrary()),
                 new DockerRuntime(config.dockerHost(), config.runtime()),
                 e -> { if (e.xid() != null) { dcgm.xid(e.uuid(), e.xid()); } });
-        MetricsServer metrics = new MetricsServer(config.metricsHost(), config.metricsPort(), () -> dcgm.render(agent.snapshot()));
+        // Three missed heartbeats: one lost packet is no reason to restart anything.
+        Duration silence = config.heartbeatInterval().multipliedBy(3);
+        MetricsServer metrics = new MetricsServer(config.metricsHost(), config.metricsPort(),
+                () -> dcgm.render(agent.snapshot(), agent.gpuHolders()), () -> agent.problems(silence));
         agent.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
