@@ -65,7 +65,7 @@ if [ "$HOSTS" -gt 0 ]; then
     } > "$conf"
     GPUFLEET_CONTROL_API_URL="$API" GPUFLEET_JOIN_TOKEN="$join" GPUFLEET_HOST_NAME="$name" \
     GPUFLEET_STATE_DIR="$PWD/.dev/$name" GPUFLEET_NVML_LIBRARY="$PWD/host-agent/target/nvml-sim/libnvidia-ml-sim.so" \
-    GPUFLEET_NVML_SIM_CONFIG="$PWD/$conf" GPUFLEET_METRICS_LISTEN="127.0.0.1:$((9400 + i))" \
+    GPUFLEET_NVML_SIM_CONFIG="$PWD/$conf" GPUFLEET_METRICS_LISTEN="127.0.0.1:$((9410 + i))" \
     GPUFLEET_STREAM_PORT="$((10350 + i))" \
       java -Xmx96m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 \
       -jar host-agent/target/host-agent-0.1.0-SNAPSHOT-all.jar run > ".dev/$name.log" 2>&1 &

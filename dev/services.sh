@@ -557,10 +557,19 @@ service_kubectl() {
   summary kubectl "$(kubectl version --client 2>/dev/null | awk 'NR == 1')"
 }
 
+# ---------------------------------------------------------------- promtool ---
+# The alert rules (monitoring/alerts.yml) are checked and unit-tested with promtool, from Debian's
+# prometheus package. Only the tool is used: the package's server is never started here.
+service_promtool() {
+  ensure_packages prometheus
+  command -v promtool >/dev/null || die "promtool missing after installing prometheus"
+  summary promtool "$(promtool --version 2>&1 | awk 'NR == 1')"
+}
+
 # -------------------------------------------------------------------- main ---
 main() {
   [[ $(id -u) == 0 ]] || die "run as root"
-  local all=(postgres docker images registry caddy nvml ansible chromium kubectl) s
+  local all=(postgres docker images registry caddy nvml ansible chromium kubectl promtool) s
   local services=("$@")
   ((${#services[@]})) || services=("${all[@]}")
   for s in "${services[@]}"; do

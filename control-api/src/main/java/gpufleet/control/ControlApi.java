@@ -18,6 +18,7 @@ import gpufleet.control.fleet.FleetChanges;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetRoutes;
 import gpufleet.control.fleet.FleetSnapshot;
+import gpufleet.control.http.AccessLog;
 import gpufleet.control.http.Bodies;
 import gpufleet.control.http.ErrorMapper;
 import gpufleet.control.http.SecurityHeaders;
@@ -26,6 +27,9 @@ import gpufleet.control.inventory.HostRoutes;
 import gpufleet.control.inventory.HostStore;
 import gpufleet.control.inventory.LivenessJob;
 import gpufleet.control.operator.OperatorRoutes;
+import gpufleet.control.placement.PlacementLatency;
+import gpufleet.control.ops.FleetCollector;
+import gpufleet.control.ops.FleetProbe;
 import gpufleet.control.ops.HealthRoutes;
 import gpufleet.control.ops.Metrics;
 import gpufleet.control.ops.MetricsServer;
@@ -35,6 +39,7 @@ import gpufleet.control.quota.RateLimit;
 import gpufleet.control.quota.StreamQuota;
 import gpufleet.control.tenancy.TenancyRoutes;
 import gpufleet.control.tenancy.TenantStore;
+import gpufleet.control.workload.HostEvictions;
 import gpufleet.control.workload.HostWorkloads;
 import gpufleet.control.workload.LegacySecrets;
 import gpufleet.control.workload.PendingPlacer;
@@ -60,6 +65,7 @@ public final class ControlApi implements AutoCloseable {
     private final EdgeSync edge;
     private final WorkloadStore workloads;
     private final StreamQuota streamQuota;
+    private final FleetProbe probe;
     private final Javalin app;
     private final Metrics metrics;
     private MetricsServer metricsServer;
@@ -76,17 +82,23 @@ public final class ControlApi implements AutoCloseable {
         this.heartbeats = new HeartbeatBatcher(db);
         this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
         this.wakeups = new Wakeups(config, db);
-        this.placer = new PendingPlacer(db, wakeups, config.placementRetry());
+        PlacementLatency latency = new PlacementLatency(metrics.registry());
+        this.placer = new PendingPlacer(db, wakeups, config.placementRetry(), latency);
         HostStore hosts = new HostStore(db, tokens);
         Quotas quotas = new Quotas(config.quotas());
         TenantStore tenants = new TenantStore(db, quotas);
         Bodies bodies = new Bodies(config.maxBodyBytes());
         Access access = new Access(tokens);
-        this.workloads = new WorkloadStore(db, wakeups, quotas, config.sealKey());
+        this.workloads = new WorkloadStore(db, wakeups, quotas, config.sealKey(), latency);
         RouteStore routes = new RouteStore(db, wakeups, config.edge(), quotas);
         this.edge = config.edge().enabled() ? new EdgeSync(db, config.edge()) : null;
         RateLimit rateLimit = new RateLimit(config.quotas());
         this.streamQuota = new StreamQuota(db, quotas);
+        FleetChanges fleetChanges = new FleetChanges(db);
+        FleetSnapshot fleetSnapshot = new FleetSnapshot(fleetChanges);
+        // Lag figures as fresh as the liveness job's decisions; hosts named once half the grace has passed.
+        this.probe = new FleetProbe(db, config.heartbeatGrace().dividedBy(2), config.livenessInterval());
+        metrics.registry().getPrometheusRegistry().register(new FleetCollector(fleetSnapshot, probe, streamQuota, edge));
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -96,14 +108,13 @@ public final class ControlApi implements AutoCloseable {
             cfg.jetty.port = config.listenPort();
             ErrorMapper.install(cfg);
             SecurityHeaders.install(cfg.routes);
+            AccessLog.install(cfg.routes);
             metrics.install(cfg.routes);
             cfg.routes.beforeMatched("/v1/*", access::authenticate);
             cfg.routes.beforeMatched("/v1/*", rateLimit::check);
             HealthRoutes.install(cfg.routes, db);
             OpenApiRoutes.install(cfg.routes);
             new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
-            FleetChanges fleetChanges = new FleetChanges(db);
-            FleetSnapshot fleetSnapshot = new FleetSnapshot(fleetChanges);
             cfg.events.serverStarted(fleetSnapshot::start);
             cfg.events.serverStopping(fleetSnapshot::close);
             cfg.events.serverStartFailed(fleetSnapshot::close);
@@ -112,7 +123,7 @@ public final class ControlApi implements AutoCloseable {
             new TokenRoutes(tokens, tenants, bodies).install(cfg.routes);
             new RouteRoutes(routes, bodies).install(cfg.routes);
             new WorkloadRoutes(workloads, new HostWorkloads(db, config.sealKey()),
-                    new gpufleet.control.workload.HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
+                    new HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
             Dashboard.install(cfg, db, tokens, fleetChanges, fleetSnapshot);
@@ -205,6 +216,7 @@ public final class ControlApi implements AutoCloseable {
             metricsServer.close();
         }
         placer.close();
+        probe.close();
         liveness.close();
         heartbeats.close();
         hostCredentials.close();

@@ -1,5 +1,6 @@
 package gpufleet.control;
 
+import gpufleet.common.LogSettings;
 import gpufleet.control.config.ControlApiConfig;
 
 /** Starts the control-api from GPUFLEET_* environment variables (and GPUFLEET_CONFIG, a properties file). */
@@ -9,6 +10,7 @@ public final class Main {
     public static void main(String[] args) {
         ControlApiConfig config;
         try {
+            LogSettings.apply(System.getenv());
             config = ControlApiConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());

@@ -1,5 +1,6 @@
 package gpufleet.host;
 
+import gpufleet.common.LogSettings;
 import gpufleet.host.agent.Agent;
 import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
@@ -10,6 +11,7 @@ import gpufleet.host.nvml.NvmlGpuInventory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -52,6 +54,7 @@ public final class Main {
     private static void run() throws InterruptedException {
         AgentConfig config;
         try {
+            LogSettings.apply(System.getenv());
             config = AgentConfig.fromEnvironment(System.getenv(), defaultHostName());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
@@ -64,7 +67,10 @@ public final class Main {
                 () -> new NvmlGpuInventory(config.nvmlLibrary()),
                 new DockerRuntime(config.dockerHost(), config.runtime()),
                 e -> { if (e.xid() != null) { dcgm.xid(e.uuid(), e.xid()); } });
-        MetricsServer metrics = new MetricsServer(config.metricsHost(), config.metricsPort(), () -> dcgm.render(agent.snapshot()));
+        // Three missed heartbeats: one lost packet is no reason to restart anything.
+        Duration silence = config.heartbeatInterval().multipliedBy(3);
+        MetricsServer metrics = new MetricsServer(config.metricsHost(), config.metricsPort(),
+                () -> dcgm.render(agent.snapshot(), agent.gpuHolders()), () -> agent.problems(silence));
         agent.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,5 +1,6 @@
 package gpufleet.tenant;
 
+import gpufleet.common.LogSettings;
 import java.util.List;
 
 /** The tenant-agent's entry point: runs in a tenant's Kubernetes cluster. */
@@ -38,6 +39,7 @@ public final class Main {
         gpufleet.tenant.agent.TenantAgentConfig config;
         gpufleet.tenant.kubelet.KubeletConfig kubelet;
         try {
+            LogSettings.apply(System.getenv());
             config = gpufleet.tenant.agent.TenantAgentConfig.fromEnvironment(System.getenv());
             kubelet = gpufleet.tenant.kubelet.KubeletConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {

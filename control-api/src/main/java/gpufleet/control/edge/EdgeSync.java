@@ -38,6 +38,10 @@ public final class EdgeSync implements AutoCloseable {
     private volatile String lastProblem;
     /** When Caddy's admin API stopped answering (System.nanoTime()), 0 while it answers: its loss and return are told once each. */
     private volatile long unreachableSince;
+    /** Wall-clock millis of the last round that left Caddy equal to the routes table; 0 before one. */
+    private volatile long inStepAtMillis;
+    private volatile int skippedRoutes;
+    private volatile long failedRounds;
 
     public EdgeSync(Database db, EdgeSettings edge) {
         this.db = db;
@@ -50,6 +54,7 @@ public final class EdgeSync implements AutoCloseable {
         return SingletonJob.underLock(db, LOCK_KEY, c -> {
             List<String> skipped = new ArrayList<>();
             List<EdgeConfig.Route> routes = routes(c, skipped);
+            skippedRoutes = skipped.size();
             if (!skipped.isEmpty()) {
                 problem("routes left off the edge: " + String.join("; ", skipped));
             }
@@ -61,6 +66,7 @@ public final class EdgeSync implements AutoCloseable {
                 JsonNode have = current.statusCode() == 200 ? Json.mapper().readTree(current.body()) : null;
                 if (want.equals(have)) {
                     lastProblem = skipped.isEmpty() ? null : lastProblem;
+                    inStepAtMillis = System.currentTimeMillis();
                     return 0;
                 }
                 HttpResponse<String> load = http.send(HttpRequest.newBuilder(URI.create(edge.adminUrl() + "/load"))
@@ -69,12 +75,15 @@ public final class EdgeSync implements AutoCloseable {
                         HttpResponse.BodyHandlers.ofString());
                 if (load.statusCode() != 200) {
                     problem("Caddy refused the edge configuration: " + load.statusCode() + " " + load.body().strip());
+                    failedRounds++;
                     return 0;
                 }
                 log.info("edge configuration loaded into Caddy: {} route(s)", routes.size());
                 lastProblem = skipped.isEmpty() ? null : lastProblem;
+                inStepAtMillis = System.currentTimeMillis();
                 return 1;
             } catch (IOException e) {
+                failedRounds++;
                 unreachable(e);
                 return 0;
             } catch (InterruptedException e) {
@@ -82,6 +91,25 @@ public final class EdgeSync implements AutoCloseable {
                 return 0;
             }
         });
+    }
+
+    /**
+     * When this replica last saw Caddy equal to the routes table (wall-clock millis, 0 if never).
+     * Only the replica that holds a round's lock syncs, so the fleet's figure is the largest
+     * over the replicas.
+     */
+    public long inStepAtMillis() {
+        return inStepAtMillis;
+    }
+
+    /** Routes the last round of this replica left off the edge (stored values today's checks refuse). */
+    public int skippedRoutes() {
+        return skippedRoutes;
+    }
+
+    /** Rounds of this replica that could not bring Caddy in step (unreachable, or it refused the load). */
+    public long failedRounds() {
+        return failedRounds;
     }
 
     /**

@@ -38,10 +38,22 @@ public final class FleetSnapshot implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FleetSnapshot.class);
     private static final List<String> HOST_STATES = List.of("ready", "cordoned", "not-ready", "lost");
 
-    /** One host's part of the totals. */
-    private record Tally(String state, Map<String, long[]> byModel) {}
+    /**
+     * One host's part of the totals: per model its GPUs (total, free, allocated, unhealthy), per
+     * model and tenant the GPUs the tenant holds, and its unhealthy GPUs.
+     */
+    private record Tally(String state, Map<String, long[]> byModel, Map<String, Map<String, Long>> held,
+                         List<SickGpu> sick) {}
 
-    private record Counts(FleetSummary summary, long readStartedNanos) {}
+    /** An unhealthy GPU and why (the host's words, e.g. "Xid 79"). */
+    public record SickGpu(String host, String uuid, String model, String reason) {}
+
+    /**
+     * The totals as of the last refresh, for the metrics endpoint: {@code held} is GPUs held per
+     * model then tenant; {@code readStartedNanos} is System.nanoTime() when the read began.
+     */
+    public record Counts(FleetSummary summary, Map<String, Map<String, Long>> held, List<SickGpu> sick,
+                         long readStartedNanos) {}
 
     private final FleetChanges changes;
     private final Map<UUID, Tally> hosts = new HashMap<>();
@@ -82,6 +94,14 @@ public final class FleetSnapshot implements AutoCloseable {
         return new FleetSummary(s.asOf(), (System.nanoTime() - c.readStartedNanos()) / 1_000_000, s.hosts(), s.models());
     }
 
+    /**
+     * The last counts read, without reading again: null before the first refresh. A scrape uses
+     * this, so a scrape never waits for the database (its age is in the answer).
+     */
+    public Counts latest() {
+        return counts;
+    }
+
     /** Reads what changed since the last refresh and recounts. */
     synchronized void refresh() {
         long started = System.nanoTime();
@@ -93,30 +113,43 @@ public final class FleetSnapshot implements AutoCloseable {
             hosts.put(h.id(), tally(h));
         }
         cursor = ch.cursor();
-        counts = new Counts(total(ch.asOf()), started);
+        counts = total(ch.asOf(), started);
     }
 
     private static Tally tally(HostRow h) {
         Map<String, long[]> byModel = new HashMap<>(2);
+        Map<String, Map<String, Long>> held = new HashMap<>(2);
+        List<SickGpu> sick = new ArrayList<>(0);
         for (GpuState g : h.gpus()) {
             long[] n = byModel.computeIfAbsent(g.model(), k -> new long[4]);
             n[0]++;
             switch (g.state()) {
                 case "free" -> n[1]++;
                 case "allocated" -> n[2]++;
-                default -> n[3]++;
+                default -> {
+                    n[3]++;
+                    sick.add(new SickGpu(h.name(), g.uuid(), g.model(), g.reason() == null ? "" : g.reason()));
+                }
+            }
+            if (g.tenant() != null) {
+                held.computeIfAbsent(g.model(), k -> new HashMap<>(2)).merge(g.tenant(), 1L, Long::sum);
             }
         }
-        return new Tally(h.state(), byModel);
+        return new Tally(h.state(), byModel, held, sick);
     }
 
     /** Sums the hosts' tallies: 50,000 hosts take about a millisecond. */
-    private FleetSummary total(Instant asOf) {
+    private Counts total(Instant asOf, long started) {
         Map<String, Long> byState = new TreeMap<>();
         HOST_STATES.forEach(s -> byState.put(s, 0L));
         Map<String, long[]> byModel = new TreeMap<>();
+        Map<String, Map<String, Long>> held = new TreeMap<>();
+        List<SickGpu> sick = new ArrayList<>();
         for (Tally t : hosts.values()) {
             byState.merge(t.state(), 1L, Long::sum);
+            t.held().forEach((model, tenants) -> tenants.forEach((tenant, n) ->
+                    held.computeIfAbsent(model, k -> new TreeMap<>()).merge(tenant, n, Long::sum)));
+            sick.addAll(t.sick());
             boolean placeable = t.state().equals("ready");
             t.byModel().forEach((model, n) -> {
                 long[] sum = byModel.computeIfAbsent(model, k -> new long[6]);
@@ -131,7 +164,7 @@ public final class FleetSnapshot implements AutoCloseable {
         }
         List<ModelSummary> models = new ArrayList<>(byModel.size());
         byModel.forEach((model, s) -> models.add(new ModelSummary(model, s[0], s[1], s[2], s[3], s[4], s[5])));
-        return new FleetSummary(asOf, 0, byState, models);
+        return new Counts(new FleetSummary(asOf, 0, byState, models), held, sick, started);
     }
 
     @Override

@@ -55,6 +55,15 @@ public final class StreamQuota {
         return new Permit(tenant);
     }
 
+    /** Open streams on this replica, all tenants together. */
+    public int openTotal() {
+        int n = 0;
+        for (int v : open.values()) {
+            n += v;
+        }
+        return n;
+    }
+
     /** The tenant's open streams on this replica. */
     public int open(String tenant) {
         return open.getOrDefault(tenant, 0);

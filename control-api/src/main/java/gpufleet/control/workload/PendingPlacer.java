@@ -6,6 +6,7 @@ import gpufleet.control.db.Database;
 import gpufleet.control.db.SingletonJob;
 import gpufleet.control.placement.Fit;
 import gpufleet.control.placement.KnownMisfits;
+import gpufleet.control.placement.PlacementLatency;
 import gpufleet.control.placement.Placer;
 import java.io.IOException;
 import java.sql.PreparedStatement;
@@ -28,7 +29,7 @@ public final class PendingPlacer implements AutoCloseable {
     static final int PER_PASS = 200;
     /** Round-robin by tenant: each tenant's n-th oldest pending workload comes in turn n. */
     private static final String PENDING = """
-            SELECT p.id, p.tenant, p.spec, p.gpu_model FROM (
+            SELECT p.id, p.tenant, p.spec, p.gpu_model, (extract(epoch FROM clock_timestamp() - p.created_at) * 1000)::bigint FROM (
                 SELECT w.id, w.tenant, w.spec::text AS spec, o.gpu_model, w.created_at,
                        row_number() OVER (PARTITION BY w.tenant ORDER BY w.created_at, w.id) AS turn
                 FROM workloads w JOIN offerings o ON o.name = w.offering
@@ -38,14 +39,17 @@ public final class PendingPlacer implements AutoCloseable {
     private final Database db;
     private final Wakeups wakeups;
     private final SingletonJob job;
+    private final PlacementLatency latency;
 
-    public PendingPlacer(Database db, Wakeups wakeups, Duration interval) {
+    public PendingPlacer(Database db, Wakeups wakeups, Duration interval, PlacementLatency latency) {
         this.db = db;
+        this.latency = latency;
         this.wakeups = wakeups;
         this.job = new SingletonJob("pending-placer", interval, this::runOnce);
     }
 
-    private record Pending(UUID id, String tenant, WorkloadSpec spec, String model) {}
+    /** {@code ageMillis}: how long the workload had waited when the pass read it (database clock). */
+    private record Pending(UUID id, String tenant, WorkloadSpec spec, String model, long ageMillis) {}
 
     /** What one pass did: workloads placed, placement attempts made, workloads skipped as known misfits. */
     public record Pass(int placed, int attempts, int skipped) {}
@@ -59,6 +63,7 @@ public final class PendingPlacer implements AutoCloseable {
     /** One round; null when another replica holds the lock. */
     public Pass pass() {
         List<UUID> hosts = new ArrayList<>();
+        List<Duration> waits = new ArrayList<>();
         Pass[] done = new Pass[1];
         int ran = SingletonJob.underLock(db, LOCK_KEY, c -> {
             List<Pending> pending = new ArrayList<>();
@@ -66,10 +71,12 @@ public final class PendingPlacer implements AutoCloseable {
                 ps.setInt(1, PER_PASS);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        pending.add(new Pending(rs.getObject(1, UUID.class), rs.getString(2), spec(rs.getString(3)), rs.getString(4)));
+                        pending.add(new Pending(rs.getObject(1, UUID.class), rs.getString(2), spec(rs.getString(3)), rs.getString(4),
+                                rs.getLong(5)));
                     }
                 }
             }
+            long read = System.nanoTime();
             KnownMisfits misfits = new KnownMisfits();
             int attempts = 0;
             int skipped = 0;
@@ -83,6 +90,7 @@ public final class PendingPlacer implements AutoCloseable {
                 Fit.Decision d = Placer.placeIfPending(c, p.id(), p.tenant(), p.spec(), p.model(), false);
                 if (d instanceof Fit.Placed placed) {
                     hosts.add(placed.hostId());
+                    waits.add(Duration.ofMillis(p.ageMillis()).plusNanos(System.nanoTime() - read));
                 } else if (d instanceof Fit.Misfit) {
                     misfits.add(r);
                 }
@@ -91,6 +99,8 @@ public final class PendingPlacer implements AutoCloseable {
             return hosts.size();
         });
         hosts.forEach(wakeups::changed);
+        // Recorded once the pass committed: a pass that failed placed nothing.
+        waits.forEach(latency::placedOnRetry);
         return ran < 0 ? null : done[0];
     }
 

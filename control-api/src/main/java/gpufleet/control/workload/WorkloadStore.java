@@ -8,6 +8,7 @@ import gpufleet.control.config.SealKey;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
 import gpufleet.control.http.ErrorKind;
+import gpufleet.control.placement.PlacementLatency;
 import gpufleet.control.placement.Placer;
 import gpufleet.control.quota.Quotas;
 import java.sql.Connection;
@@ -26,9 +27,11 @@ public final class WorkloadStore implements AutoCloseable {
     private final Wakeups wakeups;
     private final Creations creations;
     private final SpecSecrets secrets;
+    private final PlacementLatency latency;
 
-    public WorkloadStore(Database db, Wakeups wakeups, Quotas quotas, SealKey sealKey) {
+    public WorkloadStore(Database db, Wakeups wakeups, Quotas quotas, SealKey sealKey, PlacementLatency latency) {
         this.secrets = new SpecSecrets(sealKey);
+        this.latency = latency;
         this.db = db;
         this.wakeups = wakeups;
         this.creations = new Creations(db, quotas);
@@ -48,10 +51,12 @@ public final class WorkloadStore implements AutoCloseable {
      * "exceeded quota" (nothing stored).
      */
     public Created create(String tenant, WorkloadSpec given) {
+        long arrived = System.nanoTime();
         // Sealed before any transaction: only the clear part is stored in the spec and placed.
         SpecSecrets.Split split = secrets.split(tenant, given);
         Created r = creations.create(tenant, split.clear(), split.sealed());
         if (r.created() && r.workload().hostId() != null) {
+            latency.placedOnCreate(System.nanoTime() - arrived);
             wakeups.changed(r.workload().hostId());
         }
         return r;

@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.sun.net.httpserver.HttpServer;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.EdgeCurl;
+import gpufleet.control.support.Http;
 import gpufleet.control.support.Pods;
+import gpufleet.control.support.Scrape;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -72,6 +74,10 @@ class EdgeIT {
         return id;
     }
 
+    private Scrape scrape() {
+        return new Scrape(new Http(fx.api.metricsPort()).get("/metrics", null).body());
+    }
+
     private static Map<String, Object> route(String uid) {
         return Map.of("namespace", "default", "name", "inference", "port", 80, "targets", List.of(Map.of("podUid", uid, "port", 8080)));
     }
@@ -99,6 +105,11 @@ class EdgeIT {
         // The host's desired list now asks it to publish the pod's port 8080.
         assertThat(fx.http.get("/v1/hosts/" + host.id() + "/workloads", host.token()).json().at("/workloads/0/publish/0").asInt())
                 .isEqualTo(8080);
+        Scrape synced = scrape();
+        assertThat(synced.value("gpufleet_edge_in_step_timestamp_seconds")).as("Caddy seen in step within the last minute")
+                .isGreaterThan(System.currentTimeMillis() / 1000.0 - 60);
+        assertThat(synced.value("gpufleet_edge_routes_skipped")).isZero();
+        assertThat(synced.value("gpufleet_edge_sync_failures_total")).isZero();
 
         assertThat(curl("nobody-skg00000.fleet.test")).isEqualTo("404 no service is published at this name");
         fx.http.delete("/v1/tenants/skg00000/workloads/pod-1", tokenA);
@@ -164,10 +175,16 @@ class EdgeIT {
         } catch (IOException e) {
             // Caddy may close the connection as it stops.
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").startsWith("000"));
-        // Started again as dev/services.sh starts it: with its bare start-up configuration.
-        Process p = new ProcessBuilder("bash", Path.of("../dev/services.sh").toString(), "caddy").inheritIO().start();
-        assertThat(p.waitFor()).isZero();
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").startsWith("000"));
+            await("the lost Caddy counted on /metrics").atMost(Duration.ofSeconds(30))
+                    .until(() -> scrape().value("gpufleet_edge_sync_failures_total") > 0);
+        } finally {
+            // Started again as dev/services.sh starts it (its bare start-up configuration), even
+            // when an assertion above failed: other tests on this machine need the edge.
+            Process p = new ProcessBuilder("bash", Path.of("../dev/services.sh").toString(), "caddy").inheritIO().start();
+            assertThat(p.waitFor()).isZero();
+        }
         await().atMost(Duration.ofSeconds(30)).until(() -> curl("0f0f0f0f-0000-4000-8000-00000000000f-skg00000.fleet.test").equals("200 It works!"));
     }
 }

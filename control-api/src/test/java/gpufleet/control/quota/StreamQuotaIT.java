@@ -1,10 +1,12 @@
 package gpufleet.control.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Pods;
+import gpufleet.control.support.Scrape;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -55,5 +57,22 @@ class StreamQuotaIT {
         WebSocketHandshakeException e = (WebSocketHandshakeException) refused.getCause();
         assertThat(e.getResponse().statusCode()).isEqualTo(403);
         assertThat(fx.api.streamQuota().open("quiet")).as("refused streams hold no place").isZero();
+    }
+
+    @Test
+    void openStreamsAreCountedOnMetricsAndRefusedOnesAreNot() {
+        Http.Response limits = fx.http.put("/v1/tenants/quiet/limits", ApiFixture.OPERATOR, Map.of("maxStreams", 2));
+        assertThat(limits.status()).as(limits.toString()).isEqualTo(200);
+        StreamQuota.Permit one = fx.api.streamQuota().acquire("quiet");
+        StreamQuota.Permit two = fx.api.streamQuota().acquire("quiet");
+        assertThatThrownBy(() -> fx.api.streamQuota().acquire("quiet")).hasMessageContaining("exceeded quota");
+        Http metrics = new Http(fx.api.metricsPort());
+        assertThat(new Scrape(metrics.get("/metrics", null).body()).value("gpufleet_stream_sessions")).isEqualTo(2);
+        one.close();
+        one.close();
+        assertThat(new Scrape(metrics.get("/metrics", null).body()).value("gpufleet_stream_sessions"))
+                .as("a permit closed twice gives back one place").isEqualTo(1);
+        two.close();
+        assertThat(new Scrape(metrics.get("/metrics", null).body()).value("gpufleet_stream_sessions")).isZero();
     }
 }

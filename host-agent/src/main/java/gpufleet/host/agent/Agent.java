@@ -18,6 +18,7 @@ import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -366,6 +367,31 @@ public final class Agent implements AutoCloseable {
 
     public GpuSnapshot snapshot() {
         return snapshot;
+    }
+
+    /** The holder of each allocated GPU, by UUID, as the control-api last said (empty before the first poll). */
+    public Map<String, WorkloadLoop.GpuHolder> gpuHolders() {
+        WorkloadLoop w = workloads;
+        return w == null ? Map.of() : w.gpuHolders();
+    }
+
+    /**
+     * What keeps this agent from doing its job, empty when nothing: NVML not read, the container
+     * runtime not answering, or no answer from the control-api for {@code silence}. /healthz
+     * answers 503 with these reasons.
+     */
+    public List<String> problems(Duration silence) {
+        List<String> out = new ArrayList<>();
+        for (HostCondition c : List.of(nvmlCondition, runtimeCondition)) {
+            if (!"True".equals(c.status())) {
+                out.add(c.type() + " is " + c.status() + ": " + c.reason() + (c.message() == null ? "" : " (" + c.message() + ")"));
+            }
+        }
+        Duration since = Duration.ofNanos(System.nanoTime() - lastContactNanos);
+        if (since.compareTo(silence) > 0) {
+            out.add("no answer from the control-api for " + since.toSeconds() + " s");
+        }
+        return out;
     }
 
     public List<HostCondition> conditions() {

@@ -50,7 +50,8 @@ public record AgentConfig(
             Map.entry("GPUFLEET_NVML_LIBRARY", "libnvidia-ml.so.1"),
             Map.entry("GPUFLEET_DOCKER_HOST", "unix:///var/run/docker.sock"),
             Map.entry("GPUFLEET_RUNTIME", "nvidia"),
-            Map.entry("GPUFLEET_METRICS_LISTEN", "0.0.0.0:9400"),
+            // dcgm-exporter listens on 9400; a host may run both (ours names pods, DCGM has profiling fields).
+            Map.entry("GPUFLEET_METRICS_LISTEN", "0.0.0.0:9401"),
             Map.entry("GPUFLEET_HEARTBEAT_INTERVAL", "10s"),
             Map.entry("GPUFLEET_SWEEP_INTERVAL", "5s"),
             Map.entry("GPUFLEET_TELEMETRY_INTERVAL", "30s"),

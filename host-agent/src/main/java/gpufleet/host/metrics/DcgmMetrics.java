@@ -2,6 +2,7 @@ package gpufleet.host.metrics;
 
 import gpufleet.host.gpu.Gpu;
 import gpufleet.host.gpu.GpuSnapshot;
+import gpufleet.host.workload.WorkloadLoop.GpuHolder;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,7 +11,10 @@ import java.util.function.Function;
 /**
  * GPU metrics in Prometheus text format under DCGM-exporter's names and labels, so dashboards
  * built for dcgm-exporter work unchanged. Units follow DCGM: MiB for framebuffer, W for power,
- * mJ for energy.
+ * mJ for energy. An allocated GPU's series also carry {@code namespace}, {@code pod} and
+ * {@code container}, as dcgm-exporter's Kubernetes mode adds them, and {@code tenant}: the pod is
+ * the tenant's, in the tenant's cluster. Those values are the tenant's words, so each is escaped
+ * as the text format requires (backslash, double quote, newline).
  */
 public final class DcgmMetrics {
     private record Field(String name, String type, String help, Function<Gpu, Number> value) {}
@@ -46,7 +50,8 @@ public final class DcgmMetrics {
         lastXid.put(uuid, xid);
     }
 
-    public String render(GpuSnapshot snapshot) {
+    /** The metrics of {@code snapshot}'s GPUs; {@code holders} names who holds each allocated GPU, by UUID. */
+    public String render(GpuSnapshot snapshot, Map<String, GpuHolder> holders) {
         StringBuilder out = new StringBuilder();
         if (snapshot == null) {
             return out.toString();
@@ -57,27 +62,33 @@ public final class DcgmMetrics {
             for (Gpu g : snapshot.gpus()) {
                 Number v = f.value().apply(g);
                 if (v != null) {
-                    sample(out, f.name(), g, v);
+                    sample(out, f.name(), g, holders.get(g.uuid()), v);
                 }
             }
         }
         out.append("# HELP DCGM_FI_DEV_XID_ERRORS Value of the last XID error encountered.\n");
         out.append("# TYPE DCGM_FI_DEV_XID_ERRORS gauge\n");
         for (Gpu g : snapshot.gpus()) {
-            sample(out, "DCGM_FI_DEV_XID_ERRORS", g, lastXid.getOrDefault(g.uuid(), 0L));
+            sample(out, "DCGM_FI_DEV_XID_ERRORS", g, holders.get(g.uuid()), lastXid.getOrDefault(g.uuid(), 0L));
         }
         return out.toString();
     }
 
-    private void sample(StringBuilder out, String name, Gpu g, Number v) {
+    private void sample(StringBuilder out, String name, Gpu g, GpuHolder holder, Number v) {
         out.append(name).append("{gpu=\"").append(g.index()).append("\",UUID=\"").append(escape(g.uuid()))
                 .append("\",pci_bus_id=\"").append(escape(g.pciBusId() == null ? "" : g.pciBusId()))
                 .append("\",device=\"nvidia").append(g.index()).append("\",modelName=\"").append(escape(g.name()))
-                .append("\",Hostname=\"").append(escape(hostname)).append("\"} ");
+                .append("\",Hostname=\"").append(escape(hostname)).append('"');
+        if (holder != null) {
+            out.append(",container=\"").append(escape(holder.container())).append("\",namespace=\"").append(escape(holder.namespace()))
+                    .append("\",pod=\"").append(escape(holder.pod())).append("\",tenant=\"").append(escape(holder.tenant())).append('"');
+        }
+        out.append("} ");
         out.append(v instanceof Double d ? String.format(Locale.ROOT, "%.3f", d) : v.toString()).append('\n');
     }
 
-    private static String escape(String s) {
+    /** The text format's escaping of a label value: backslash first, then double quote and newline. */
+    static String escape(String s) {
         return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 }

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -102,6 +103,23 @@ public final class WorkloadLoop implements AutoCloseable {
     private HostWorkload desiredWorkload(UUID id) {
         HostDesired d = desired;
         return d == null ? null : d.workloads().stream().filter(w -> w.id().equals(id)).findFirst().orElse(null);
+    }
+
+    /** Who holds a GPU: the tenant, the pod's namespace and name, and the container it is pinned to. */
+    public record GpuHolder(String tenant, String namespace, String pod, String container) {}
+
+    /** The holder of each GPU pinned by the latest desired list, by GPU UUID (empty before the first poll). */
+    public Map<String, GpuHolder> gpuHolders() {
+        HostDesired d = desired;
+        if (d == null) {
+            return Map.of();
+        }
+        Map<String, GpuHolder> out = new HashMap<>();
+        for (HostWorkload w : d.workloads()) {
+            w.gpus().forEach((container, uuids) -> uuids.forEach(uuid ->
+                    out.put(uuid, new GpuHolder(w.tenant(), w.namespace(), w.name(), container))));
+        }
+        return out;
     }
 
     /** The UUIDs of the GPUs a workload on this host holds, as last desired (empty if unknown). */

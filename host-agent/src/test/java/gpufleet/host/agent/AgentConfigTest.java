@@ -15,7 +15,7 @@ class AgentConfigTest {
         assertThat(c.hostName()).isEqualTo("gpu-01");
         assertThat(c.runtime()).isEqualTo("nvidia");
         assertThat(c.heartbeatInterval()).isEqualTo(Duration.ofSeconds(10));
-        assertThat(c.metricsPort()).isEqualTo(9400);
+        assertThat(c.metricsPort()).as("not dcgm-exporter's 9400").isEqualTo(9401);
         assertThat(c.reservedMemoryBytes()).isEqualTo(4L << 30);
         assertThat(c.publishAddress().getHostAddress()).isEqualTo("127.0.0.1");
         assertThat(c.podEphemeralStorage()).isEqualTo(100L << 30);

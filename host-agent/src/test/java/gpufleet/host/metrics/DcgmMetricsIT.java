@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import gpufleet.host.SimNvml;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.nvml.NvmlGpuInventory;
+import gpufleet.host.workload.WorkloadLoop.GpuHolder;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** /metrics speaks dcgm-exporter's names and labels, from a real sweep of the simulated NVML. */
@@ -22,10 +26,8 @@ class DcgmMetricsIT {
         }
         DcgmMetrics dcgm = new DcgmMetrics("gpu-07");
         dcgm.xid(snapshot.gpus().get(3).uuid(), 79);
-        try (MetricsServer server = new MetricsServer("127.0.0.1", 0, () -> dcgm.render(snapshot))) {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+        try (MetricsServer server = new MetricsServer("127.0.0.1", 0, () -> dcgm.render(snapshot, Map.of()), List::of)) {
+            HttpResponse<String> r = get(server, "/metrics");
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
             String body = r.body();
@@ -46,6 +48,50 @@ class DcgmMetricsIT {
                     .isEqualTo(snapshot.gpus().get(0).powerMilliwatts() / 1000.0);
             assertThat(body).contains("DCGM_FI_DEV_XID_ERRORS{gpu=\"3\"").containsPattern("gpu=\"3\"[^}]*} 79\\n");
         }
+    }
+
+    @Test
+    void anAllocatedGpuNamesItsPodWithTheTenantsWordsEscaped() throws Exception {
+        SimNvml.defaults();
+        GpuSnapshot snapshot;
+        try (NvmlGpuInventory nvml = new NvmlGpuInventory(SimNvml.library())) {
+            snapshot = nvml.sweep();
+        }
+        String uuid = snapshot.gpus().get(1).uuid();
+        // What a tenant controls: a hostile namespace, pod and container name (the control-api
+        // validates names, but the exporter must not rely on it).
+        GpuHolder holder = new GpuHolder("skg00000", "ns\\\"}\nDCGM_FI_DEV_GPU_UTIL{gpu=\"9\"} 100", "pod\"x\"", "c\\");
+        DcgmMetrics dcgm = new DcgmMetrics("gpu-07");
+        try (MetricsServer server = new MetricsServer("127.0.0.1", 0, () -> dcgm.render(snapshot, Map.of(uuid, holder)), List::of)) {
+            String body = get(server, "/metrics").body();
+            List<String> util = body.lines().filter(l -> l.startsWith("DCGM_FI_DEV_GPU_UTIL{")).toList();
+            assertThat(util).as("one series per GPU, none forged").hasSize(snapshot.gpus().size());
+            assertThat(body.lines().filter(l -> l.startsWith("DCGM_FI_DEV_GPU_UTIL{gpu=\"9\"")).toList()).isEmpty();
+            String held = util.get(1);
+            assertThat(held).contains(",container=\"c\\\\\",namespace=\"ns\\\\\\\"}\\nDCGM_FI_DEV_GPU_UTIL{gpu=\\\"9\\\"} 100\","
+                    + "pod=\"pod\\\"x\\\"\",tenant=\"skg00000\"} ");
+            assertThat(util.get(0)).as("a free GPU names no pod").doesNotContain("pod=").doesNotContain("tenant=");
+        }
+        assertThat(DcgmMetrics.escape("a\\b\"c\nd")).isEqualTo("a\\\\b\\\"c\\nd");
+    }
+
+    @Test
+    void healthzNamesEachProblemWith503AndSaysOkOtherwise() throws Exception {
+        List<String> problems = new ArrayList<>(List.of("NvmlReady is False: DriverNotLoaded", "no answer from the control-api for 41 s"));
+        try (MetricsServer server = new MetricsServer("127.0.0.1", 0, () -> "", () -> List.copyOf(problems))) {
+            HttpResponse<String> down = get(server, "/healthz");
+            assertThat(down.statusCode()).isEqualTo(503);
+            assertThat(down.body()).isEqualTo("NvmlReady is False: DriverNotLoaded\nno answer from the control-api for 41 s\n");
+            problems.clear();
+            HttpResponse<String> up = get(server, "/healthz");
+            assertThat(up.statusCode()).isEqualTo(200);
+            assertThat(up.body()).isEqualTo("ok\n");
+        }
+    }
+
+    private static HttpResponse<String> get(MetricsServer server, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static String value(String body, String series) {
