@@ -102,8 +102,7 @@ public final class ControlApi implements AutoCloseable {
             HealthRoutes.install(cfg.routes, db);
             OpenApiRoutes.install(cfg.routes);
             new HostRoutes(hosts, heartbeats, bodies).install(cfg.routes);
-            FleetChanges fleetChanges = new FleetChanges(db);
-            FleetSnapshot fleetSnapshot = new FleetSnapshot(fleetChanges);
+            FleetSnapshot fleetSnapshot = new FleetSnapshot(new FleetChanges(db));
             cfg.events.serverStarted(fleetSnapshot::start);
             cfg.events.serverStopping(fleetSnapshot::close);
             cfg.events.serverStartFailed(fleetSnapshot::close);
@@ -115,7 +114,7 @@ public final class ControlApi implements AutoCloseable {
                     new gpufleet.control.workload.HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
-            Dashboard.install(cfg, db, tokens, fleetChanges, fleetSnapshot);
+            Dashboard.install(cfg, db, tokens, fleetSnapshot);
         });
     }
 
