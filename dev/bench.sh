@@ -7,7 +7,7 @@
 #   bash dev/bench.sh pod-start [PODS [SIM_LIBRARY]]
 #   bash dev/bench.sh edge [SECONDS [CONNECTIONS]]
 #   bash dev/bench.sh burst [HOSTS [PODS]]
-#   bash dev/bench.sh fleet [--hosts=50000 --gpus=8 --seconds=20 --clients=4 --telemetry-every=30 --placements=50]
+#   bash dev/bench.sh fleet [--hosts=50000 --gpus=8 --seconds=20 --clients=4 --boards=16 --board-seconds=30 --telemetry-every=30 --placements=50 --aligned=false]
 #   bash dev/bench.sh tenant-scale [CLUSTER_PODS [NODE_PODS [SECONDS [TIMED_PODS [SIM_LIBRARY]]]]]
 #   bash dev/bench.sh tenant-burst [HOSTS [PODS [SIM_LIBRARY]]]
 set -euo pipefail

@@ -4,8 +4,9 @@ const GF = (() => {
   const POLL_MS = 2000;
 
   // Fetches url every two seconds and hands the JSON to render. A 401 means the session ended:
-  // back to the login page. Other failures are shown in the header and retried.
-  function poll(url, render) {
+  // back to the login page. Other failures go to refused (when given) with their status, are
+  // shown in the header, and retried.
+  function poll(url, render, refused) {
     const status = document.getElementById('updated');
     async function once() {
       try {
@@ -17,6 +18,7 @@ const GF = (() => {
         }
         const body = await response.json();
         if (!response.ok) {
+          if (refused) refused(response.status);
           throw new Error(body.message || response.statusText);
         }
         render(body);

@@ -4,7 +4,9 @@
 // Cells show state, not telemetry: at fleet scale telemetry would be most of every poll; a host's
 // page charts it.
 // The first poll gets every host; each later one sends back the cursor it was given and gets only
-// the hosts changed since (a whole board again if the server finds the cursor too old).
+// the hosts changed since (a whole board again if the server finds the cursor too old). A cursor
+// the server refuses (one from another fleet's database, or from before a restore) is dropped,
+// so the next poll loads the whole board.
 (() => {
   const { el } = GF;
   const TROUBLED = new Set(['not-ready', 'lost']);
@@ -110,5 +112,6 @@
     document.getElementById('legend').replaceChildren(...legend());
   }
 
-  GF.poll(() => '/dashboard/data/fleet' + (cursor ? '?since=' + encodeURIComponent(cursor) : ''), render);
+  GF.poll(() => '/dashboard/data/fleet' + (cursor ? '?since=' + encodeURIComponent(cursor) : ''), render,
+    (status) => { if (status === 400) cursor = null; });
 })();

@@ -94,8 +94,7 @@ public final class ControlApi implements AutoCloseable {
         this.edge = config.edge().enabled() ? new EdgeSync(db, config.edge()) : null;
         RateLimit rateLimit = new RateLimit(config.quotas());
         this.streamQuota = new StreamQuota(db, quotas);
-        FleetChanges fleetChanges = new FleetChanges(db);
-        FleetSnapshot fleetSnapshot = new FleetSnapshot(fleetChanges);
+        FleetSnapshot fleetSnapshot = new FleetSnapshot(new FleetChanges(db));
         // Lag figures as fresh as the liveness job's decisions; hosts named once half the grace has passed.
         this.probe = new FleetProbe(db, config.heartbeatGrace().dividedBy(2), config.livenessInterval());
         metrics.registry().getPrometheusRegistry().register(new FleetCollector(fleetSnapshot, probe, streamQuota, edge));
@@ -126,7 +125,7 @@ public final class ControlApi implements AutoCloseable {
                     new HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
-            Dashboard.install(cfg, db, tokens, fleetChanges, fleetSnapshot);
+            Dashboard.install(cfg, db, tokens, fleetSnapshot);
         });
     }
 

@@ -1,9 +1,7 @@
 package gpufleet.control.dashboard;
 
 import gpufleet.control.auth.TokenStore;
-import gpufleet.control.dashboard.BoardViews.FleetBoard;
 import gpufleet.control.db.Database;
-import gpufleet.control.fleet.FleetChanges;
 import gpufleet.control.fleet.FleetChanges.Cursor;
 import gpufleet.control.fleet.FleetSnapshot;
 import gpufleet.control.http.ApiException;
@@ -27,8 +25,6 @@ import java.util.Set;
  * redirect to the login page; data without a session is a 401.
  */
 public final class Dashboard {
-    /** One whole board per replica per second, however many operators open the page. */
-    private static final long BOARD_MAX_AGE_MS = 1_000;
     private static final Map<String, Integer> WINDOWS = Map.of("1", 1, "6", 6, "24", 24);
 
     private final Sessions sessions;
@@ -37,20 +33,18 @@ public final class Dashboard {
     private final TenantBoardQueries tenants;
     private final HostStore hosts;
     private final TelemetrySampler sampler;
-    private volatile FleetBoard board;
 
-    private Dashboard(Database db, TokenStore tokens, FleetChanges changes, FleetSnapshot snapshot) {
+    private Dashboard(Database db, TokenStore tokens, FleetSnapshot snapshot) {
         this.sessions = new Sessions(db, tokens);
-        this.fleet = new FleetBoardQueries(db, changes, snapshot);
+        this.fleet = new FleetBoardQueries(db, snapshot);
         this.tenants = new TenantBoardQueries(db);
         this.hosts = new HostStore(db, tokens);
         this.sampler = new TelemetrySampler(db);
     }
 
     /** Adds the dashboard's routes, and runs the telemetry sampler while the server runs. */
-    public static void install(JavalinConfig cfg, Database db, TokenStore tokens, FleetChanges changes,
-                               FleetSnapshot snapshot) {
-        Dashboard d = new Dashboard(db, tokens, changes, snapshot);
+    public static void install(JavalinConfig cfg, Database db, TokenStore tokens, FleetSnapshot snapshot) {
+        Dashboard d = new Dashboard(db, tokens, snapshot);
         cfg.events.serverStarted(d.sampler::start);
         cfg.events.serverStopping(d.sampler::close);
         cfg.events.serverStartFailed(d.sampler::close);
@@ -134,16 +128,7 @@ public final class Dashboard {
     private void fleetBoard(Context ctx) {
         Params.only(ctx, Set.of("since"));
         Cursor since = Cursor.parse("since", ctx.queryParam("since"));
-        ctx.json(since == null ? fullBoard() : fleet.board(since));
-    }
-
-    private FleetBoard fullBoard() {
-        FleetBoard b = board;
-        if (b == null || System.currentTimeMillis() - b.at() > BOARD_MAX_AGE_MS) {
-            b = fleet.board(null);
-            board = b;
-        }
-        return b;
+        ctx.json(fleet.board(since));
     }
 
     private void tenantUsage(Context ctx) {

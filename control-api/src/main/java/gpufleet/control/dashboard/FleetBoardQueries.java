@@ -7,12 +7,11 @@ import gpufleet.control.dashboard.BoardViews.HostPage;
 import gpufleet.control.dashboard.BoardViews.Telemetry;
 import gpufleet.control.dashboard.BoardViews.WorkloadRow;
 import gpufleet.control.db.Database;
-import gpufleet.control.fleet.FleetChanges;
-import gpufleet.control.fleet.FleetChanges.Changes;
 import gpufleet.control.fleet.FleetChanges.Cursor;
 import gpufleet.control.fleet.FleetQueries;
 import gpufleet.control.fleet.FleetQueries.GpuFilter;
 import gpufleet.control.fleet.FleetSnapshot;
+import gpufleet.control.fleet.FleetSnapshot.Delta;
 import gpufleet.control.fleet.Views.GpuView;
 import gpufleet.control.fleet.Views.HostRow;
 import gpufleet.control.fleet.Views.HostView;
@@ -41,22 +40,23 @@ final class FleetBoardQueries {
 
     private final Database db;
     private final FleetQueries fleet;
-    private final FleetChanges changes;
     private final FleetSnapshot snapshot;
 
-    FleetBoardQueries(Database db, FleetChanges changes, FleetSnapshot snapshot) {
+    FleetBoardQueries(Database db, FleetSnapshot snapshot) {
         this.db = db;
         this.fleet = new FleetQueries(db);
-        this.changes = changes;
         this.snapshot = snapshot;
     }
 
-    /** The hosts changed since {@code since}, or every host when there is no usable cursor. */
+    /**
+     * The hosts changed since {@code since}, or every host when there is no usable cursor, from
+     * the rows the replica keeps in memory ({@link FleetSnapshot}).
+     */
     FleetBoard board(Cursor since) {
-        Changes ch = changes.since(since);
-        List<HostRow> rows = new ArrayList<>(ch.hosts());
+        Delta d = snapshot.since(since);
+        List<HostRow> rows = new ArrayList<>(d.hosts());
         rows.sort(Comparator.comparing((HostRow r) -> !TROUBLED.contains(r.state())).thenComparing(HostRow::name));
-        return new FleetBoard(ch.asOf().toEpochMilli(), ch.cursor().toString(), ch.full(), snapshot.summary(), rows);
+        return new FleetBoard(d.asOf().toEpochMilli(), d.cursor().toString(), d.full(), d.summary(), rows);
     }
 
     HostPage host(UUID id) {

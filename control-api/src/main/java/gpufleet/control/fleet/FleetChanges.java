@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +23,9 @@ import java.util.regex.Pattern;
 
 /**
  * Hosts whose row or GPUs changed since a cursor (V23's change ids), each with all its GPUs, or
- * every host when there is no usable cursor. The cursor is the database's, not a replica's, so a
- * reader may take it from one replica and hand it to another.
+ * every host when there is no usable cursor: what {@link FleetSnapshot} reads each refresh. The
+ * cursor is the database's, not a replica's, so a reader may take it from one replica and hand it
+ * to another.
  */
 public final class FleetChanges {
     /**
@@ -58,11 +60,19 @@ public final class FleetChanges {
         }
     }
 
-    /** What changed: {@code full} when {@code hosts} is the whole fleet rather than a delta. */
-    public record Changes(Cursor cursor, Instant asOf, boolean full, List<HostRow> hosts) {}
+    /** A host as read, and the newest change id among its row and its GPUs' (0 for rows older than V23). */
+    public record ChangedHost(HostRow row, long changedXid) {}
+
+    /**
+     * What changed: {@code full} when {@code hosts} is the whole fleet rather than a delta.
+     * {@code horizon} is the first transaction the read could not see yet (pg_snapshot_xmax): a
+     * cursor beyond it was not issued by this database.
+     */
+    public record Changes(Cursor cursor, long horizon, Instant asOf, boolean full, List<ChangedHost> hosts) {}
 
     private static final String ROWS = """
-            SELECT h.id, h.name, %s AS host_state, g.uuid, g.idx, g.model, %s AS gpu_state, a.tenant, g.health_reason
+            SELECT h.id, h.name, %s AS host_state, g.uuid, g.idx, g.model, %s AS gpu_state, a.tenant, g.health_reason,
+                   coalesce(greatest(h.changed_xid, g.changed_xid), '0'::xid8)::text
             FROM hosts h
             LEFT JOIN gpus g ON g.host_id = h.id
             LEFT JOIN gpu_allocations a ON a.gpu_uuid = g.uuid AND a.released_at IS NULL
@@ -96,37 +106,49 @@ public final class FleetChanges {
                     Cursor next = new Cursor(xmin, now);
                     boolean full = since == null || since.xid() > xmax
                             || now - since.readAtMillis() > MAX_CURSOR_AGE.toMillis();
-                    return new Changes(next, Instant.ofEpochMilli(now), full, rows(c, full ? null : since));
+                    return new Changes(next, xmax, Instant.ofEpochMilli(now), full, rows(c, full ? null : since));
                 }
             }
         });
     }
 
-    private static List<HostRow> rows(Connection c, Cursor since) throws SQLException {
+    private static List<ChangedHost> rows(Connection c, Cursor since) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(since == null ? ROWS : CHANGED)) {
             if (since != null) {
                 ps.setString(1, Long.toString(since.xid()));
                 ps.setString(2, Long.toString(since.xid()));
             }
             Map<UUID, HostRow> hosts = new LinkedHashMap<>();
+            Map<UUID, Long> changed = new HashMap<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    HostRow host = hosts.computeIfAbsent(rs.getObject(1, UUID.class), id -> row(id, rs));
+                    UUID id = rs.getObject(1, UUID.class);
+                    HostRow host = hosts.computeIfAbsent(id, k -> row(k, rs));
+                    changed.merge(id, Long.parseLong(rs.getString(10)), Math::max);
                     if (rs.getString(4) != null) {
-                        host.gpus().add(new GpuState(rs.getString(4), rs.getInt(5), rs.getString(6), rs.getString(7),
-                                rs.getString(8), rs.getString(9)));
+                        // Interned: a replica keeps every host's row in memory (FleetSnapshot), and
+                        // these few values would otherwise be a copy per GPU.
+                        host.gpus().add(new GpuState(rs.getString(4), rs.getInt(5), intern(rs.getString(6)),
+                                rs.getString(7).intern(), intern(rs.getString(8)), rs.getString(9)));
                     }
                 }
             }
-            List<HostRow> out = new ArrayList<>(hosts.values());
-            out.forEach(h -> h.gpus().sort(Comparator.comparingInt(GpuState::index)));
+            List<ChangedHost> out = new ArrayList<>(hosts.size());
+            hosts.values().forEach(h -> {
+                h.gpus().sort(Comparator.comparingInt(GpuState::index));
+                out.add(new ChangedHost(h, changed.get(h.id())));
+            });
             return out;
         }
     }
 
+    private static String intern(String s) {
+        return s == null ? null : s.intern();
+    }
+
     private static HostRow row(UUID id, ResultSet rs) {
         try {
-            return new HostRow(id, rs.getString(2), rs.getString(3), new ArrayList<>(8));
+            return new HostRow(id, rs.getString(2), rs.getString(3).intern(), new ArrayList<>(8));
         } catch (SQLException e) {
             throw new Database.DatabaseException(e);
         }

@@ -9,18 +9,25 @@ import gpufleet.host.gpu.GpuInventory;
 import gpufleet.host.gpu.GpuSnapshot;
 import gpufleet.host.gpu.GpuUnavailableException;
 import gpufleet.host.gpu.HealthEvent;
+import gpufleet.host.images.DiskUsage;
+import gpufleet.host.images.ImageGc;
+import gpufleet.host.images.ImageRecords;
+import gpufleet.host.images.ImageStore;
 import gpufleet.host.net.PodFirewall;
 import gpufleet.host.net.ProcessTables;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.DiskLimits;
+import gpufleet.host.runtime.RuntimeFailure;
 import gpufleet.host.workload.HostContainers;
 import gpufleet.host.workload.WorkloadLoop;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -126,6 +133,11 @@ public final class Agent implements AutoCloseable {
         spawn("inventory", atLeast(Duration.ofMinutes(5), config.sweepInterval().multipliedBy(10)), this::inventoryRounds);
         spawn("gpu-health", atLeast(Duration.ofMinutes(5), config.sweepInterval().multipliedBy(10)), this::healthLoop);
         spawn("runtime-check", atLeast(Duration.ofMinutes(5), config.dockerCheckInterval().multipliedBy(3)), this::runtimeLoop);
+        if (runtime instanceof ImageStore images && config.imageGc().enabled()) {
+            ImageGc gc = new ImageGc(images, DiskUsage.FILESYSTEM, config.imageGc(), Set.of(config.pauseImage()),
+                    new ImageRecords(config.stateDir().resolve("image-usage.json")), Clock.systemUTC());
+            spawn("image-gc", atLeast(Duration.ofMinutes(15), config.imageGc().interval().multipliedBy(3)), () -> imageGcLoop(gc));
+        }
         WorkloadLoop workloads = new WorkloadLoop(api, this::host, containers, config.stateDir(), config.runtime(),
                 config.pauseImage(), config.pidsLimit(), config.restartBackoff(), config.resyncInterval(),
                 config.cutoffAfter(), () -> Duration.ofNanos(System.nanoTime() - lastContactNanos), config.publishAddress(), firewall,
@@ -347,6 +359,18 @@ public final class Agent implements AutoCloseable {
                 wake.release();
             }
             sleep(config.dockerCheckInterval());
+        }
+    }
+
+    /** Image garbage collection on its own thread: removing images of many GB takes a while. */
+    private void imageGcLoop(ImageGc gc) {
+        while (round()) {
+            try {
+                gc.collect();
+            } catch (RuntimeFailure | IOException e) {
+                log.warn("ImageGCFailed: {}", e.getMessage());
+            }
+            sleep(gc.interval());
         }
     }
 

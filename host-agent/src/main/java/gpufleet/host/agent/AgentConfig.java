@@ -1,5 +1,6 @@
 package gpufleet.host.agent;
 
+import gpufleet.host.images.ImageGcPolicy;
 import gpufleet.host.net.Ipv4Cidr;
 import java.net.InetAddress;
 import java.net.URI;
@@ -43,7 +44,8 @@ public record AgentConfig(
         long podEphemeralStorage,
         Duration storageCheckInterval,
         long containerLogMaxBytes,
-        int containerLogMaxFiles) {
+        int containerLogMaxFiles,
+        ImageGcPolicy imageGc) {
 
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry("GPUFLEET_STATE_DIR", "/var/lib/gpufleet-agent"),
@@ -70,7 +72,11 @@ public record AgentConfig(
             Map.entry("GPUFLEET_POD_EPHEMERAL_STORAGE", "100Gi"),
             Map.entry("GPUFLEET_STORAGE_CHECK_INTERVAL", "10s"),
             Map.entry("GPUFLEET_CONTAINER_LOG_MAX_SIZE", "10Mi"),
-            Map.entry("GPUFLEET_CONTAINER_LOG_MAX_FILES", "5"));
+            Map.entry("GPUFLEET_CONTAINER_LOG_MAX_FILES", "5"),
+            Map.entry("GPUFLEET_IMAGE_GC_HIGH_THRESHOLD", "85"),
+            Map.entry("GPUFLEET_IMAGE_GC_LOW_THRESHOLD", "80"),
+            Map.entry("GPUFLEET_IMAGE_MINIMUM_GC_AGE", "2m"),
+            Map.entry("GPUFLEET_IMAGE_GC_INTERVAL", "5m"));
 
     public static AgentConfig fromEnvironment(Map<String, String> env, String defaultHostName) {
         Map<String, String> v = new HashMap<>(DEFAULTS);
@@ -122,7 +128,7 @@ public record AgentConfig(
                 atLeast(quantity(v, "GPUFLEET_POD_EPHEMERAL_STORAGE", false, problems), 1L << 20, "GPUFLEET_POD_EPHEMERAL_STORAGE", problems),
                 duration(v, "GPUFLEET_STORAGE_CHECK_INTERVAL", problems),
                 atLeast(quantity(v, "GPUFLEET_CONTAINER_LOG_MAX_SIZE", false, problems), 1L << 20, "GPUFLEET_CONTAINER_LOG_MAX_SIZE", problems),
-                logFiles(v.get("GPUFLEET_CONTAINER_LOG_MAX_FILES"), problems));
+                logFiles(v.get("GPUFLEET_CONTAINER_LOG_MAX_FILES"), problems), imageGc(v, problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid host-agent configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -208,6 +214,28 @@ public record AgentConfig(
             problems.add(key + ": must be at least " + gpufleet.common.Quantity.memory(min));
         }
         return value;
+    }
+
+    /** The kubelet's image garbage collection settings, under its names (imageGCHighThresholdPercent, …). */
+    private static ImageGcPolicy imageGc(Map<String, String> v, List<String> problems) {
+        int high = percent(v, "GPUFLEET_IMAGE_GC_HIGH_THRESHOLD", problems);
+        int low = percent(v, "GPUFLEET_IMAGE_GC_LOW_THRESHOLD", problems);
+        Duration age = duration(v, "GPUFLEET_IMAGE_MINIMUM_GC_AGE", problems);
+        Duration interval = duration(v, "GPUFLEET_IMAGE_GC_INTERVAL", problems);
+        if (low >= high) {
+            problems.add("GPUFLEET_IMAGE_GC_LOW_THRESHOLD: " + low + " must be below GPUFLEET_IMAGE_GC_HIGH_THRESHOLD (" + high + ")");
+            return new ImageGcPolicy(85, 80, age, interval);
+        }
+        return new ImageGcPolicy(high, low, age, interval);
+    }
+
+    private static int percent(Map<String, String> v, String key, List<String> problems) {
+        String text = v.get(key);
+        if (text.matches("^[0-9]{1,3}$") && Integer.parseInt(text) <= 100) {
+            return Integer.parseInt(text);
+        }
+        problems.add(key + ": '" + text + "' must be a whole percent from 0 to 100");
+        return 0;
     }
 
     /** How many log files Docker keeps per container (the one written and the rotated ones), as the kubelet's containerLogMaxFiles. */

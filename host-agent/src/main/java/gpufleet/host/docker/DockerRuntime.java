@@ -9,6 +9,7 @@ import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import gpufleet.common.api.HostCondition;
 import gpufleet.common.api.WorkloadSpec;
+import gpufleet.host.images.ImageStore;
 import gpufleet.host.runtime.ContainerRuntime;
 import gpufleet.host.runtime.ExecResult;
 import gpufleet.host.runtime.Network;
@@ -22,8 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 
-/** {@link ContainerRuntime} over the Docker Engine API (docker-java). */
-public final class DockerRuntime implements ContainerRuntime {
+/** {@link ContainerRuntime} over the Docker Engine API (docker-java), with its images for garbage collection. */
+public final class DockerRuntime implements ContainerRuntime, ImageStore {
     private final String dockerHost;
     private final String runtime;
     private final DockerClient client;
@@ -63,6 +64,26 @@ public final class DockerRuntime implements ContainerRuntime {
         }
         return new HostCondition(CONDITION, "True", "RuntimeAvailable",
                 "Docker " + info.getServerVersion() + " with runtime '" + runtime + "'");
+    }
+
+    @Override
+    public String imageRoot() throws RuntimeFailure {
+        return DockerImages.root(client);
+    }
+
+    @Override
+    public List<Image> images() throws RuntimeFailure {
+        return DockerImages.images(client);
+    }
+
+    @Override
+    public java.util.Set<String> imagesInUse() throws RuntimeFailure {
+        return DockerImages.inUse(client);
+    }
+
+    @Override
+    public void remove(Image image) throws RuntimeFailure {
+        DockerImages.remove(client, image);
     }
 
     @Override

@@ -3,6 +3,7 @@ package gpufleet.host.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import gpufleet.host.images.ImageGcPolicy;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,21 @@ class AgentConfigTest {
                 .hasMessageContaining("GPUFLEET_POD_EPHEMERAL_STORAGE: must be at least 1Mi")
                 .hasMessageContaining("GPUFLEET_CONTAINER_LOG_MAX_FILES: '1' must be a whole number of at least 2")
                 .hasMessageContaining("GPUFLEET_CONTAINER_LOG_MAX_SIZE: 'lots' is not a quantity");
+    }
+
+    @Test
+    void imageGarbageCollectionTakesTheKubeletsDefaultsAndRefusesThresholdsThatCannotWork() {
+        AgentConfig c = AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example"), "gpu-01");
+        assertThat(c.imageGc()).isEqualTo(new ImageGcPolicy(85, 80, Duration.ofMinutes(2), Duration.ofMinutes(5)));
+        assertThatThrownBy(() -> AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example",
+                "GPUFLEET_IMAGE_GC_HIGH_THRESHOLD", "70", "GPUFLEET_IMAGE_GC_LOW_THRESHOLD", "75"), "gpu-01"))
+                .hasMessageContaining("GPUFLEET_IMAGE_GC_LOW_THRESHOLD: 75 must be below GPUFLEET_IMAGE_GC_HIGH_THRESHOLD (70)");
+        assertThatThrownBy(() -> AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example",
+                "GPUFLEET_IMAGE_GC_HIGH_THRESHOLD", "101", "GPUFLEET_IMAGE_MINIMUM_GC_AGE", "soon"), "gpu-01"))
+                .hasMessageContaining("GPUFLEET_IMAGE_GC_HIGH_THRESHOLD: '101' must be a whole percent from 0 to 100")
+                .hasMessageContaining("GPUFLEET_IMAGE_MINIMUM_GC_AGE: 'soon' is not a duration");
+        assertThat(AgentConfig.fromEnvironment(Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example",
+                "GPUFLEET_IMAGE_GC_HIGH_THRESHOLD", "100"), "gpu-01").imageGc().enabled()).as("100 turns it off").isFalse();
     }
 
     @Test
