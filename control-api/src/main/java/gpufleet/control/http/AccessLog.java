@@ -76,7 +76,11 @@ public final class AccessLog {
         }
     }
 
-    /** Control and non-ASCII characters as \\uXXXX, and at most {@code max} characters: a value can never start a line of its own. */
+    /**
+     * Control and non-ASCII characters (and the backslash) written as a Java escape, a backslash,
+     * "u" and four hex digits, and at most {@code max} characters: a value can never start a line
+     * of its own.
+     */
     static String escape(String s, int max) {
         StringBuilder out = new StringBuilder(Math.min(s.length(), max) + 8);
         for (int i = 0; i < s.length() && out.length() < max; i++) {
