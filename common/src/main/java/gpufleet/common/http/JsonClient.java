@@ -10,11 +10,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.UUID;
 
 /**
  * The agents' way of calling the control-api: JSON in and out with a bearer token. A transport
  * failure is an {@link IOException} (retry later); an answer of 3xx or more is {@link Refused}
- * with the API's own reason.
+ * with the API's own reason. Each request carries an {@code X-Request-Id} of its own, which the
+ * control-api writes in its access log; a refusal keeps it, so an agent's complaint can be found
+ * there.
  */
 public final class JsonClient {
     private final URI base;
@@ -29,15 +32,36 @@ public final class JsonClient {
     /** The control-api answered with an error: its status and its reason. */
     public static final class Refused extends Exception {
         private final int status;
+        private final String requestId;
 
         public Refused(int status, String message) {
+            this(status, message, null);
+        }
+
+        Refused(int status, String message, String requestId) {
             super(message, null, false, false);
             this.status = status;
+            this.requestId = requestId;
         }
 
         public int status() {
             return status;
         }
+
+        /** The X-Request-Id the refused request carried; null when it was not sent by this client. */
+        public String requestId() {
+            return requestId;
+        }
+    }
+
+    /**
+     * What a log line says of a failed call: the exception's message, and for a refusal the request
+     * id the control-api logged it under. Events and conditions keep the bare message, which
+     * Kubernetes groups repeated events by.
+     */
+    public static String reason(Exception e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        return e instanceof Refused r && r.requestId != null ? message + " [request " + r.requestId + "]" : message;
     }
 
     /** Sends {@code body} (or nothing) and reads the answer as {@code answer}; null for an empty answer or Void. */
@@ -65,8 +89,9 @@ public final class JsonClient {
 
     private HttpResponse<byte[]> exchange(String method, String path, String token, Object body, String etag)
             throws IOException, Refused {
+        String requestId = UUID.randomUUID().toString();
         HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
-                .header("Authorization", "Bearer " + token);
+                .header("Authorization", "Bearer " + token).header("X-Request-Id", requestId);
         if (etag != null) {
             req.header("If-None-Match", etag);
         }
@@ -92,7 +117,7 @@ public final class JsonClient {
             } catch (IOException e) {
                 reason = new String(resp.body(), StandardCharsets.UTF_8);
             }
-            throw new Refused(resp.statusCode(), method + " " + path + ": " + resp.statusCode() + " " + reason);
+            throw new Refused(resp.statusCode(), method + " " + path + ": " + resp.statusCode() + " " + reason, requestId);
         }
         return resp;
     }

@@ -15,8 +15,8 @@ import org.slf4j.MDC;
 
 /**
  * The control-api's logback.xml as shipped, in a JVM of its own started as the program is
- * (GPUFLEET_LOG_FORMAT in its environment): ISO-8601 dates with the zone in text, one JSON
- * object a line in json, the request id in both.
+ * (GPUFLEET_LOG_FORMAT in its environment): ISO-8601 dates with the zone in both, one JSON
+ * object a line in json (logstash-logback-encoder's fields), the request id in both.
  */
 class LogFormatTest {
     /** Logs what the tests read: a line in a request, one outside, one with a hostile value. */
@@ -44,11 +44,13 @@ class LogFormatTest {
         assertThat(out).as("the hostile value's newline stays inside its JSON string").hasSize(3);
         JsonNode first = Json.mapper().readTree(out.get(0));
         assertThat(first.get("level").asText()).isEqualTo("INFO");
-        assertThat(first.get("loggerName").asText()).isEqualTo(LogFormatTest.class.getName());
-        assertThat(first.get("formattedMessage").asText()).isEqualTo("placed pod p1 on gpu-07");
-        assertThat(first.get("mdc").get("requestId").asText()).isEqualTo("req-42");
-        assertThat(first.get("timestamp").asLong()).isPositive();
-        assertThat(Json.mapper().readTree(out.get(2)).get("formattedMessage").asText()).isEqualTo("pod \"a\nforged line\"");
+        assertThat(first.get("logger_name").asText()).isEqualTo(LogFormatTest.class.getName());
+        assertThat(first.get("message").asText()).isEqualTo("placed pod p1 on gpu-07");
+        assertThat(first.get("requestId").asText()).isEqualTo("req-42");
+        assertThat(first.get("@timestamp").asText()).as("ISO-8601 with the zone offset, as in text")
+                .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d)");
+        assertThat(Json.mapper().readTree(out.get(1)).has("requestId")).as("no request: no requestId field").isFalse();
+        assertThat(Json.mapper().readTree(out.get(2)).get("message").asText()).isEqualTo("pod \"a\nforged line\"");
     }
 
     /** Runs {@link #main} in a new JVM with GPUFLEET_LOG_FORMAT set; returns its standard output. */

@@ -178,7 +178,7 @@ public final class Agent implements AutoCloseable {
                     log.info("registered as host {} ({}); credential stored in {}", h.name(), h.hostId(), credentials.file());
                 } catch (IOException | JsonClient.Refused e) {
                     Duration wait = backoff.next();
-                    log.warn("registration failed ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
+                    log.warn("registration failed ({}); retrying in {} ms", JsonClient.reason(e), wait.toMillis());
                     wait(wait.toMillis());
                 }
             }
@@ -195,7 +195,7 @@ public final class Agent implements AutoCloseable {
             log.error("the control-api refuses this host's credential ({}) and there is no join token to register again", e.getMessage());
             return;
         }
-        log.warn("the control-api refuses this host's credential ({}); registering again", e.getMessage());
+        log.warn("the control-api refuses this host's credential ({}); registering again", JsonClient.reason(e));
         credentials.delete();
         host = null;
     }
@@ -228,7 +228,7 @@ public final class Agent implements AutoCloseable {
                 }
                 next = backoff.next();
                 if (backoff.failures() == 1 || backoff.failures() % 10 == 0) { // an outage is told once, not every beat
-                    log.warn("heartbeat refused ({} in a row): {}", backoff.failures(), e.getMessage());
+                    log.warn("heartbeat refused ({} in a row): {}", backoff.failures(), JsonClient.reason(e));
                 }
             } catch (IOException e) {
                 heartbeatsFailed.incrementAndGet();
@@ -299,7 +299,7 @@ public final class Agent implements AutoCloseable {
                     if (e.status() == 401 || e.status() == 403) {
                         credentialRejected(host, e);
                     }
-                    log.warn("inventory report refused: {}", e.getMessage());
+                    log.warn("inventory report refused: {}", JsonClient.reason(e));
                     wait = backoff.next();
                 } catch (IOException e) {
                     wait = backoff.next();

@@ -100,7 +100,7 @@ final class StreamService implements AutoCloseable {
                 }
             } catch (IOException | JsonClient.Refused e) {
                 wait = backoff.next();
-                log.warn("cannot tell the control-api where streams are served ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
+                log.warn("cannot tell the control-api where streams are served ({}); retrying in {} ms", JsonClient.reason(e), wait.toMillis());
             } catch (InterruptedException e) {
                 return;
             }

@@ -221,7 +221,7 @@ public final class WorkloadLoop implements AutoCloseable {
             api.end(h, workload, reason, message);
             return true;
         } catch (IOException | JsonClient.Refused e) {
-            log.warn("end of workload {} ({}) not recorded yet: {}", workload, reason, e.getMessage());
+            log.warn("end of workload {} ({}) not recorded yet: {}", workload, reason, JsonClient.reason(e));
             return false;
         }
     }
@@ -247,7 +247,7 @@ public final class WorkloadLoop implements AutoCloseable {
                 reported.remove(workload);
             }
         } catch (IOException | JsonClient.Refused e) {
-            log.debug("status of workload {} not reported yet: {}", workload, e.getMessage());
+            log.debug("status of workload {} not reported yet: {}", workload, JsonClient.reason(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -76,7 +76,7 @@ public final class NodeController {
             offerings = provider.offerings(tenant);
         } catch (IOException | JsonClient.Refused e) {
             unreachable = e.getMessage() == null ? e.toString() : e.getMessage();
-            log.warn("GPU provider unreachable: {}", unreachable);
+            log.warn("GPU provider unreachable: {}", JsonClient.reason(e));
         }
         Node node = ensureNode();
         writeStatus(node, resources, unreachable);
