@@ -53,7 +53,7 @@ class ProvisioningIT {
     void everyPlaybookPassesAnsibleLintAndTheSyntaxCheck() {
         Commands.Result lint = ansible.lint();
         assertThat(lint.ok()).as(lint.toString()).isTrue();
-        for (String playbook : List.of("gpu-hosts.yml", "control-plane.yml", "site.yml")) {
+        for (String playbook : List.of("gpu-hosts.yml", "control-plane.yml", "database.yml", "site.yml")) {
             Commands.Result check = ansible.syntaxCheck(playbook);
             assertThat(check.ok()).as(check.toString()).isTrue();
         }
