@@ -93,6 +93,17 @@ final class StandInHost implements AutoCloseable {
                 java.time.Duration.ofSeconds(30), List.of("docker", "exec", container, "systemctl", "--failed")));
     }
 
+    /** True while the container runs (a server switched off is not). */
+    boolean running() {
+        return Commands.check("docker", "inspect", "--format", "{{.State.Running}}", container).strip().equals("true");
+    }
+
+    /** Starts a stopped or killed stand-in again, with its disk as it was, and waits for it to boot. */
+    void restart() {
+        Commands.check("docker", "start", container);
+        awaitBoot();
+    }
+
     String exec(String... command) {
         List<String> cmd = new ArrayList<>(List.of("docker", "exec", container));
         cmd.addAll(List.of(command));

@@ -27,6 +27,7 @@ class DatabaseOutageIT {
     final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
     final Map<Integer, AtomicInteger> answers = new ConcurrentHashMap<>();
     final AtomicInteger connectionErrors = new AtomicInteger();
+    final AtomicInteger withoutRetryAfter = new AtomicInteger();
 
     @BeforeEach
     void start() throws Exception {
@@ -48,12 +49,18 @@ class DatabaseOutageIT {
             if (acknowledged.size() < 30) {
                 Http.Response r = http.post("/v1/tenants/" + FaultFleet.TENANT + "/workloads", fleet.tenantToken, ReplicaKillIT.pod(uid));
                 answers.computeIfAbsent(r.status(), k -> new AtomicInteger()).incrementAndGet();
+                if (r.status() == 503 && r.retryAfter() == null) {
+                    withoutRetryAfter.incrementAndGet();
+                }
                 if (r.status() == 201 || r.status() == 200) {
                     acknowledged.add(uid);
                 }
             }
             Http.Response list = http.get("/v1/tenants/" + FaultFleet.TENANT + "/workloads", fleet.tenantToken);
             answers.computeIfAbsent(list.status(), k -> new AtomicInteger()).incrementAndGet();
+            if (list.status() == 503 && list.retryAfter() == null) {
+                withoutRetryAfter.incrementAndGet();
+            }
         } catch (IllegalStateException e) {
             connectionErrors.incrementAndGet();
         }
@@ -97,6 +104,7 @@ class DatabaseOutageIT {
                 OUTAGE.toSeconds(), beforeOutage, duringOutage, snapshot(), connectionErrors.get(), acknowledged.size());
         assertThat(snapshot().keySet()).as("every answer is a success or 503, never a wrong one").isSubsetOf(200, 201, 503);
         assertThat(connectionErrors.get()).as("the replicas stayed up").isZero();
+        assertThat(withoutRetryAfter.get()).as("503s that do not say when to come back").isZero();
         assertThat(fleet.replicas).allMatch(r -> r.proc().alive());
 
         // Only 8 GPUs: creates beyond them wait (pending) and that is right; the guarantees must hold.

@@ -2,6 +2,7 @@ package gpufleet.control.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.SQLExceptionOverride;
 import gpufleet.control.config.ControlApiConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -24,6 +25,14 @@ public final class Database implements AutoCloseable {
         hc.setPoolName("control-api");
         hc.setConnectionTimeout(5_000);
         hc.setInitializationFailTimeout(10_000);
+        // A server switched off answers nothing: without these a statement on a connection to it
+        // would wait for TCP to give up (many minutes), and each new connection would try it for
+        // the driver's default 10 s before the next server of a multi-host URL. Settings in
+        // GPUFLEET_DB_URL take precedence (the driver reads the URL last).
+        hc.addDataSourceProperty("connectTimeout", "3");
+        hc.addDataSourceProperty("socketTimeout", "30");
+        hc.addDataSourceProperty("tcpKeepAlive", "true");
+        hc.setExceptionOverride(new StandbyEviction());
         if (metrics != null) {
             hc.setMetricRegistry(metrics);
         }
@@ -56,25 +65,53 @@ public final class Database implements AutoCloseable {
     public <T> T tx(SqlWork<T> work) {
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.run(c);
-                c.commit();
-                return result;
+                result = work.run(c);
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                rollback(c, e);
                 throw e;
             }
+            try {
+                c.commit();
+            } catch (SQLException e) {
+                rollback(c, e);
+                throw new DatabaseException(e, true);
+            }
+            return result;
         } catch (SQLException e) {
             throw new DatabaseException(e);
         }
     }
 
-    /** One statement or a read: autocommit, no explicit transaction. */
+    /**
+     * Rolls back after {@code failure}. A connection that broke (or that the pool dropped at the
+     * failure) cannot roll back; that second failure must not hide the first, whose SQLState
+     * decides the answer (a 409, a 503).
+     */
+    private static void rollback(Connection c, Exception failure) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /**
+     * One statement or a read: autocommit, no explicit transaction. A statement that loses its
+     * connection may have committed, as a commit may ({@link DatabaseException#outcomeUnknown}).
+     */
     public <T> T read(SqlWork<T> work) {
-        try (Connection c = pool.getConnection()) {
+        Connection connection;
+        try {
+            connection = pool.getConnection();
+        } catch (SQLException e) {
+            throw new DatabaseException(e); // no connection: nothing was sent
+        }
+        try (Connection c = connection) {
             return work.run(c);
         } catch (SQLException e) {
-            throw new DatabaseException(e);
+            throw new DatabaseException(e, true);
         }
     }
 
@@ -88,10 +125,42 @@ public final class Database implements AutoCloseable {
         T run(Connection connection) throws SQLException;
     }
 
-    /** A database failure: a 503 for the caller (nothing was changed), logged once by the mapper. */
+    /**
+     * A pooled connection whose server has become a standby (a failover demoted it while the
+     * connection stayed up) refuses every write with 25006; the pool drops it, so the next request
+     * connects again, to the primary a multi-host URL with targetServerType=primary finds.
+     */
+    static final class StandbyEviction implements SQLExceptionOverride {
+        // No @Override: within this interface the name is its enum's.
+        public SQLExceptionOverride.Override adjudicate(SQLException e) {
+            return READ_ONLY.equals(e.getSQLState()) ? SQLExceptionOverride.Override.MUST_EVICT : SQLExceptionOverride.Override.CONTINUE_EVICT;
+        }
+    }
+
+    /** SQLState read_only_sql_transaction: a write on a standby. */
+    static final String READ_ONLY = "25006";
+
+    /** A database failure: a 503 for the caller, logged once by the mapper. */
     public static final class DatabaseException extends RuntimeException {
+        private final boolean atCommit;
+
         public DatabaseException(SQLException cause) {
+            this(cause, false);
+        }
+
+        public DatabaseException(SQLException cause, boolean atCommit) {
             super("database error: " + cause.getMessage(), cause);
+            this.atCommit = atCommit;
+        }
+
+        /**
+         * True when the commit itself failed for want of an answer: the server may have committed
+         * before the connection went, so the caller cannot be told that nothing changed.
+         */
+        public boolean outcomeUnknown() {
+            String state = sqlState();
+            boolean noAnswer = state == null || state.startsWith("08") || state.startsWith("57P");
+            return atCommit && noAnswer;
         }
 
         public String sqlState() {

@@ -62,7 +62,9 @@ public final class ErrorMapper {
                         log.warn("{} {} failed: {} ({} more request(s) failed so since the last such line)", ctx.method(), ctx.path(),
                                 e.getMessage(), untold);
                     }
-                    write(ctx, kind, "the fleet database is unavailable; nothing was changed, retry later", null);
+                    // A failover takes the database away for seconds: clients come back after a pause.
+                    ctx.header("Retry-After", RETRY_AFTER_UNAVAILABLE);
+                    write(ctx, kind, unavailableWords(e, ctx.method().toString()), null);
                 }
                 case CONFLICT -> write(ctx, kind, CONFLICT_WORDS, null);
                 case INVALID -> write(ctx, kind, "the request holds a value the fleet cannot store; nothing was changed", null);
@@ -108,6 +110,9 @@ public final class ErrorMapper {
             case "23" -> sqlState.equals("23505") || sqlState.equals("23503") || sqlState.equals("23P01")
                     ? ErrorKind.CONFLICT : ErrorKind.INVALID;
             case "22" -> ErrorKind.INVALID;
+            // A write on a standby: the pooled connection's server was demoted by a failover (the
+            // pool drops that connection; the next request reaches the primary).
+            case "25" -> sqlState.equals("25006") ? ErrorKind.UNAVAILABLE : ErrorKind.INTERNAL;
             default -> ErrorKind.INTERNAL;
         };
     }
@@ -120,6 +125,23 @@ public final class ErrorMapper {
      */
     static boolean contended(String sqlState) {
         return sqlState != null && (sqlState.startsWith("40") || sqlState.equals("55P03"));
+    }
+
+    /** Seconds a client is asked to wait when the database is away (a failover is about 20 s: see docs/operators.md). */
+    static final String RETRY_AFTER_UNAVAILABLE = "2";
+
+    /**
+     * The words of a 503 when the connection went while the change was being committed: the
+     * database may have committed it, so the caller cannot be told either way.
+     */
+    static final String UNKNOWN_WORDS = "the connection to the fleet database was lost while this change was being committed, so it"
+            + " may or may not have been applied; read the object back, or send the same request again (creating the workload"
+            + " of a pod UID again answers the one already made)";
+
+    /** What a 503 for the database's absence says: nothing changed, unless a change's commit went unanswered. */
+    static String unavailableWords(Database.DatabaseException e, String method) {
+        boolean reads = method.equals("GET") || method.equals("HEAD");
+        return e.outcomeUnknown() && !reads ? UNKNOWN_WORDS : "the fleet database is unavailable; nothing was changed, retry later";
     }
 
     /** The words of a 409 from the database: a clash with an existing row. */

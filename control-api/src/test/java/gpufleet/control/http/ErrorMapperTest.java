@@ -2,6 +2,8 @@ package gpufleet.control.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import gpufleet.control.db.Database;
+import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
 
 class ErrorMapperTest {
@@ -28,6 +30,19 @@ class ErrorMapperTest {
         assertThat(ErrorMapper.kindOf("22021")).as("invalid byte sequence").isEqualTo(ErrorKind.INVALID);
         assertThat(ErrorMapper.kindOf("22003")).as("numeric value out of range").isEqualTo(ErrorKind.INVALID);
         assertThat(ErrorMapper.kindOf("42601")).as("syntax error: ours").isEqualTo(ErrorKind.INTERNAL);
+        assertThat(ErrorMapper.kindOf("25006")).as("a write on a server a failover made a standby").isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(ErrorMapper.kindOf("25001")).as("active transaction: ours").isEqualTo(ErrorKind.INTERNAL);
+    }
+
+    @Test
+    void aChangeWhoseCommitWentUnansweredIsNotSaidToHaveChangedNothing() {
+        Database.DatabaseException atCommit = new Database.DatabaseException(new SQLException("I/O error", "08006"), true);
+        assertThat(ErrorMapper.unavailableWords(atCommit, "POST")).isEqualTo(ErrorMapper.UNKNOWN_WORDS).contains("may or may not");
+        assertThat(ErrorMapper.unavailableWords(atCommit, "GET")).as("a read changes nothing").contains("nothing was changed");
+        Database.DatabaseException before = new Database.DatabaseException(new SQLException("I/O error", "08006"), false);
+        assertThat(ErrorMapper.unavailableWords(before, "POST")).as("lost before the commit: rolled back").contains("nothing was changed");
+        Database.DatabaseException refused = new Database.DatabaseException(new SQLException("deadlock", "40P01"), true);
+        assertThat(refused.outcomeUnknown()).as("the server answered the commit: it did not happen").isFalse();
     }
 
     @Test

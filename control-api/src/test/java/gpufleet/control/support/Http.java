@@ -19,7 +19,7 @@ public final class Http {
         this.base = "http://127.0.0.1:" + port;
     }
 
-    public record Response(int status, String body, String contentType) {
+    public record Response(int status, String body, String contentType, String retryAfter) {
         public JsonNode json() {
             try {
                 return Json.mapper().readTree(body);
@@ -71,7 +71,8 @@ public final class Http {
                 req.header("Content-Type", contentType);
             }
             HttpResponse<String> resp = CLIENT.send(req.build(), HttpResponse.BodyHandlers.ofString());
-            return new Response(resp.statusCode(), resp.body(), resp.headers().firstValue("Content-Type").orElse(""));
+            return new Response(resp.statusCode(), resp.body(), resp.headers().firstValue("Content-Type").orElse(""),
+                    resp.headers().firstValue("Retry-After").orElse(null));
         } catch (IOException e) {
             throw new IllegalStateException(method + " " + path + " failed: " + e, e);
         } catch (InterruptedException e) {

@@ -8,15 +8,17 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Pod keys (namespace/name) waiting for a worker, as client-go's rate-limited work queue: a key is
  * queued once however often it is added, never handed to two workers at once (added while being
  * worked on, it comes back when that work is done), and a key that keeps failing waits longer
- * each time (from {@code first}, doubling, up to {@code max}) until it succeeds. A key added as
- * new (a pod the provider has not yet been sent) is handed out before the others: in a burst, the
- * provider's hosts start on every new pod sooner while status writes of pods already sent wait.
+ * each time (from {@code first}, doubling, up to {@code max}; each wait drawn between half of that
+ * and all of it) until it succeeds. A key added as new (a pod the provider has not yet been sent)
+ * is handed out before the others: in a burst, the provider's hosts start on every new pod
+ * sooner while status writes of pods already sent wait.
  */
 final class PodQueue implements AutoCloseable {
     private final Duration first;
@@ -75,9 +77,18 @@ final class PodQueue implements AutoCloseable {
         synchronized (this) {
             n = failures.merge(key, 1, Integer::sum);
         }
-        Duration wait = backoff(n);
+        Duration wait = jittered(backoff(n));
         addAfter(key, wait);
         return wait;
+    }
+
+    /**
+     * Somewhere from half of {@code ceiling} to all of it: pods refused together (the control-api
+     * or its database away a moment, a failover) come back spread out, not in one wave.
+     */
+    static Duration jittered(Duration ceiling) {
+        long half = ceiling.toMillis() / 2;
+        return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(ceiling.toMillis() - half + 1));
     }
 
     Duration backoff(int failuresSoFar) {

@@ -2,6 +2,7 @@ package gpufleet.tenant.pod;
 
 import gpufleet.common.api.OfferingView;
 import gpufleet.common.api.WorkloadView;
+import gpufleet.common.http.JsonClient;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -277,7 +278,7 @@ public final class PodSync implements AutoCloseable {
                 queue.forget(key);
             } catch (Exception e) {
                 Duration wait = queue.retry(key);
-                log.warn("pod {}: {} (again in {} ms)", key, e.getMessage(), wait.toMillis());
+                log.warn("pod {}: {} (again in {} ms)", key, JsonClient.reason(e), wait.toMillis());
             } finally {
                 queue.done(key);
             }

@@ -11,7 +11,9 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -193,5 +195,16 @@ class PodSyncTest {
                     .containsExactly(Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofMillis(1000),
                             Duration.ofSeconds(60), Duration.ofSeconds(60));
         }
+    }
+
+    @Test
+    void aRetryWaitsBetweenHalfItsBackOffAndAllOfIt() {
+        Set<Duration> waits = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            Duration wait = PodQueue.jittered(Duration.ofSeconds(8));
+            assertThat(wait).isBetween(Duration.ofSeconds(4), Duration.ofSeconds(8));
+            waits.add(wait);
+        }
+        assertThat(waits).as("pods refused together come back spread out").hasSizeGreaterThan(50);
     }
 }

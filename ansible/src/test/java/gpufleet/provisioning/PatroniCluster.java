@@ -1,0 +1,126 @@
+package gpufleet.provisioning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Three stand-in servers provisioned by database.yml: PostgreSQL under Patroni with etcd. Knows
+ * its members by name, reads `patronictl list`, and switches servers off and on again.
+ */
+final class PatroniCluster implements AutoCloseable {
+    static final String DB_USER = "gpufleet";
+    private static final String ADDRESS_PREFIX = StandInHost.GATEWAY.substring(0, StandInHost.GATEWAY.lastIndexOf('.') + 1);
+    final String dbPassword = UUID.randomUUID().toString();
+    final Map<String, StandInHost> servers = new LinkedHashMap<>();
+    final Path inventory;
+
+    PatroniCluster() throws IOException {
+        for (int i = 1; i <= 3; i++) {
+            // Fixed addresses (high in the stand-ins' subnet, clear of those Docker hands out from
+            // the bottom): a server switched on again must come back at the address its peers know.
+            servers.put("db-" + i, StandInHost.start("db" + i, "db-" + i, List.of("--ip", ADDRESS_PREFIX + (200 + i))));
+        }
+        StringBuilder yml = new StringBuilder("""
+                all:
+                  vars:
+                    ansible_connection: community.docker.docker
+                  children:
+                    database:
+                      hosts:
+                """);
+        servers.forEach((name, s) -> yml.append("        ").append(name).append(": {ansible_host: ").append(s.container).append("}\n"));
+        yml.append("""
+                      vars:
+                        patroni_superuser_password: %s
+                        patroni_replication_password: %s
+                        control_api_db_password: %s
+                """.formatted(UUID.randomUUID(), UUID.randomUUID(), dbPassword));
+        inventory = Files.writeString(ProvisioningIT.WORK.resolve("database.inventory.yml"), yml);
+    }
+
+    /** The URL the control-api uses: every member, the driver picks the primary. */
+    String url(String extra) {
+        StringBuilder url = new StringBuilder("jdbc:postgresql://");
+        servers.values().forEach(s -> url.append(url.length() > "jdbc:postgresql://".length() ? "," : "").append(s.address()).append(":5432"));
+        return url + "/gpufleet?targetServerType=primary" + extra;
+    }
+
+    Connection connect(String extra) throws SQLException {
+        return DriverManager.getConnection(url(extra), DB_USER, dbPassword);
+    }
+
+    /** `patronictl list` as JSON, asked of {@code server} (any member that runs answers for all). */
+    static JsonNode members(StandInHost server) throws IOException {
+        String out = server.exec("patronictl", "-c", "/etc/patroni/config.yml", "list", "-f", "json");
+        // With a member down, patronictl logs its failed etcd calls on the same output first.
+        int start = out.indexOf("\n[");
+        return Json.mapper().readTree(out.startsWith("[") || start < 0 ? out : out.substring(start + 1));
+    }
+
+    /** Waits until all three members run: a leader, a synchronous standby, a streaming replica. */
+    JsonNode awaitHealthy(String why) {
+        return await(why).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
+                .until(() -> members(anyRunning()), m -> {
+                    Set<String> roles = new HashSet<>();
+                    m.forEach(x -> roles.add(x.path("Role").asText()));
+                    boolean allUp = true;
+                    for (JsonNode x : m) {
+                        String state = x.path("State").asText();
+                        allUp &= state.equals("running") || state.equals("streaming");
+                    }
+                    return m.size() == 3 && allUp && roles.equals(Set.of("Leader", "Sync Standby", "Replica"));
+                });
+    }
+
+    /** A server that is on, to ask. */
+    StandInHost anyRunning() {
+        return servers.values().stream().filter(StandInHost::running).findFirst().orElseThrow();
+    }
+
+    static String memberWith(JsonNode members, String role) {
+        for (JsonNode m : members) {
+            if (m.path("Role").asText().equals(role) && !m.path("State").asText().equals("stopped")) {
+                return m.path("Member").asText();
+            }
+        }
+        return null;
+    }
+
+    /** Asserts that the leader waits for {@code standby} before it acknowledges a commit. */
+    void assertSynchronous(String leader, String standby) {
+        assertThat(servers.get(leader).exec("runuser", "-u", "postgres", "--", "psql", "-AtXc",
+                "SELECT application_name || ' ' || sync_state FROM pg_stat_replication WHERE sync_state = 'sync'").strip())
+                .as("the leader's synchronous standby").isEqualTo(standby + " sync");
+    }
+
+    /** Switches {@code name}'s server off: its container killed, no shutdown of any kind. */
+    void switchOff(String name) {
+        Commands.check("docker", "kill", servers.get(name).container);
+    }
+
+    /** Switches it on again: the same disk, systemd boots, etcd and Patroni start from their units. */
+    void switchOn(String name) {
+        servers.get(name).restart();
+    }
+
+    @Override
+    public void close() {
+        servers.values().forEach(StandInHost::close);
+    }
+}
