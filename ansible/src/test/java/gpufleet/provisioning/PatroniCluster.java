@@ -29,12 +29,16 @@ final class PatroniCluster implements AutoCloseable {
     final String dbPassword = UUID.randomUUID().toString();
     final Map<String, StandInHost> servers = new LinkedHashMap<>();
     final Path inventory;
+    /** The backup repository: a volume every member mounts, as an NFS export would be. */
+    final String repository = "gpufleet-pgbackrest-" + UUID.randomUUID().toString().substring(0, 8);
+    static final String REPOSITORY_PATH = "/var/lib/pgbackrest";
 
     PatroniCluster() throws IOException {
         for (int i = 1; i <= 3; i++) {
             // Fixed addresses (high in the stand-ins' subnet, clear of those Docker hands out from
             // the bottom): a server switched on again must come back at the address its peers know.
-            servers.put("db-" + i, StandInHost.start("db" + i, "db-" + i, List.of("--ip", ADDRESS_PREFIX + (200 + i))));
+            servers.put("db-" + i, StandInHost.start("db" + i, "db-" + i,
+                    List.of("--ip", ADDRESS_PREFIX + (200 + i), "--volume", repository + ":" + REPOSITORY_PATH)));
         }
         StringBuilder yml = new StringBuilder("""
                 all:
@@ -50,7 +54,8 @@ final class PatroniCluster implements AutoCloseable {
                         patroni_superuser_password: %s
                         patroni_replication_password: %s
                         control_api_db_password: %s
-                """.formatted(UUID.randomUUID(), UUID.randomUUID(), dbPassword));
+                        patroni_backup_repository: %s
+                """.formatted(UUID.randomUUID(), UUID.randomUUID(), dbPassword, REPOSITORY_PATH));
         inventory = Files.writeString(ProvisioningIT.WORK.resolve("database.inventory.yml"), yml);
     }
 
@@ -119,8 +124,21 @@ final class PatroniCluster implements AutoCloseable {
         servers.get(name).restart();
     }
 
+    /** Switches on every server that is off, and waits until all three run again. */
+    JsonNode allOn(String why) {
+        servers.forEach((name, s) -> {
+            if (!s.running()) {
+                switchOn(name);
+            }
+        });
+        return awaitHealthy(why);
+    }
+
     @Override
     public void close() {
         servers.values().forEach(StandInHost::close);
+        if (System.getenv("GPUFLEET_KEEP_STAND_INS") == null) {
+            Commands.run(null, Map.of(), Duration.ofSeconds(30), List.of("docker", "volume", "rm", "--force", repository));
+        }
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import gpufleet.common.Json;
 import gpufleet.control.ControlApi;
 import gpufleet.control.support.ApiFixture;
 import java.io.IOException;
@@ -171,6 +172,64 @@ class PatroniIT {
             }
         } finally {
             replicas.forEach(ControlApi::close);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void theLeaderBacksUpTheClusterAndTheBackupWithItsArchivedWalRestoresOnANewServer() throws Exception {
+        JsonNode members = cluster.allOn("all three servers on again");
+        StandInHost leader = cluster.servers.get(PatroniCluster.memberWith(members, "Leader"));
+        StandInHost replica = cluster.servers.get(PatroniCluster.memberWith(members, "Replica"));
+        // Every member has the timer; the unit backs up only where Patroni says the leader is.
+        replica.exec("systemctl", "start", "gpufleet-db-backup.service");
+        assertThat(backups(replica)).as("a replica takes no backup").isZero();
+        leader.exec("systemctl", "start", "gpufleet-db-backup.service");
+        assertThat(backups(leader)).as("the leader's full backup").isEqualTo(1);
+
+        // Written after the backup: only the archived WAL brings these back.
+        try (Connection conn = cluster.connect(""); Statement s = conn.createStatement()) {
+            s.execute("CREATE TABLE writer.after_backup AS SELECT generate_series(1, 1000) AS id");
+        }
+        leader.exec("runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=gpufleet", "check"); // switches and archives the WAL
+        long workloads = count(cluster.connect(""), "SELECT count(*) FROM workloads");
+
+        // A new server, the repository mounted, the postgres user with the members' uid (as on NFS).
+        String uid = leader.exec("id", "-u", "postgres").strip();
+        String gid = leader.exec("id", "-g", "postgres").strip();
+        try (StandInHost restore = StandInHost.start("db1", "db-restore",
+                List.of("--volume", cluster.repository + ":" + PatroniCluster.REPOSITORY_PATH))) {
+            restore.exec("sh", "-c", "groupadd -g " + gid + " postgres && useradd -u " + uid + " -g postgres -d /var/lib/postgresql -s /bin/bash postgres"
+                    + " && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
+                    + " postgresql-15 pgbackrest >/dev/null && pg_dropcluster --stop 15 main");
+            Commands.check("sh", "-c", "docker exec " + leader.container + " cat /etc/pgbackrest.conf | docker exec -i " + restore.container
+                    + " sh -c 'cat > /etc/pgbackrest.conf'");
+            String data = "/var/lib/postgresql/15/gpufleet";
+            restore.exec("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data);
+            restore.exec("runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=gpufleet", "restore");
+            // Alone, not a member: no standby to wait for, no archiving into the cluster's repository.
+            restore.exec("runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data, "-w", "-t", "120",
+                    "-o", "-c synchronous_standby_names= -c archive_mode=off -c listen_addresses=", "start");
+            String restored = await("the restored server replays the archived WAL").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                    .until(() -> restore.exec("runuser", "-u", "postgres", "--", "psql", "-AtX", "-d", "gpufleet", "-c",
+                            "SELECT (SELECT count(*) FROM writer.after_backup) || ' ' || (SELECT count(*) FROM workloads)").strip(),
+                            r -> !r.isEmpty());
+            System.out.printf("patroni backup and restore: restored server has %s (rows written after the backup, workloads)%n", restored);
+            assertThat(restored).isEqualTo("1000 " + workloads);
+        }
+    }
+
+    /** How many backups `pgbackrest info` lists in the repository. */
+    private static int backups(StandInHost server) throws IOException {
+        JsonNode info = Json.mapper().readTree(server.exec("runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=gpufleet",
+                "--output=json", "info"));
+        return info.get(0).path("backup").size();
+    }
+
+    private static long count(Connection conn, String sql) throws SQLException {
+        try (conn; Statement s = conn.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
