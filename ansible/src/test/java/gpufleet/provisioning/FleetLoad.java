@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
-import gpufleet.control.ControlApi;
 import gpufleet.control.support.ApiFixture;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
@@ -35,7 +34,7 @@ final class FleetLoad implements AutoCloseable {
     private static final String TENANT = "failover";
     private static final String OFFERING = "seeweb-nvidia-1xa6000";
 
-    private final List<ControlApi> replicas;
+    private final List<URI> replicas;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<ApiFixture.Host> hosts = new ArrayList<>();
     private final String tenantToken;
@@ -50,10 +49,10 @@ final class FleetLoad implements AutoCloseable {
     /** For each acknowledged create: when its request was sent, when it was answered (nanoTime). */
     final ConcurrentLinkedQueue<long[]> createTimes = new ConcurrentLinkedQueue<>();
 
-    /** Registers {@code hostCount} hosts of 8 GPUs and a tenant, through the first replica. */
-    FleetLoad(List<ControlApi> replicas, int hostCount) {
+    /** Registers {@code hostCount} hosts of 8 GPUs and a tenant, through the first replica (each given by its base URI). */
+    FleetLoad(List<URI> replicas, int hostCount) {
         this.replicas = replicas;
-        Http api = new Http(replicas.get(0).port());
+        Http api = new Http(replicas.get(0));
         Http.Response offering = api.post("/v1/offerings", ApiFixture.OPERATOR,
                 Map.of("name", OFFERING, "gpuModel", Inventories.A6000, "gpuCount", 1, "cpu", "8000m", "memory", "32861620Ki"));
         assertThat(offering.status()).as(offering.toString()).isEqualTo(201);
@@ -111,9 +110,9 @@ final class FleetLoad implements AutoCloseable {
 
     /** Sends one request to the next replica in turn; its status, or 0 when no answer came. */
     private int send(String method, String path, String token, Object body) {
-        ControlApi replica = replicas.get(Math.floorMod(turn.getAndIncrement(), replicas.size()));
+        URI replica = replicas.get(Math.floorMod(turn.getAndIncrement(), replicas.size()));
         try {
-            HttpRequest.Builder req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + replica.port() + path))
+            HttpRequest.Builder req = HttpRequest.newBuilder(replica.resolve(path))
                     .timeout(Duration.ofSeconds(40)).header("Authorization", "Bearer " + token)
                     .header("Content-Type", "application/json")
                     .method(method, body == null ? HttpRequest.BodyPublishers.noBody()

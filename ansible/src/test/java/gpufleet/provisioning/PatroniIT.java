@@ -5,9 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import gpufleet.common.Json;
-import gpufleet.control.ControlApi;
 import gpufleet.control.support.ApiFixture;
 import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -119,17 +120,37 @@ class PatroniIT {
 
     @Test
     @Order(3)
-    void twoControlApiReplicasRideThroughTheLeadersLossUnderLoad() throws Exception {
+    void twoControlApiServersRideThroughTheLeadersLossUnderLoad() throws Exception {
         JsonNode members = cluster.awaitHealthy("the cluster before the second failover");
         String leader = PatroniCluster.memberWith(members, "Leader");
-        // As an operator configures it: every member in the URL, nothing else (Database adds the timeouts).
-        Map<String, String> settings = Map.of("GPUFLEET_DB_POOL_SIZE", "8");
-        List<ControlApi> replicas = new ArrayList<>();
-        try {
-            for (int i = 0; i < 2; i++) {
-                replicas.add(ControlApi.start(ApiFixture.config(cluster.url(""), PatroniCluster.DB_USER, cluster.dbPassword, settings)));
-            }
-            FleetLoad load = new FleetLoad(replicas, 12);
+        try (StandInHost a = StandInHost.start("cp1", "api-1", List.of()); StandInHost b = StandInHost.start("cp2", "api-2", List.of())) {
+            // As an operator configures it: the control-plane playbook, the database elsewhere, every
+            // member in the URL and nothing else (the control-api adds its own timeouts).
+            Path inventory = Files.writeString(ProvisioningIT.WORK.resolve("control-plane-ha.inventory.yml"), """
+                    all:
+                      vars:
+                        ansible_connection: community.docker.docker
+                      children:
+                        control_plane:
+                          hosts:
+                            api-1: {ansible_host: %s}
+                            api-2: {ansible_host: %s}
+                          vars:
+                            postgresql_enabled: false
+                            caddy_edge_enabled: false
+                            control_api_listen: 0.0.0.0:8080
+                            control_api_db_url: "%s"
+                            control_api_db_password: %s
+                            gpufleet_operator_token: %s
+                            gpufleet_control_api_jar: %s
+                            gpufleet_seal_key: %s
+                    """.formatted(a.container, b.container, cluster.url(""), cluster.dbPassword, ApiFixture.OPERATOR,
+                    ProvisioningIT.CONTROL_API_JAR, ProvisioningIT.sealKey()));
+            Ansible.Run run = ansible.playbook("control-plane.yml", inventory, "control-plane-ha");
+            assertThat(run.result().ok()).as(run.toString()).isTrue();
+
+            List<StandInHost> apis = List.of(a, b);
+            FleetLoad load = new FleetLoad(apis.stream().map(s -> URI.create("http://" + s.address() + ":8080")).toList(), 12);
             load.start();
             await("creates before the failover").atMost(Duration.ofSeconds(30)).until(() -> load.acknowledged.size() >= 20);
 
@@ -150,14 +171,11 @@ class PatroniIT {
                     }
                 }
                 load.acknowledged.stream().filter(uid -> !stored.contains(uid)).forEach(lost::add);
-                try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("""
+                doubles = count(db, """
                         SELECT count(*) FROM (SELECT a.gpu_uuid FROM gpu_allocations a JOIN workloads w ON w.id = a.workload_id
-                        WHERE a.released_at IS NULL AND w.deleted_at IS NULL GROUP BY a.gpu_uuid HAVING count(*) > 1) d""")) {
-                    rs.next();
-                    doubles = rs.getLong(1);
-                }
+                        WHERE a.released_at IS NULL AND w.deleted_at IS NULL GROUP BY a.gpu_uuid HAVING count(*) > 1) d""");
             }
-            System.out.printf("patroni failover (2 control-api replicas, 12 hosts heartbeating each second, a create every 300 ms):"
+            System.out.printf("patroni failover (2 control-api servers, 12 hosts heartbeating each second, a create every 300 ms):"
                             + " %.1f s from the server off to the next acknowledged create; answers %s, %d without an answer;"
                             + " %d creates acknowledged, %d lost; %d GPUs held twice%n",
                     (firstAck - off) / 1e9, load.answers(), load.noAnswer.get(), load.acknowledged.size(), lost.size(), doubles);
@@ -166,12 +184,13 @@ class PatroniIT {
             assertThat(load.without503RetryAfter.get()).as("503s without Retry-After").isZero();
             assertThat(lost).as("acknowledged creates missing after the failover").isEmpty();
             assertThat(doubles).as("GPUs held by two live workloads").isZero();
-            for (ControlApi r : replicas) {
-                await("the replica's host credentials listen on the new primary").atMost(Duration.ofSeconds(30))
-                        .until(r.hostCredentials()::current);
+            for (StandInHost api : apis) {
+                // The LISTEN connections found the new primary: the host credentials and the wake-ups.
+                await("LISTEN again on the new primary").atMost(Duration.ofSeconds(30)).until(() -> {
+                    String journal = api.exec("journalctl", "-u", "gpufleet-control-api", "--no-pager", "-o", "cat");
+                    return journal.contains("host credentials current again") && journal.contains("LISTEN connection back after");
+                });
             }
-        } finally {
-            replicas.forEach(ControlApi::close);
         }
     }
 
@@ -192,7 +211,10 @@ class PatroniIT {
             s.execute("CREATE TABLE writer.after_backup AS SELECT generate_series(1, 1000) AS id");
         }
         leader.exec("runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=gpufleet", "check"); // switches and archives the WAL
-        long workloads = count(cluster.connect(""), "SELECT count(*) FROM workloads");
+        long workloads;
+        try (Connection conn = cluster.connect("")) {
+            workloads = count(conn, "SELECT count(*) FROM workloads");
+        }
 
         // A new server, the repository mounted, the postgres user with the members' uid (as on NFS).
         String uid = leader.exec("id", "-u", "postgres").strip();
@@ -227,7 +249,7 @@ class PatroniIT {
     }
 
     private static long count(Connection conn, String sql) throws SQLException {
-        try (conn; Statement s = conn.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }

@@ -198,7 +198,7 @@ class ProvisioningIT {
     }
 
     /** A new sealing key, as an operator makes one: base64 of 32 random bytes. */
-    private static String sealKey() {
+    static String sealKey() {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         return Base64.getEncoder().encodeToString(key);

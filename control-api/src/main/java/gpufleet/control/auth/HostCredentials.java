@@ -160,6 +160,7 @@ public final class HostCredentials implements AutoCloseable {
             p.setProperty("password", config.dbPassword());
         }
         p.setProperty("socketTimeout", Integer.toString(READ_TIMEOUT_SECONDS));
+        p.setProperty("connectTimeout", "3"); // a switched-off server of a multi-host URL is passed over quickly
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "gpufleet host credentials");
         return DriverManager.getConnection(config.dbUrl(), p);

@@ -10,6 +10,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -112,12 +113,28 @@ public final class Wakeups implements AutoCloseable {
         }
     }
 
+    /** How often an idle LISTEN connection checks that its server still answers. */
+    private static final long PING_NANOS = 2_000_000_000L;
+
+    /** A connection that gives up on a server that stopped answering (a read timeout) instead of waiting forever. */
+    private Connection connect() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", config.dbUser());
+        if (config.dbPassword() != null) {
+            p.setProperty("password", config.dbPassword());
+        }
+        p.setProperty("connectTimeout", "3");
+        p.setProperty("socketTimeout", "5");
+        p.setProperty("tcpKeepAlive", "true");
+        p.setProperty("ApplicationName", "gpufleet wakeups");
+        return DriverManager.getConnection(config.dbUrl(), p);
+    }
+
     private void listen() {
         long lostAt = 0; // when the connection was lost, 0 while it is up: an outage is told once, then its end
         int attempts = 0;
         while (running) {
-            try (Connection c = DriverManager.getConnection(config.dbUrl(), config.dbUser(), config.dbPassword());
-                 Statement s = c.createStatement()) {
+            try (Connection c = connect(); Statement s = c.createStatement()) {
                 s.execute("LISTEN gpufleet_host");
                 if (lostAt != 0) {
                     log.info("LISTEN connection back after {} s ({} attempt(s))", (System.nanoTime() - lostAt) / 1_000_000_000, attempts);
@@ -127,9 +144,17 @@ public final class Wakeups implements AutoCloseable {
                 // After a reconnect a change may have been missed: wake everyone to re-read.
                 waiters.keySet().forEach(this::wake);
                 PGConnection pg = c.unwrap(PGConnection.class);
+                long checked = System.nanoTime();
                 while (running) {
                     PGNotification[] batch = pg.getNotifications(1000);
-                    if (batch != null) {
+                    if (batch == null || batch.length == 0) {
+                        // Waiting for notifications sends nothing, so a server switched off (which
+                        // answers nothing, not even a reset) would never be noticed: ask it something.
+                        if (System.nanoTime() - checked > PING_NANOS) {
+                            s.execute("SELECT 1");
+                            checked = System.nanoTime();
+                        }
+                    } else {
                         for (PGNotification n : batch) {
                             try {
                                 wake(UUID.fromString(n.getParameter()));

@@ -50,15 +50,10 @@ public final class ApiFixture implements AutoCloseable {
     }
 
     public static ControlApiConfig config(TestDatabase db, Map<String, String> overrides) {
-        return config(db.url(), TestDatabase.USER, TestDatabase.PASSWORD, overrides);
-    }
-
-    /** The tests' configuration on a database of the caller's (a cluster elsewhere, say). */
-    public static ControlApiConfig config(String dbUrl, String dbUser, String dbPassword, Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>(ControlApiConfig.DEFAULTS);
-        values.put("GPUFLEET_DB_URL", dbUrl);
-        values.put("GPUFLEET_DB_USER", dbUser);
-        values.put("GPUFLEET_DB_PASSWORD", dbPassword);
+        values.put("GPUFLEET_DB_URL", db.url());
+        values.put("GPUFLEET_DB_USER", TestDatabase.USER);
+        values.put("GPUFLEET_DB_PASSWORD", TestDatabase.PASSWORD);
         values.put("GPUFLEET_DB_POOL_SIZE", "4");
         values.put("GPUFLEET_LISTEN", "127.0.0.1:0");
         values.put("GPUFLEET_METRICS_LISTEN", "127.0.0.1:0");

@@ -19,6 +19,11 @@ public final class Http {
         this.base = "http://127.0.0.1:" + port;
     }
 
+    /** A control-api elsewhere (a stand-in server's), at {@code base} ({@code http://host:port}). */
+    public Http(URI base) {
+        this.base = base.toString().replaceFirst("/$", "");
+    }
+
     public record Response(int status, String body, String contentType, String retryAfter) {
         public JsonNode json() {
             try {
