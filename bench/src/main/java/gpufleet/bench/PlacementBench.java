@@ -191,7 +191,10 @@ final class PlacementBench {
                             SELECT id FROM workloads WHERE tenant = 'bench' AND deleted_at IS NULL
                             ORDER BY created_at DESC OFFSET ? FOR UPDATE SKIP LOCKED),
                         freed AS (UPDATE gpu_allocations SET released_at = now()
-                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING gpu_uuid),
+                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING id, gpu_uuid),
+                        -- as the control-api's release: the usage intervals end with the allocations
+                        ended AS (UPDATE usage_intervals SET ended_at = now(), end_reason = 'deleted'
+                                  WHERE allocation_id IN (SELECT id FROM freed)),
                         flags AS (UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed))
                         UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
                             phase = 'deleted', updated_at = now()
