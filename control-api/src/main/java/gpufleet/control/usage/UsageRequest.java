@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -76,7 +75,7 @@ public record UsageRequest(OffsetDateTime from, OffsetDateTime to, List<Dimensio
         if (raw == null || raw.isBlank()) {
             return out;
         }
-        for (String part : Arrays.asList(raw.split(",", -1))) {
+        for (String part : raw.split(",", -1)) {
             Dimension d = Dimension.parse(part.trim());
             if (out.contains(d)) {
                 throw ApiException.invalid("groupBy", "groupBy names " + d.wire() + " twice");

@@ -8,6 +8,7 @@ import gpufleet.control.http.ErrorKind;
 import gpufleet.control.http.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,8 +44,8 @@ public final class UsageRoutes {
             total += g.gpuSeconds();
         }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("from", r.from().toString());
-        body.put("to", r.to().toString());
+        body.put("from", r.from().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        body.put("to", r.to().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         body.put("tenant", r.tenant());
         body.put("groupBy", r.groupBy().stream().map(UsageRequest.Dimension::wire).toList());
         body.put("groups", groups);

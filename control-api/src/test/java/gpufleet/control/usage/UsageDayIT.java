@@ -10,6 +10,7 @@ import gpufleet.control.support.ApiFixture.Host;
 import gpufleet.control.support.Http;
 import gpufleet.control.support.Inventories;
 import gpufleet.control.support.Pods;
+import gpufleet.control.support.SimulatedClock;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import gpufleet.control.config.ControlApiConfig;
 import gpufleet.control.support.ApiFixture;
+import gpufleet.control.support.SimulatedClock;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -1,6 +1,5 @@
-package gpufleet.control.usage;
+package gpufleet.control.support;
 
-import gpufleet.control.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -15,7 +14,7 @@ import java.time.ZoneOffset;
  * Every control-api replica on the database sees the same simulated time, as they see one
  * database clock in production.
  */
-final class SimulatedClock {
+public final class SimulatedClock {
     private final TestDatabase db;
 
     private SimulatedClock(TestDatabase db) {
@@ -23,7 +22,7 @@ final class SimulatedClock {
     }
 
     /** Replaces usage_clock() (after the control-api migrated the database) and sets it to {@code start}. */
-    static SimulatedClock install(TestDatabase db, Instant start) {
+    public static SimulatedClock install(TestDatabase db, Instant start) {
         try (Connection c = db.connect(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE simulated_clock (now timestamptz NOT NULL)");
             s.execute("INSERT INTO simulated_clock VALUES ('" + start + "')");
@@ -35,12 +34,12 @@ final class SimulatedClock {
         return new SimulatedClock(db);
     }
 
-    void set(Instant now) {
+    public void set(Instant now) {
         sql("UPDATE simulated_clock SET now = ?", now);
     }
 
     /** The host's last heartbeat, as if it had stopped beating at {@code at}. */
-    void lastHeartbeat(String hostId, Instant at) {
+    public void lastHeartbeat(String hostId, Instant at) {
         sql("UPDATE host_heartbeats SET seen_at = ? WHERE host_id = '" + hostId + "'::uuid", at);
     }
 
