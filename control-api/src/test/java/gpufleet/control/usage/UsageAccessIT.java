@@ -100,6 +100,26 @@ class UsageAccessIT {
     }
 
     @Test
+    void anAnswerOfMoreThan100000GroupsIsRefused() throws SQLException {
+        // 251 tenants each holding a GPU through 400 days, long before the other tests' range:
+        // grouped by tenant and day, 100,400 groups; by tenant alone, 251.
+        try (Connection c = fx.database.connect(); Statement s = c.createStatement()) {
+            s.execute("""
+                    INSERT INTO usage_intervals (allocation_id, tenant, cluster, offering, namespace, pod_name, pod_uid, workload_id,
+                                                 host_id, gpu_uuid, gpu_model, started_at, ended_at, end_reason)
+                    SELECT 1000000 + i, 'many-' || i, 'default', 'o', 'ns', 'p', 'p', gen_random_uuid(), gen_random_uuid(), 'GPU-' || i,
+                           'M', '2023-01-01T00:00:00Z', '2023-02-05T00:00:00Z'::timestamptz + interval '365 days', 'deleted'
+                    FROM generate_series(1, 251) i""");
+        }
+        String range = "from=2023-01-01T00:00:00Z&to=2024-02-05T00:00:00Z";
+        Http.Response many = get(range + "&groupBy=tenant,day", ApiFixture.OPERATOR);
+        assertThat(many.status()).as(many.toString()).isEqualTo(400);
+        assertThat(many.json().get("message").asText()).isEqualTo(
+                "more than 100000 groups; ask for a shorter range or fewer groups");
+        assertThat(get(range + "&groupBy=tenant", ApiFixture.OPERATOR).json().get("groups")).hasSize(251);
+    }
+
+    @Test
     void noCallerCanWriteUsage() throws SQLException {
         String before = intervals();
         for (String token : List.of(ApiFixture.OPERATOR, one, host.token())) {
