@@ -10,6 +10,7 @@
 #   bash dev/bench.sh fleet [--hosts=50000 --gpus=8 --seconds=20 --clients=4 --boards=16 --board-seconds=30 --telemetry-every=30 --placements=50 --aligned=false]
 #   bash dev/bench.sh tenant-scale [CLUSTER_PODS [NODE_PODS [SECONDS [TIMED_PODS [SIM_LIBRARY]]]]]
 #   bash dev/bench.sh tenant-burst [HOSTS [PODS [SIM_LIBRARY]]]
+#   bash dev/bench.sh metering [--tenants=1000 --intervals=3000000 --times=200]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/services.sh >/dev/null

@@ -191,7 +191,10 @@ final class PlacementBench {
                             SELECT id FROM workloads WHERE tenant = 'bench' AND deleted_at IS NULL
                             ORDER BY created_at DESC OFFSET ? FOR UPDATE SKIP LOCKED),
                         freed AS (UPDATE gpu_allocations SET released_at = now()
-                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING gpu_uuid),
+                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING id, gpu_uuid),
+                        -- as the control-api's release: the usage intervals end with the allocations
+                        ended AS (UPDATE usage_intervals SET ended_at = now(), end_reason = 'deleted'
+                                  WHERE allocation_id IN (SELECT id FROM freed)),
                         flags AS (UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed))
                         UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
                             phase = 'deleted', updated_at = now()
@@ -223,7 +226,7 @@ final class PlacementBench {
         }
     }
 
-    /** Every live allocation on a distinct GPU, each placed workload holding its GPU count, no host over capacity. */
+    /** Every live allocation on a distinct GPU, each placed workload holding its GPU count, no host over capacity, each metered. */
     private static void check(Db db) throws Exception {
         try (Connection c = db.connect("gpufleet_bench_place"); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("""
@@ -236,13 +239,20 @@ final class PlacementBench {
                             (SELECT count(*) FROM host_inventory i JOIN host_usage u ON u.host_id = i.host_id
                                WHERE u.cpu_millis > i.allocatable_cpu_millis OR u.memory_bytes > i.allocatable_memory_bytes),
                             (SELECT count(*) FROM workloads WHERE phase = 'pending' AND deleted_at IS NULL),
-                            (SELECT min(message) FROM workloads WHERE phase = 'pending' AND deleted_at IS NULL)""")) {
+                            (SELECT min(message) FROM workloads WHERE phase = 'pending' AND deleted_at IS NULL),
+                            (SELECT count(*) FROM gpu_allocations a WHERE a.tenant = 'bench' AND a.released_at IS NULL
+                               AND NOT EXISTS (SELECT 1 FROM usage_intervals u WHERE u.allocation_id = a.id AND u.ended_at IS NULL)),
+                            (SELECT count(*) FROM usage_intervals u WHERE u.tenant = 'bench' AND u.ended_at IS NULL
+                               AND NOT EXISTS (SELECT 1 FROM gpu_allocations a WHERE a.id = u.allocation_id AND a.released_at IS NULL))""")) {
             rs.next();
             boolean ok = rs.getLong(1) == rs.getLong(2) && rs.getLong(3) == 0 && rs.getLong(4) == 0 && rs.getLong(5) == 0;
             System.out.printf("  live allocations %d on %d distinct GPUs; placed workloads not holding their GPU count %d;"
                             + " hosts over 8 GPUs %d, over cpu or memory %d: %s%n", rs.getLong(1), rs.getLong(2), rs.getLong(3),
                     rs.getLong(4), rs.getLong(5), ok ? "no double allocation" : "DOUBLE ALLOCATION");
             System.out.printf("  left pending: %d%s%n", rs.getLong(6), rs.getLong(6) == 0 ? "" : " (e.g. " + rs.getString(7) + ")");
+            // The load tenant's allocations were all made through the API, so each must be metered (V27).
+            System.out.printf("  metering: live allocations without an open usage interval %d, open intervals without a live"
+                    + " allocation %d%n", rs.getLong(8), rs.getLong(9));
         }
     }
 

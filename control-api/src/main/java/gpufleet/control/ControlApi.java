@@ -39,6 +39,9 @@ import gpufleet.control.quota.RateLimit;
 import gpufleet.control.quota.StreamQuota;
 import gpufleet.control.tenancy.TenancyRoutes;
 import gpufleet.control.tenancy.TenantStore;
+import gpufleet.control.usage.UsageQueries;
+import gpufleet.control.usage.UsageRetention;
+import gpufleet.control.usage.UsageRoutes;
 import gpufleet.control.workload.HostEvictions;
 import gpufleet.control.workload.HostWorkloads;
 import gpufleet.control.workload.LegacySecrets;
@@ -60,6 +63,7 @@ public final class ControlApi implements AutoCloseable {
     private final HeartbeatBatcher heartbeats;
     private final HostCredentials hostCredentials;
     private final LivenessJob liveness;
+    private final UsageRetention usageRetention;
     private final Wakeups wakeups;
     private final PendingPlacer placer;
     private final EdgeSync edge;
@@ -81,6 +85,7 @@ public final class ControlApi implements AutoCloseable {
         this.firstOperatorToken = tokens.bootstrapOperator(config.operatorToken());
         this.heartbeats = new HeartbeatBatcher(db);
         this.liveness = new LivenessJob(db, config.heartbeatGrace(), config.lostAfter(), config.livenessInterval());
+        this.usageRetention = new UsageRetention(db, config.usageRetentionMonths());
         this.wakeups = new Wakeups(config, db);
         PlacementLatency latency = new PlacementLatency(metrics.registry());
         this.placer = new PendingPlacer(db, wakeups, config.placementRetry(), latency);
@@ -125,6 +130,7 @@ public final class ControlApi implements AutoCloseable {
                     new HostEvictions(db, wakeups), wakeups, bodies).install(cfg.routes);
             new StreamRoutes(new HostStreams(db, config.sealKey()), bodies, access, streamQuota).install(cfg.routes);
             new OperatorRoutes(db, hosts, wakeups).install(cfg.routes);
+            new UsageRoutes(new UsageQueries(db)).install(cfg.routes);
             Dashboard.install(cfg, db, tokens, fleetSnapshot);
         });
     }
@@ -161,6 +167,11 @@ public final class ControlApi implements AutoCloseable {
 
     public LivenessJob liveness() {
         return liveness;
+    }
+
+    /** The metering's retention job (GPUFLEET_USAGE_RETENTION_MONTHS); tests run its rounds. */
+    public UsageRetention usageRetention() {
+        return usageRetention;
     }
 
     /** Workloads without HTTP in front: for benchmarks that measure the placement transaction alone. */
@@ -217,6 +228,7 @@ public final class ControlApi implements AutoCloseable {
         placer.close();
         probe.close();
         liveness.close();
+        usageRetention.close();
         heartbeats.close();
         hostCredentials.close();
         db.close();

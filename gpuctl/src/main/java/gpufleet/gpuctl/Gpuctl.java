@@ -13,6 +13,7 @@ import gpufleet.gpuctl.command.RekeyCommand;
 import gpufleet.gpuctl.command.RevokeCommand;
 import gpufleet.gpuctl.command.SetCommand;
 import gpufleet.gpuctl.command.TopCommand;
+import gpufleet.gpuctl.command.UsageCommand;
 import gpufleet.gpuctl.config.ConfigFile;
 import gpufleet.gpuctl.config.Connection;
 import java.io.PrintWriter;
@@ -31,7 +32,7 @@ import picocli.CommandLine.ScopeType;
         description = "Sees and steers a GPU Fleet through its control-api (operator token).",
         subcommands = {GetCommand.class, DescribeCommand.class, HostCommands.Cordon.class, HostCommands.Uncordon.class,
                 DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, ApproveCommand.class, TopCommand.class, ConfigCommand.class,
-                SetCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
+                SetCommand.class, CompletionCommand.class, UsageCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:the API refused, or the operation failed", "2:usage error", "3:not found",
                 "4:unauthorized or forbidden", "5:timed out (drain)", "6:cannot connect to the control-api"})

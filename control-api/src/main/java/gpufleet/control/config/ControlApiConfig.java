@@ -33,9 +33,10 @@ public record ControlApiConfig(
         QuotaSettings quotas,
         EdgeSettings edge,
         SealKey sealKey,
-        InetSocketAddress metricsListen) {
+        InetSocketAddress metricsListen,
+        int usageRetentionMonths) {
 
-    public static final Map<String, String> DEFAULTS = withEdge(Map.of(
+    public static final Map<String, String> DEFAULTS = withSections(Map.of(
             "GPUFLEET_DB_URL", "jdbc:postgresql://127.0.0.1:5432/gpufleet",
             "GPUFLEET_DB_USER", "gpufleet",
             "GPUFLEET_DB_POOL_SIZE", "16",
@@ -47,10 +48,12 @@ public record ControlApiConfig(
             "GPUFLEET_PLACEMENT_RETRY", "2s",
             "GPUFLEET_MAX_BODY_BYTES", "1048576"));
 
-    private static Map<String, String> withEdge(Map<String, String> base) {
+    private static Map<String, String> withSections(Map<String, String> base) {
         Map<String, String> all = new HashMap<>(base);
         all.putAll(EdgeSettings.DEFAULTS);
         all.putAll(QuotaSettings.DEFAULTS);
+        // A year of bills plus a month to dispute the last one (docs/operators.md, Metering).
+        all.put("GPUFLEET_USAGE_RETENTION_MONTHS", "13");
         return Map.copyOf(all);
     }
 
@@ -94,7 +97,8 @@ public record ControlApiConfig(
                 QuotaSettings.read(values, r.problems),
                 EdgeSettings.read(values, r.problems),
                 r.sealKey(),
-                r.listen("GPUFLEET_METRICS_LISTEN"));
+                r.listen("GPUFLEET_METRICS_LISTEN"),
+                r.integer("GPUFLEET_USAGE_RETENTION_MONTHS", values.get("GPUFLEET_USAGE_RETENTION_MONTHS"), 1, 120));
         if (config.dbUrl() != null && !config.dbUrl().startsWith("jdbc:postgresql:")) {
             r.problems.add("GPUFLEET_DB_URL: '" + config.dbUrl() + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db)");
         }
@@ -115,7 +119,7 @@ public record ControlApiConfig(
     public ControlApiConfig withListenPort(int port) {
         return new ControlApiConfig(dbUrl, dbUser, dbPassword, dbPoolSize, listenHost, port, heartbeatGrace,
                 lostAfter, livenessInterval, placementRetry, maxBodyBytes, operatorToken, quotas, edge, sealKey,
-                metricsListen);
+                metricsListen, usageRetentionMonths);
     }
 
     private static Map<String, String> readFile(Path path) {

@@ -37,8 +37,14 @@ final class BoardViews {
     /** A tenant and the GPUs it holds now, per model. */
     record TenantRow(String name, boolean disabled, Map<String, Long> gpusByModel) {}
 
-    /** A tenant's GPUs in use per model at each sampled minute of the window, the last point being now. */
-    record TenantUsage(String tenant, boolean disabled, int hours, List<Long> times, List<ModelSeries> models) {}
+    /**
+     * A tenant's GPUs in use per model at each sampled minute of the window, the last point being
+     * now; and its metered GPU-hours per UTC day and model over the last 7 days (today so far).
+     */
+    record TenantUsage(String tenant, boolean disabled, int hours, List<Long> times, List<ModelSeries> models,
+                       List<DayHours> lastDays) {}
+
+    record DayHours(String day, String model, double gpuHours) {}
 
     record ModelSeries(String model, List<Long> gpus) {}
 }

@@ -1,12 +1,19 @@
 package gpufleet.control.dashboard;
 
+import gpufleet.control.dashboard.BoardViews.DayHours;
 import gpufleet.control.dashboard.BoardViews.ModelSeries;
 import gpufleet.control.dashboard.BoardViews.TenantRow;
 import gpufleet.control.dashboard.BoardViews.TenantUsage;
 import gpufleet.control.db.Database;
 import gpufleet.control.http.ApiException;
+import gpufleet.control.usage.UsageQueries;
+import gpufleet.control.usage.UsageRequest;
+import gpufleet.control.usage.UsageRequest.Dimension;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -17,10 +24,15 @@ import java.util.TreeSet;
 
 /** Tenants' GPU usage: what each holds now, and per model over the sampled minutes of a window. */
 final class TenantBoardQueries {
+    /** Days of metered usage the tenant's page shows, today included. */
+    static final int DAYS = 7;
+
     private final Database db;
+    private final UsageQueries metered;
 
     TenantBoardQueries(Database db) {
         this.db = db;
+        this.metered = new UsageQueries(db);
     }
 
     /** Every tenant with the GPUs its live allocations hold, per model. */
@@ -83,6 +95,16 @@ final class TenantBoardQueries {
         for (String model : models) {
             series.add(new ModelSeries(model, samples.values().stream().map(m -> m.getOrDefault(model, 0L)).toList()));
         }
-        return new TenantUsage(tenant, now.disabled(), hours, times, series);
+        return new TenantUsage(tenant, now.disabled(), hours, times, series, lastDays(tenant));
+    }
+
+    /** GPU-hours per UTC day and model from the usage intervals: one indexed read of this tenant's week. */
+    private List<DayHours> lastDays(String tenant) {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        OffsetDateTime from = today.minusDays(DAYS - 1).atStartOfDay().atOffset(ZoneOffset.UTC);
+        OffsetDateTime to = today.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC);
+        return metered.usage(new UsageRequest(from, to, List.of(Dimension.DAY, Dimension.MODEL), tenant)).stream()
+                .map(g -> new DayHours(g.keys().get("day"), g.keys().get("model"), Math.round(g.gpuSeconds() / 3.6) / 1000.0))
+                .toList();
     }
 }

@@ -2,9 +2,13 @@ package gpufleet.control.inventory;
 
 import gpufleet.control.db.Database;
 import gpufleet.control.db.SingletonJob;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,14 +42,14 @@ public final class LivenessJob implements AutoCloseable {
         });
     }
 
-    private static int mark(java.sql.Connection c, String to, String from, Duration after) throws java.sql.SQLException {
+    private static int mark(Connection c, String to, String from, Duration after) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE hosts h SET liveness = '%s', liveness_changed_at = now()
                 FROM host_heartbeats b
                 WHERE b.host_id = h.id AND h.liveness IN (%s) AND b.seen_at < now() - make_interval(secs => ?)
                 RETURNING h.name""".formatted(to, from))) {
             ps.setDouble(1, after.toMillis() / 1000.0);
-            java.util.List<String> names = new java.util.ArrayList<>();
+            List<String> names = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     names.add(rs.getString(1));
@@ -63,8 +67,12 @@ public final class LivenessJob implements AutoCloseable {
     /**
      * A lost host's workloads fail and their GPUs come free. They were never placed elsewhere
      * before this point; a cut-off host stops its own containers well before it is declared lost.
+     * <p>Their usage intervals (V27) end at the host's last heartbeat, not now: that is the last
+     * moment the provider can show the pod was served. The GPUs stay held until now only so that
+     * no second copy can run on them; that wait is the provider's outage, not the tenant's use,
+     * and billing it would charge the tenant for the grace and lost periods of a dead host.
      */
-    private static void releaseLost(java.sql.Connection c) throws java.sql.SQLException {
+    private static void releaseLost(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 WITH gone AS (
                     UPDATE workloads w SET phase = 'failed', reason = 'HostLost', deleted_at = now(), updated_at = now(),
@@ -73,7 +81,12 @@ public final class LivenessJob implements AutoCloseable {
                     RETURNING w.id),
                 freed AS (
                     UPDATE gpu_allocations SET released_at = now()
-                    WHERE released_at IS NULL AND workload_id IN (SELECT id FROM gone) RETURNING gpu_uuid)
+                    WHERE released_at IS NULL AND workload_id IN (SELECT id FROM gone) RETURNING id, gpu_uuid),
+                ended AS (
+                    UPDATE usage_intervals u SET end_reason = 'host-lost',
+                        ended_at = greatest(u.started_at, least(usage_clock(),
+                                   coalesce((SELECT b.seen_at FROM host_heartbeats b WHERE b.host_id = u.host_id), usage_clock())))
+                    WHERE u.allocation_id IN (SELECT id FROM freed))
                 UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""")) {
             int released = ps.executeUpdate();
             if (released > 0) {

@@ -84,11 +84,29 @@ public final class Placer {
                                  AND (SELECT count(*) FROM gpu_allocations a WHERE a.gpu_uuid = g.uuid AND a.released_at IS NULL) = 0
                               ) g ON true
             ORDER BY h.id, g.idx""";
-    /** Allocations and the GPUs' flags: one statement for any number. */
+    /**
+     * Allocations, their usage intervals (V27: metering starts in the same statement, so an
+     * allocation never exists without its interval) and the GPUs' flags: one statement for any
+     * number. The interval copies the pod's names and the GPU's host and model, each row read by
+     * key in a scalar subquery (a join here was a scan of all workloads in the plan made before
+     * ANALYZE, see PlacementPlansIT); OFFSET 0 keeps each subquery run once per allocation, not
+     * once per element taken from it.
+     */
     static final String WRITE = """
             WITH allocations AS (
                 INSERT INTO gpu_allocations (gpu_uuid, tenant, workload_id, container)
-                SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[]))
+                SELECT * FROM unnest(?::text[], ?::text[], ?::uuid[], ?::text[])
+                RETURNING id, gpu_uuid, tenant, workload_id),
+            metered AS (
+                INSERT INTO usage_intervals (allocation_id, tenant, cluster, offering, namespace, pod_name, pod_uid,
+                                             workload_id, host_id, gpu_uuid, gpu_model, started_at)
+                SELECT x.id, x.tenant, x.w[1], x.w[2], x.w[3], x.w[4], x.w[5], x.workload_id, x.g[1]::uuid, x.gpu_uuid, x.g[2],
+                       usage_clock()
+                FROM (SELECT a.id, a.tenant, a.workload_id, a.gpu_uuid,
+                             (SELECT ARRAY[w.cluster, w.offering, w.namespace, w.name, w.pod_uid] FROM workloads w
+                              WHERE w.id = a.workload_id) AS w,
+                             (SELECT ARRAY[g.host_id::text, g.model] FROM gpus g WHERE g.uuid = a.gpu_uuid) AS g
+                      FROM allocations a OFFSET 0) x)
             UPDATE gpus SET allocated = true WHERE uuid = ANY (?::text[])""";
     /** A pending workload, placed: its host, by its key. */
     static final String PLACED = """

@@ -190,24 +190,35 @@ public final class HostWorkloads {
                 "UPDATE workloads SET finished_at = now() WHERE id = ? AND finished_at IS NULL")) {
             w.setObject(1, workload);
             if (w.executeUpdate() == 1) {
-                freeGpus(c, workload);
+                freeGpus(c, workload, "finished");
             }
         }
     }
 
-    private static void freeGpus(Connection c, UUID workload) throws SQLException {
+    /**
+     * Frees the workload's GPUs and ends their usage intervals (V27) in the same statement, so a
+     * GPU is never free while still metered, nor metered twice. {@code endReason} null: deleted,
+     * or evicted when the workload's reason says a host or a drain evicted it.
+     */
+    private static void freeGpus(Connection c, UUID workload, String endReason) throws SQLException {
         try (PreparedStatement a = c.prepareStatement("""
                 WITH freed AS (UPDATE gpu_allocations SET released_at = now() WHERE workload_id = ? AND released_at IS NULL
-                               RETURNING gpu_uuid)
+                               RETURNING id, gpu_uuid),
+                ended AS (UPDATE usage_intervals SET ended_at = usage_clock(),
+                              end_reason = coalesce(?, (SELECT CASE WHEN w.reason IN ('Evicted', 'DeadlineExceeded') THEN 'evicted'
+                                                                    ELSE 'deleted' END FROM workloads w WHERE w.id = ?))
+                          WHERE allocation_id IN (SELECT id FROM freed))
                 UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed)""")) {
             a.setObject(1, workload);
+            a.setString(2, endReason);
+            a.setObject(3, workload);
             a.executeUpdate();
         }
     }
 
     /** Frees the workload's GPUs and marks it deleted; an evicted one keeps the phase its pod shows. */
     static void release(Connection c, UUID workload) throws SQLException {
-        freeGpus(c, workload);
+        freeGpus(c, workload, null);
         try (PreparedStatement w = c.prepareStatement("""
                 UPDATE workloads SET phase = CASE WHEN reason IN ('Evicted', 'DeadlineExceeded') THEN phase ELSE 'deleted' END,
                     deleted_at = now(), updated_at = now() WHERE id = ?""")) {

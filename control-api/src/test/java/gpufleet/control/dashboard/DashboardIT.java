@@ -13,6 +13,8 @@ import gpufleet.control.support.Pods;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -315,6 +317,9 @@ class DashboardIT {
         assertThat(at).extracting(t -> usage.at(H200, t)).as("GPUs in use at the three sampled minutes").containsExactly(0.0, 1.0, 2.0);
         assertThat(usage.latest(H200)).as("now").isEqualTo(2.0);
         usage.assertDrawnAsItsValues(H200);
+        String today = LocalDate.now(ZoneOffset.UTC).toString();
+        assertThat(browser.all("#days tr[data-day='" + today + "'][data-model='" + H200 + "']"))
+                .as("today's metered GPU-hours of the model").hasSize(1);
         browser.screenshot("tenant");
     }
 

@@ -21,7 +21,7 @@ class PlacementPlansIT {
             new Case("locked hosts' free GPUs", Placer.FRESH, "uuid[], text[], boolean",
                     "ARRAY[" + HOST + "], ARRAY['M1'], true", List.of("hosts_pkey", "host_inventory_pkey", "host_usage_pkey", "gpu_allocations_live")),
             new Case("allocations and flags", Placer.WRITE, "text[], text[], uuid[], text[], text[]",
-                    "'{}', '{}', '{}', '{}', ARRAY['GPU-x']", List.of("gpus_pkey")),
+                    "'{}', '{}', '{}', '{}', ARRAY['GPU-x']", List.of("gpus_pkey", "workloads_pkey")),
             new Case("a host's version", Placer.BUMP, "uuid", HOST, List.of("hosts_pkey")),
             new Case("the batch's Scheduled events", PlacementBatch.SCHEDULED, "uuid[]", "ARRAY[gen_random_uuid()]",
                     List.of("workloads_pkey", "hosts_pkey")),
