@@ -62,7 +62,9 @@ final class PatroniCluster implements AutoCloseable {
     /** The URL the control-api uses: every member, the driver picks the primary. */
     String url(String extra) {
         StringBuilder url = new StringBuilder("jdbc:postgresql://");
-        servers.values().forEach(s -> url.append(url.length() > "jdbc:postgresql://".length() ? "," : "").append(s.address()).append(":5432"));
+        for (int i = 1; i <= servers.size(); i++) {
+            url.append(i > 1 ? "," : "").append(ADDRESS_PREFIX).append(200 + i).append(":5432");
+        }
         return url + "/gpufleet?targetServerType=primary" + extra;
     }
 
@@ -114,13 +116,21 @@ final class PatroniCluster implements AutoCloseable {
                 .as("the leader's synchronous standby").isEqualTo(standby + " sync");
     }
 
-    /** Switches {@code name}'s server off: its container killed, no shutdown of any kind. */
+    /**
+     * Switches {@code name}'s server off: cut from the network first, then its container killed.
+     * Killing alone would not do: the kernel closes a killed process's connections, and the
+     * peers would hear of it at once; a server that loses power says nothing, and its peers find
+     * out only by waiting for an answer.
+     */
     void switchOff(String name) {
+        Commands.check("docker", "network", "disconnect", "--force", StandInHost.NETWORK, servers.get(name).container);
         Commands.check("docker", "kill", servers.get(name).container);
     }
 
-    /** Switches it on again: the same disk, systemd boots, etcd and Patroni start from their units. */
+    /** Switches it on again: back on the network at its address, the same disk, systemd boots etcd and Patroni. */
     void switchOn(String name) {
+        int i = Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
+        Commands.check("docker", "network", "connect", "--ip", ADDRESS_PREFIX + (200 + i), StandInHost.NETWORK, servers.get(name).container);
         servers.get(name).restart();
     }
 
