@@ -16,8 +16,8 @@
 #        bash dev/images.sh all                 base, then build and push the programs whose jar exists
 #                                               (dev/services.sh runs this: before the first Maven build
 #                                               there are no jars yet, and only the base is made)
-# A program image is rebuilt only when its jar or the base changed (labels record both), so
-# running this again changes nothing. VERSION is the jar's, from the pom. Needs root (debootstrap)
+# A program image is rebuilt only when its recipe changed (its jar, the base, or what this script
+# writes into it; a label records it), so running this again changes nothing. VERSION is the jar's, from the pom. Needs root (debootstrap)
 # and a running dockerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,15 +127,11 @@ build_program() {
   tag=gpufleet/$program:$version
   sum=$(sha256sum "$jar" | cut -d' ' -f1)
   base_id=$(docker image inspect --format '{{.Id}}' "$BASE_IMAGE" 2>/dev/null) || die "no $BASE_IMAGE: run bash dev/images.sh base"
-  if [[ "$(label "$tag" org.gpufleet.jar-sha256)" == "$sum" && "$(label "$tag" org.gpufleet.base-id)" == "$base_id" ]]; then
-    log "$tag already holds this jar on this base"; echo "$tag"; return
-  fi
   program_settings "$program"
-  revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-  git diff --quiet HEAD 2>/dev/null || revision+="-dirty"
+  # The commit the jar was built from (its manifest, written by Maven), not the checkout's now.
+  revision=$(unzip -p "$jar" META-INF/MANIFEST.MF 2>/dev/null | tr -d '\r' | awk -F': ' '$1 == "X-Source-Revision" { print $2 }')
   source=${GPUFLEET_SOURCE_URL:-$(git config --get remote.origin.url 2>/dev/null || echo unknown)}
   ctx=$(mktemp -d)
-  cp "$jar" "$ctx/app.jar"
   cat >"$ctx/Dockerfile" <<EOF
 FROM $BASE_IMAGE
 COPY app.jar /opt/gpufleet/$program.jar
@@ -154,6 +150,14 @@ LABEL org.opencontainers.image.title="gpufleet-$program" \\
       org.gpufleet.jar-sha256="$sum" \\
       org.gpufleet.base-id="$base_id"
 EOF
+  # The recipe (this Dockerfile: jar, base, flags, labels) decides; the same recipe is not built twice.
+  local recipe
+  recipe=$(sha256sum "$ctx/Dockerfile" | cut -d' ' -f1)
+  if [[ "$(label "$tag" org.gpufleet.recipe-sha256)" == "$recipe" ]]; then
+    rm -rf "$ctx"; log "$tag already holds this recipe"; echo "$tag"; return
+  fi
+  echo "LABEL org.gpufleet.recipe-sha256=\"$recipe\"" >>"$ctx/Dockerfile"
+  cp "$jar" "$ctx/app.jar"
   log "building $tag from $jar"
   # Its output only on failure: the legacy builder warns about itself on every build.
   docker build -q -t "$tag" "$ctx" >"$ctx/build.log" 2>&1 || { cat "$ctx/build.log" >&2; rm -rf "$ctx"; die "docker build $tag failed"; }

@@ -547,7 +547,7 @@ service_ansible() {
 service_programs() {
   docker_up || die "docker is not running (run: bash dev/services.sh docker)"
   registry_up || die "the registry is not running (run: bash dev/services.sh registry)"
-  ensure_packages debootstrap
+  ensure_packages debootstrap unzip
   bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" all
   summary programs "$(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^gpufleet/(jre17-base|control-api|host-agent|tenant-agent):' | sort | paste -sd, -)"
 }
