@@ -21,8 +21,9 @@ public final class Main {
             case "fleet" -> FleetBench.main(rest(args));
             case "tenant-scale" -> TenantScaleBench.main(rest(args));
             case "tenant-burst" -> TenantBurstBench.main(rest(args));
+            case "images" -> ImageBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale, tenant-burst");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale, tenant-burst, images");
                 System.exit(2);
             }
         }
