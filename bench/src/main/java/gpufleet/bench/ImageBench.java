@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -159,7 +160,7 @@ final class ImageBench {
         }
     }
 
-    private static double untilHealthy(long t0, int port, String path, java.util.function.BooleanSupplier alive, String what)
+    private static double untilHealthy(long t0, int port, String path, BooleanSupplier alive, String what)
             throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build();
         while (System.nanoTime() - t0 < 120_000_000_000L) {
