@@ -13,6 +13,10 @@
 #   ansible   Ansible, ansible-lint and debootstrap; the image gpufleet/bookworm-host:test
 #             (a debootstrapped Debian 12 with systemd) that stands in for a bare-metal
 #             server in the provisioning tests (ansible/)
+#   programs  GPU Fleet's own images (dev/images.sh): the base gpufleet/jre17-base (Debian 12 minbase
+#             and its JRE 17, by debootstrap), and, for each program whose jar Maven has built, its
+#             image gpufleet/PROGRAM:VERSION pushed to the registry above (before the first build there
+#             are no jars: the tests that run the images build them from the jars, faults/ImagesIT)
 #   chromium  headless Chromium and its chromedriver at /usr/bin (the dashboard's browser tests)
 #   kubectl   a kubectl on the PATH (Debian's kubernetes-client unless one is there), which the
 #             kubelet API's tests drive through the whole relay
@@ -539,6 +543,15 @@ service_ansible() {
   summary ansible "$(ansible --version | awk 'NR == 1'), ansible-lint $(dpkg-query -W -f='${Version}' ansible-lint); image $HOST_IMAGE $state"
 }
 
+# ---------------------------------------------------------------- programs ---
+service_programs() {
+  docker_up || die "docker is not running (run: bash dev/services.sh docker)"
+  registry_up || die "the registry is not running (run: bash dev/services.sh registry)"
+  ensure_packages debootstrap unzip
+  bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" all
+  summary programs "$(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^gpufleet/(jre17-base|control-api|host-agent|tenant-agent):' | sort | paste -sd, -)"
+}
+
 # ---------------------------------------------------------------- Chromium ---
 # The dashboard tests drive Debian's Chromium through its chromedriver; both are
 # named by path so Selenium never looks for (or downloads) a browser of its own.
@@ -569,7 +582,7 @@ service_promtool() {
 # -------------------------------------------------------------------- main ---
 main() {
   [[ $(id -u) == 0 ]] || die "run as root"
-  local all=(postgres docker images registry caddy nvml ansible chromium kubectl promtool) s
+  local all=(postgres docker images registry caddy nvml ansible programs chromium kubectl promtool) s
   local services=("$@")
   ((${#services[@]})) || services=("${all[@]}")
   for s in "${services[@]}"; do

@@ -22,8 +22,9 @@ public final class Main {
             case "tenant-scale" -> TenantScaleBench.main(rest(args));
             case "tenant-burst" -> TenantBurstBench.main(rest(args));
             case "metering" -> MeteringBench.main(rest(args));
+            case "images" -> ImageBench.main(rest(args));
             default -> {
-                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale, tenant-burst, metering");
+                System.err.println("bench: unknown benchmark '" + which + "'; known: inventory, heartbeats, host-agent, placement, pod-start, edge, burst, fleet, tenant-scale, tenant-burst, metering, images");
                 System.exit(2);
             }
         }

@@ -42,7 +42,10 @@ import java.util.stream.Collectors;
  * and with 200. The node's other pods run on simulated hosts ({@link SimHosts}).
  */
 final class TenantScaleBench {
-    /** The tenant-agent image's JVM flags (tenant-agent/Dockerfile). */
+    /**
+     * The tenant-agent's JVM as its image runs it in the install's 512Mi limit: 75% of it for the
+     * heap (dev/images.sh), and the serial collector the JVM picks itself below 2 CPUs or 1792 MB.
+     */
     static final List<String> AGENT_JVM = List.of("-Xmx384m", "-XX:+UseSerialGC");
     private static final String TOKEN = PlacementBench.TOKEN;
     private static final String DATABASE = "gpufleet_bench_tscale";

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /** The root command: options every command shares, and how failures become exit codes. */
-@Command(name = "gpuctl", mixinStandardHelpOptions = true, version = "gpuctl 0.1.0",
+@Command(name = "gpuctl", mixinStandardHelpOptions = true, versionProvider = BuildVersion.class,
         description = "Sees and steers a GPU Fleet through its control-api (operator token).",
         subcommands = {GetCommand.class, DescribeCommand.class, HostCommands.Cordon.class, HostCommands.Uncordon.class,
                 DrainCommand.class, CreateCommand.class, RevokeCommand.class, RekeyCommand.class, ApproveCommand.class, TopCommand.class, ConfigCommand.class,

@@ -1,7 +1,14 @@
 package gpufleet.tenant;
 
 import gpufleet.common.LogSettings;
+import gpufleet.tenant.agent.HealthServer;
+import gpufleet.tenant.agent.TenantAgent;
+import gpufleet.tenant.agent.TenantAgentConfig;
+import gpufleet.tenant.kubelet.KubeletConfig;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 /** The tenant-agent's entry point: runs in a tenant's Kubernetes cluster. */
 public final class Main {
@@ -36,21 +43,25 @@ public final class Main {
     }
 
     private static void run() throws InterruptedException {
-        gpufleet.tenant.agent.TenantAgentConfig config;
-        gpufleet.tenant.kubelet.KubeletConfig kubelet;
+        TenantAgentConfig config;
+        KubeletConfig kubelet;
         try {
             LogSettings.apply(System.getenv());
-            config = gpufleet.tenant.agent.TenantAgentConfig.fromEnvironment(System.getenv());
-            kubelet = gpufleet.tenant.kubelet.KubeletConfig.fromEnvironment(System.getenv());
+            config = TenantAgentConfig.fromEnvironment(System.getenv());
+            kubelet = KubeletConfig.fromEnvironment(System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(2);
             return;
         }
-        io.fabric8.kubernetes.client.KubernetesClient k8s = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
-        gpufleet.tenant.agent.TenantAgent agent = new gpufleet.tenant.agent.TenantAgent(config, k8s, kubelet);
-        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        KubernetesClient k8s = new KubernetesClientBuilder().build();
+        TenantAgent agent = new TenantAgent(config, k8s, kubelet);
+        HealthServer health = config.healthPort() == 0 ? null : new HealthServer(config.healthPort(), agent::liveness, agent::readiness);
+        CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (health != null) {
+                health.close();
+            }
             agent.close();
             k8s.close();
             stopped.countDown();

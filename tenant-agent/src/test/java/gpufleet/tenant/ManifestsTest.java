@@ -2,65 +2,92 @@ package gpufleet.tenant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.KubernetesList;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The install manifests parse, and their RBAC grants what the agent does, and no more. */
+/**
+ * The install (deploy/) as kubectl's Kustomize renders it: what the Deployment promises (probes on
+ * the plain-HTTP health port, resources, a locked-down security context, the image of this
+ * version), and where self-approval of the serving certificate is (only in its overlay). What the
+ * RBAC allows is checked against the agent's real requests in RbacIT.
+ */
 class ManifestsTest {
     @Test
-    void theManifestsParseAndGrantWhatTheAgentUses() throws Exception {
-        List<HasMetadata> objects;
-        try (InputStream in = Files.newInputStream(Path.of("deploy/tenant-agent.yaml"))) {
-            Object parsed = new KubernetesSerialization().unmarshal(in);
-            objects = parsed instanceof KubernetesList l ? l.getItems()
-                    : parsed instanceof List<?> list ? list.stream().map(HasMetadata.class::cast).toList()
-                    : List.of((HasMetadata) parsed);
-        }
-        assertThat(objects).extracting(HasMetadata::getKind)
-                .containsExactly("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment");
-        ClusterRole role = (ClusterRole) objects.get(2);
-        assertThat(allowed(role, "", "pods", "delete")).isTrue();
-        assertThat(allowed(role, "", "pods", "create")).as("the agent never creates pods").isFalse();
-        assertThat(allowed(role, "", "pods/status", "update")).isTrue();
-        assertThat(allowed(role, "", "secrets", "get")).isTrue();
-        assertThat(allowed(role, "", "secrets", "update")).as("read only").isFalse();
-        assertThat(allowed(role, "", "nodes/status", "update")).isTrue();
-        assertThat(allowed(role, "node.k8s.io", "runtimeclasses", "delete")).isTrue();
-        assertThat(allowed(role, "coordination.k8s.io", "leases", "update")).isTrue();
-        assertThat(allowed(role, "", "events", "create")).isTrue();
-        assertThat(allowed(role, "", "services/status", "update")).isTrue();
-        // The kubelet API: authenticating and authorizing its callers, and its serving certificate.
-        assertThat(allowed(role, "authentication.k8s.io", "tokenreviews", "create")).isTrue();
-        assertThat(allowed(role, "authorization.k8s.io", "subjectaccessreviews", "create")).isTrue();
-        assertThat(allowed(role, "certificates.k8s.io", "certificatesigningrequests", "create")).isTrue();
-        assertThat(allowed(role, "certificates.k8s.io", "certificatesigningrequests/approval", "update")).isTrue();
-        assertThat(role.getRules()).anySatisfy(r -> {
+    void theProductionInstallRunsTheAgentLockedDownWithProbesOnTheHealthPort() throws Exception {
+        Install install = Install.render("overlays/production");
+        assertThat(install.objects).extracting(HasMetadata::getKind)
+                .containsExactlyInAnyOrder("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment");
+        assertThat(install.all(PodDisruptionBudget.class)).as("one replica: a budget would only block drains").isEmpty();
+        Deployment d = install.one(Deployment.class);
+        assertThat(d.getMetadata().getNamespace()).isEqualTo("gpufleet-system");
+        assertThat(d.getSpec().getReplicas()).isEqualTo(1);
+        assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
+        PodSpec pod = d.getSpec().getTemplate().getSpec();
+        assertThat(pod.getServiceAccountName()).isEqualTo("tenant-agent");
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(65532L);
+        assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        assertThat(pod.getImagePullSecrets()).extracting(s -> s.getName()).containsExactly("gpufleet-registry");
+        Container c = pod.getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo("registry.provider.example/gpufleet/tenant-agent:" + projectVersion());
+        assertThat(c.getArgs()).containsExactly("run");
+        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+        assertThat(c.getResources().getLimits()).containsKey("memory");
+        assertThat(c.getPorts()).extracting(p -> p.getName() + "=" + p.getContainerPort()).containsExactlyInAnyOrder("kubelet=10250", "health=8081");
+        assertThat(env(c, "GPUFLEET_HEALTH_PORT")).isEqualTo("8081");
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(c.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("health");
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
+        assertThat(c.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("health");
+        assertThat(env(c, "GPUFLEET_KUBELET_CSR_SELF_APPROVE")).as("the cluster's approver approves by default").isNull();
+        assertThat(install.agentRules()).noneMatch(r -> r.getResources().contains("certificatesigningrequests/approval")
+                || r.getResources().contains("signers"));
+    }
+
+    @Test
+    void selfApprovalIsTheOverlaysOptInWithItsRbac() throws Exception {
+        Install install = Install.render("overlays/self-approve");
+        Container c = install.one(Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(env(c, "GPUFLEET_KUBELET_CSR_SELF_APPROVE")).isEqualTo("true");
+        assertThat(install.all(ClusterRole.class)).extracting(r -> r.getMetadata().getName())
+                .containsExactlyInAnyOrder("gpufleet-tenant-agent", "gpufleet-tenant-agent-csr-approver");
+        assertThat(install.agentRules()).anySatisfy(r -> {
             assertThat(r.getResources()).containsExactly("signers");
             assertThat(r.getResourceNames()).containsExactly("kubernetes.io/kubelet-serving");
             assertThat(r.getVerbs()).containsExactly("approve");
         });
-        Deployment d = (Deployment) objects.get(4);
-        var c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
-        assertThat(c.getArgs()).containsExactly("run");
-        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
-        assertThat(c.getPorts()).anySatisfy(p -> assertThat(p.getContainerPort()).isEqualTo(10250));
     }
 
-    private static boolean allowed(ClusterRole role, String group, String resource, String verb) {
-        for (PolicyRule r : role.getRules()) {
-            if (r.getApiGroups().contains(group) && r.getResources().contains(resource) && r.getVerbs().contains(verb)) {
-                return true;
-            }
-        }
-        return false;
+    @Test
+    void theBaseNamesThisVersionsImage() throws Exception {
+        Container c = Install.render("base").one(Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo("gpufleet/tenant-agent:" + projectVersion());
+    }
+
+    private static String env(Container c, String name) {
+        List<EnvVar> env = c.getEnv() == null ? List.of() : c.getEnv();
+        return env.stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst().orElse(null);
+    }
+
+    /** The project's version, from the root pom (the image tag must follow a release). */
+    static String projectVersion() throws Exception {
+        Matcher m = Pattern.compile("<artifactId>gpufleet</artifactId>\\s*<version>([^<]+)</version>")
+                .matcher(Files.readString(Path.of("../pom.xml")));
+        assertThat(m.find()).as("the root pom's version").isTrue();
+        return m.group(1);
     }
 }

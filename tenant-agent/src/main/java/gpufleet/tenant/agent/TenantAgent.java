@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +41,10 @@ public final class TenantAgent implements AutoCloseable {
     /** This agent's cluster among the tenant's, once known (the node-sync thread's). */
     private volatile String cluster;
     private volatile boolean running = true;
+    private final long startedNanos = System.nanoTime();
+    /** When the node-sync thread last finished a round, and last reached the API server (System.nanoTime; 0: never). */
+    private volatile long lastRoundNanos;
+    private volatile long lastWrittenNanos;
     private final Thread serviceLoop;
     private final ServiceController services;
     private final SharedIndexInformer<Service> serviceInformer;
@@ -79,6 +84,7 @@ public final class TenantAgent implements AutoCloseable {
     private void syncNode() {
         try {
             NodeController.Provider p = node.syncOnce();
+            lastWrittenNanos = System.nanoTime();
             if (p != null) {
                 // The cluster before the provider: the Service loop starts on the provider and must
                 // never ask for routes without its cluster (all the tenant's clusters' routes).
@@ -95,7 +101,38 @@ public final class TenantAgent implements AutoCloseable {
         } catch (RuntimeException e) {
             // The API server may be briefly away; the next round tries again.
             log.warn("node sync failed: {}", e.getMessage());
+        } finally {
+            lastRoundNanos = System.nanoTime();
         }
+    }
+
+    /**
+     * Liveness: the node-sync thread finishes rounds, successful or not. A stalled thread leaves the
+     * node's lease to expire; a restart is the cure. A provider or API server outage is not.
+     */
+    public Optional<String> liveness() {
+        Duration window = max(config.syncInterval().multipliedBy(3), Duration.ofMinutes(2));
+        long since = Math.max(lastRoundNanos, startedNanos);
+        Duration idle = Duration.ofNanos(System.nanoTime() - since);
+        return idle.compareTo(window) <= 0 ? Optional.empty()
+                : Optional.of("the node-sync loop finished no round for " + idle.toSeconds() + "s (limit " + window.toSeconds() + "s)");
+    }
+
+    /** Readiness: a node round reached the API server (node status and lease written) lately. */
+    public Optional<String> readiness() {
+        long written = lastWrittenNanos;
+        if (written == 0) {
+            return Optional.of("the node " + config.nodeName() + " has not been written to the API server yet");
+        }
+        Duration window = max(config.syncInterval().multipliedBy(3), Duration.ofSeconds(30));
+        Duration age = Duration.ofNanos(System.nanoTime() - written);
+        return age.compareTo(window) <= 0 ? Optional.empty()
+                : Optional.of("the node " + config.nodeName() + " was last written " + age.toSeconds() + "s ago (limit "
+                        + window.toSeconds() + "s): see the agent's log");
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     /** LoadBalancer Services of class k8s.gpu: routes at the provider, every pod-sync interval. */

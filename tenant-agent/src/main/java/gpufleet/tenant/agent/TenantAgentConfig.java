@@ -10,11 +10,12 @@ import java.util.Map;
 /** The tenant-agent's configuration from GPUFLEET_* variables, checked as a whole at start. */
 public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeName, int kubeletPort, String nodeAddress,
                                 Duration syncInterval, Duration leaseDuration, Duration statusRefresh, Duration podSyncInterval,
-                                String clusterId) {
+                                String clusterId, int healthPort) {
 
     public static final Map<String, String> DEFAULTS = Map.of(
             "GPUFLEET_NODE_NAME", "k8s.gpu",
             "GPUFLEET_KUBELET_PORT", "10250",
+            "GPUFLEET_HEALTH_PORT", "8081",
             "GPUFLEET_SYNC_INTERVAL", "10s",
             "GPUFLEET_LEASE_DURATION", "40s",
             "GPUFLEET_STATUS_REFRESH", "60s",
@@ -59,6 +60,15 @@ public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeN
         } catch (NumberFormatException e) {
             problems.add("GPUFLEET_KUBELET_PORT: '" + v.get("GPUFLEET_KUBELET_PORT") + "' is not a port number");
         }
+        int healthPort = 0;
+        try {
+            healthPort = Integer.parseInt(v.get("GPUFLEET_HEALTH_PORT"));
+            if (healthPort < 0 || healthPort > 65535) {
+                problems.add("GPUFLEET_HEALTH_PORT: " + healthPort + " is outside 0..65535 (0: no health port)");
+            }
+        } catch (NumberFormatException e) {
+            problems.add("GPUFLEET_HEALTH_PORT: '" + v.get("GPUFLEET_HEALTH_PORT") + "' is not a port number");
+        }
         // Optional: without it the agent names its cluster by the kube-system namespace's UID (ClusterId).
         String cluster = v.get("GPUFLEET_CLUSTER_ID");
         if (cluster != null && !cluster.matches("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")) {
@@ -67,7 +77,7 @@ public record TenantAgentConfig(URI controlApi, String tenantToken, String nodeN
         }
         TenantAgentConfig c = new TenantAgentConfig(api, token, node, port, v.getOrDefault("POD_IP", "127.0.0.1"),
                 duration(v, "GPUFLEET_SYNC_INTERVAL", problems), duration(v, "GPUFLEET_LEASE_DURATION", problems),
-                duration(v, "GPUFLEET_STATUS_REFRESH", problems), duration(v, "GPUFLEET_POD_SYNC_INTERVAL", problems), cluster);
+                duration(v, "GPUFLEET_STATUS_REFRESH", problems), duration(v, "GPUFLEET_POD_SYNC_INTERVAL", problems), cluster, healthPort);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid tenant-agent configuration:\n  - " + String.join("\n  - ", problems));
         }

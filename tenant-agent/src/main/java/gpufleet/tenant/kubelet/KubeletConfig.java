@@ -16,9 +16,12 @@ import java.util.Map;
  * <li>GPUFLEET_KUBELET_CLIENT_CA_FILE: the CAs whose client certificates name a caller; default
  * the cluster CA the agent's own Kubernetes client trusts.</li>
  * <li>GPUFLEET_KUBELET_BIND_ADDRESS: the address to listen on, default 0.0.0.0.</li>
+ * <li>GPUFLEET_KUBELET_CSR_SELF_APPROVE: {@code true} lets the agent approve its own certificate
+ * request (its RBAC must allow it: the self-approve overlay); default {@code false}, the cluster's
+ * approver or an administrator approves it, as for a real kubelet's.</li>
  * </ul>
  */
-public record KubeletConfig(Tls tls, Path clientCaFile, String bindAddress, Duration csrPoll) {
+public record KubeletConfig(Tls tls, Path clientCaFile, String bindAddress, Duration csrPoll, boolean selfApprove) {
 
     public enum Tls { CSR, SELF_SIGNED, OFF }
 
@@ -46,9 +49,13 @@ public record KubeletConfig(Tls tls, Path clientCaFile, String bindAddress, Dura
         if (bind.isEmpty()) {
             problems.add("GPUFLEET_KUBELET_BIND_ADDRESS: is empty (an IP address such as 0.0.0.0)");
         }
+        String self = env.getOrDefault("GPUFLEET_KUBELET_CSR_SELF_APPROVE", "false").trim();
+        if (!self.equals("true") && !self.equals("false") && !self.isEmpty()) {
+            problems.add("GPUFLEET_KUBELET_CSR_SELF_APPROVE: '" + self + "' is not true or false");
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid kubelet API configuration:\n  - " + String.join("\n  - ", problems));
         }
-        return new KubeletConfig(tls, ca, bind, Duration.ofSeconds(5));
+        return new KubeletConfig(tls, ca, bind, Duration.ofSeconds(5), self.equals("true"));
     }
 }

@@ -52,7 +52,7 @@ public final class KubeletService implements AutoCloseable {
         try {
             ServingCertificate.Material cert = config.tls() == KubeletConfig.Tls.SELF_SIGNED
                     ? ServingCertificate.selfSigned(nodeName, nodeAddress)
-                    : ServingCertificate.fromCluster(k8s, nodeName, nodeAddress, config.csrPoll());
+                    : ServingCertificate.fromCluster(k8s, nodeName, nodeAddress, config.csrPoll(), config.selfApprove());
             server = KubeletServer.start(new InetSocketAddress(config.bindAddress(), port), nodeName,
                     new KubeletServer.Tls(cert.key(), cert.chain(), clientCas()), backend, k8s);
         } catch (InterruptedException e) {

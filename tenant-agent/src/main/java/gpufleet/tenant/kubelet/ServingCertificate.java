@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * The kubelet API's serving certificate, issued by the cluster as a real kubelet's is: a
  * CertificateSigningRequest for the {@code kubernetes.io/kubelet-serving} signer naming
  * {@code system:node:<node>} in {@code system:nodes}, with the node's name and address as SANs.
- * The agent approves it itself where RBAC lets it (approve on that signer); otherwise it waits for
- * an administrator, saying so in the log and in an Event. The key never leaves memory.
+ * The cluster's approver (or an administrator) approves it, as for a real kubelet's: the agent
+ * waits, saying so in its log and in an Event. Only where the operator opted in (self-approval,
+ * with RBAC to approve on that signer) does the agent approve it itself. The key never leaves memory.
  */
 public final class ServingCertificate {
     static final String SIGNER = "kubernetes.io/kubelet-serving";
@@ -62,8 +63,12 @@ public final class ServingCertificate {
 
     private ServingCertificate() {}
 
-    /** Asks the cluster for a certificate and waits until it is issued; fails when the request is denied or fails. */
-    public static Material fromCluster(KubernetesClient k8s, String nodeName, String address, Duration poll) throws InterruptedException {
+    /**
+     * Asks the cluster for a certificate and waits until it is issued; fails when the request is
+     * denied or fails. {@code selfApprove}: the agent approves the request itself first.
+     */
+    public static Material fromCluster(KubernetesClient k8s, String nodeName, String address, Duration poll, boolean selfApprove)
+            throws InterruptedException {
         KeyPair keys = keyPair();
         CertificateSigningRequest csr = k8s.certificates().v1().certificateSigningRequests().resource(new CertificateSigningRequestBuilder()
                 .withNewMetadata().withGenerateName("gpufleet-kubelet-serving-")
@@ -72,7 +77,14 @@ public final class ServingCertificate {
                 .withRequest(Base64.getEncoder().encodeToString(csrPem(keys, nodeName, address).getBytes(StandardCharsets.US_ASCII)))
                 .endSpec().build()).create();
         String name = csr.getMetadata().getName();
-        approve(k8s, name, nodeName);
+        if (selfApprove) {
+            approve(k8s, name, nodeName);
+        } else {
+            log.info("kubelet API waits for its serving certificate: CertificateSigningRequest {} goes to the cluster's approver "
+                    + "(or an administrator: kubectl certificate approve {})", name, name);
+            waiting(k8s, name, nodeName, "Normal", "The kubelet API of node " + nodeName + " waits for the cluster's approver "
+                    + "to approve this request (or: kubectl certificate approve " + name + ")");
+        }
         long lastNotice = 0;
         while (true) {
             CertificateSigningRequest now = k8s.certificates().v1().certificateSigningRequests().withName(name).get();
@@ -108,14 +120,19 @@ public final class ServingCertificate {
             log.warn("kubelet API waits for its serving certificate: the agent may not approve CertificateSigningRequest {} ({}); "
                     + "an administrator can: kubectl certificate approve {}", name, e.getStatus() == null ? e.getMessage()
                     : e.getStatus().getMessage(), name);
-            k8s.v1().events().inNamespace("default").resource(new EventBuilder().withNewMetadata().withGenerateName(name + ".")
-                    .endMetadata().withNewInvolvedObject().withApiVersion("certificates.k8s.io/v1").withKind("CertificateSigningRequest")
-                    .withName(name).endInvolvedObject().withType("Warning").withReason("WaitingForApproval")
-                    .withMessage("The kubelet API of node " + nodeName + " waits for this request to be approved: kubectl certificate approve " + name)
-                    .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
-                    .withEventTime(new MicroTime(Instant.now().toString())).withReportingComponent("gpufleet-tenant-agent")
-                    .withReportingInstance(nodeName).withAction("Approve").build()).create();
+            waiting(k8s, name, nodeName, "Warning", "The kubelet API of node " + nodeName
+                    + " waits for this request to be approved: kubectl certificate approve " + name);
         }
+    }
+
+    /** An Event on the request that says what the agent waits for, where {@code kubectl get events} shows it. */
+    private static void waiting(KubernetesClient k8s, String name, String nodeName, String type, String message) {
+        k8s.v1().events().inNamespace("default").resource(new EventBuilder().withNewMetadata().withGenerateName(name + ".")
+                .endMetadata().withNewInvolvedObject().withApiVersion("certificates.k8s.io/v1").withKind("CertificateSigningRequest")
+                .withName(name).endInvolvedObject().withType(type).withReason("WaitingForApproval").withMessage(message)
+                .withNewSource().withComponent("gpufleet-tenant-agent").withHost(nodeName).endSource()
+                .withEventTime(new MicroTime(Instant.now().toString())).withReportingComponent("gpufleet-tenant-agent")
+                .withReportingInstance(nodeName).withAction("Approve").build()).create();
     }
 
     private static boolean approved(CertificateSigningRequest csr) {

@@ -3,6 +3,7 @@ package gpufleet.tenant.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +15,21 @@ class TenantAgentConfigTest {
         assertThat(c.nodeName()).isEqualTo("k8s.gpu");
         assertThat(c.kubeletPort()).isEqualTo(10250);
         assertThat(c.nodeAddress()).isEqualTo("10.0.0.7");
+        assertThat(c.healthPort()).isEqualTo(8081);
+    }
+
+    @Test
+    void aHealthPortOutsideThePortRangeOrNotANumberIsRefused() {
+        Map<String, String> base = Map.of("GPUFLEET_CONTROL_API_URL", "https://fleet.example", "GPUFLEET_TENANT_TOKEN", "gft_x");
+        HashMap<String, String> env = new HashMap<>(base);
+        env.put("GPUFLEET_HEALTH_PORT", "70000");
+        assertThatThrownBy(() -> TenantAgentConfig.fromEnvironment(env))
+                .hasMessageContaining("GPUFLEET_HEALTH_PORT: 70000 is outside 0..65535 (0: no health port)");
+        env.put("GPUFLEET_HEALTH_PORT", "http");
+        assertThatThrownBy(() -> TenantAgentConfig.fromEnvironment(env))
+                .hasMessageContaining("GPUFLEET_HEALTH_PORT: 'http' is not a port number");
+        env.put("GPUFLEET_HEALTH_PORT", "0");
+        assertThat(TenantAgentConfig.fromEnvironment(env).healthPort()).as("0 turns the port off").isZero();
     }
 
     @Test

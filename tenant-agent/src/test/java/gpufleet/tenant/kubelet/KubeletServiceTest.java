@@ -41,12 +41,15 @@ class KubeletServiceTest {
         assertThat(c.tls()).isEqualTo(KubeletConfig.Tls.CSR);
         assertThat(c.bindAddress()).isEqualTo("0.0.0.0");
         assertThat(c.clientCaFile()).isNull();
+        assertThat(c.selfApprove()).as("the cluster's approver approves the certificate unless the operator opts in").isFalse();
+        assertThat(KubeletConfig.fromEnvironment(Map.of("GPUFLEET_KUBELET_CSR_SELF_APPROVE", "true")).selfApprove()).isTrue();
     }
 
     @Test
     void badValuesAreNamed() {
         assertThatThrownBy(() -> KubeletConfig.fromEnvironment(Map.of("GPUFLEET_KUBELET_TLS", "plain",
-                "GPUFLEET_KUBELET_CLIENT_CA_FILE", "/nonexistent/ca.crt")))
+                "GPUFLEET_KUBELET_CLIENT_CA_FILE", "/nonexistent/ca.crt", "GPUFLEET_KUBELET_CSR_SELF_APPROVE", "yes")))
+                .hasMessageContaining("GPUFLEET_KUBELET_CSR_SELF_APPROVE: 'yes' is not true or false")
                 .hasMessageContaining("GPUFLEET_KUBELET_TLS: 'plain' is not one of csr, self-signed, off")
                 .hasMessageContaining("GPUFLEET_KUBELET_CLIENT_CA_FILE: '/nonexistent/ca.crt' cannot be read");
     }
@@ -56,7 +59,7 @@ class KubeletServiceTest {
     void itServesTheCertificateTheClusterIssuedAndAsksCallersWhoTheyAre() throws Exception {
         TestPki cluster = new TestPki();
         Path ca = Files.writeString(tmp.resolve("ca.crt"), Pem.of(cluster.ca()));
-        KubeletConfig config = new KubeletConfig(KubeletConfig.Tls.CSR, ca, "127.0.0.1", Duration.ofMillis(50));
+        KubeletConfig config = new KubeletConfig(KubeletConfig.Tls.CSR, ca, "127.0.0.1", Duration.ofMillis(50), true);
         MockSigner signer = new MockSigner(server, cluster).approvedByTheAgent(server);
         try (KubeletService service = new KubeletService(config, client, "k8s.gpu", "127.0.0.1", 0)) {
             service.start(new ProcessBackend(tmp));
@@ -78,7 +81,7 @@ class KubeletServiceTest {
     /** Self-signed (configured, for API servers that do not verify kubelets): the node signs its own certificate. */
     @Test
     void selfSignedWhenConfiguredItPresentsItsOwnCertificateForTheNode() throws Exception {
-        KubeletConfig config = new KubeletConfig(KubeletConfig.Tls.SELF_SIGNED, null, "127.0.0.1", Duration.ofMillis(50));
+        KubeletConfig config = new KubeletConfig(KubeletConfig.Tls.SELF_SIGNED, null, "127.0.0.1", Duration.ofMillis(50), false);
         try (KubeletService service = new KubeletService(config, client, "k8s.gpu", "127.0.0.1", 0)) {
             service.start(new ProcessBackend(tmp));
             await().atMost(TIMEOUT).until(() -> service.port() != 0);

@@ -18,6 +18,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,7 +49,7 @@ class ServingCertificateTest {
     @Test
     void theAgentApprovesItsRequestAndServesWithTheIssuedCertificate() throws Exception {
         signer.approvedByTheAgent(server);
-        ServingCertificate.Material m = ServingCertificate.fromCluster(client, "k8s.gpu", "127.0.0.1", Duration.ofMillis(50));
+        ServingCertificate.Material m = ServingCertificate.fromCluster(client, "k8s.gpu", "127.0.0.1", Duration.ofMillis(50), true);
         X509Certificate cert = m.chain().get(0);
         assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=system:node:k8s.gpu,O=system:nodes");
         assertThat(cert.getSubjectAlternativeNames()).extracting(n -> n.get(1).toString()).containsExactly("k8s.gpu", "127.0.0.1");
@@ -81,12 +82,40 @@ class ServingCertificateTest {
         });
         admin.setDaemon(true);
         admin.start();
-        ServingCertificate.Material m = ServingCertificate.fromCluster(client, "k8s.gpu", "10.0.0.7", Duration.ofMillis(50));
+        ServingCertificate.Material m = ServingCertificate.fromCluster(client, "k8s.gpu", "10.0.0.7", Duration.ofMillis(50), true);
         assertThat(m.chain().get(0).getSubjectAlternativeNames()).extracting(n -> n.get(1).toString()).contains("10.0.0.7");
         assertThat(events).singleElement().satisfies(e -> {
+            assertThat(e.path("type").asText()).isEqualTo("Warning");
             assertThat(e.path("reason").asText()).isEqualTo("WaitingForApproval");
             assertThat(e.at("/involvedObject/name").asText()).isEqualTo(NAME);
             assertThat(e.path("message").asText()).contains("kubectl certificate approve " + NAME);
+        });
+    }
+
+    /** The default: the cluster's approver decides; the agent never asks to approve, and says what it waits for. */
+    @Test
+    void byDefaultTheAgentLeavesTheApprovalToTheClusterAndWaits() throws Exception {
+        AtomicInteger approvals = new AtomicInteger();
+        server.expect().put().withPath(CSRS + "/" + NAME + "/approval").andReply(200, req -> {
+            approvals.incrementAndGet();
+            return req.getUtf8Body();
+        }).always();
+        Thread approver = new Thread(() -> {
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> !events.isEmpty());
+            } finally {
+                signer.verdict = "Approved";
+            }
+        });
+        approver.setDaemon(true);
+        approver.start();
+        ServingCertificate.Material m = ServingCertificate.fromCluster(client, "k8s.gpu", "10.0.0.7", Duration.ofMillis(50), false);
+        assertThat(m.chain().get(0)).isEqualTo(signer.issued());
+        assertThat(approvals).as("approval requests from the agent").hasValue(0);
+        assertThat(events).singleElement().satisfies(e -> {
+            assertThat(e.path("type").asText()).isEqualTo("Normal");
+            assertThat(e.path("reason").asText()).isEqualTo("WaitingForApproval");
+            assertThat(e.path("message").asText()).contains("the cluster's approver", "kubectl certificate approve " + NAME);
         });
     }
 
@@ -94,7 +123,7 @@ class ServingCertificateTest {
     void aDeniedRequestIsAnErrorNamingIt() {
         server.expect().put().withPath(CSRS + "/" + NAME + "/approval").andReply(403, req -> "{\"kind\":\"Status\",\"code\":403}").always();
         signer.verdict = "Denied";
-        assertThatThrownBy(() -> ServingCertificate.fromCluster(client, "k8s.gpu", "10.0.0.7", Duration.ofMillis(50)))
+        assertThatThrownBy(() -> ServingCertificate.fromCluster(client, "k8s.gpu", "10.0.0.7", Duration.ofMillis(50), false))
                 .hasMessage("CertificateSigningRequest " + NAME + " for the kubelet API was denied: AdminDenied not on this cluster");
     }
 
