@@ -43,7 +43,14 @@ public final class ErrorMapper {
     }
 
     public static void install(JavalinConfig config) {
-        config.routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.kind(), e.getMessage(), e.field()));
+        config.routes.exception(ApiException.class, (e, ctx) -> {
+            if (e.kind() == ErrorKind.UNAVAILABLE) {
+                // A create that outlasted its answer time (a worker caught on a dead connection in
+                // a failover), a host not connected for a stream: every 503 says when to come back.
+                ctx.header("Retry-After", RETRY_AFTER_UNAVAILABLE);
+            }
+            write(ctx, e.kind(), e.getMessage(), e.field());
+        });
         config.routes.exception(Invalid.class, (e, ctx) -> write(ctx, ErrorKind.INVALID, e.getMessage(), e.field()));
         config.routes.exception(Database.DatabaseException.class, (e, ctx) -> {
             if (contended(e.sqlState())) {
