@@ -69,10 +69,18 @@ if docker info >/dev/null 2>&1; then
     docker volume rm $volumes >/dev/null
   fi
   if ((IMAGES)); then
-    images=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)gpufleet/' || true)
+    # name:tag, or the id of an image whose tag moved to a newer build (shown as <none>).
+    list_images() {
+      docker images --format '{{.Repository}} {{.Tag}} {{.ID}}' |
+        awk '$1 ~ /(^|\/)gpufleet\// { print ($2 == "<none>" ? $3 : $1 ":" $2) }' | sort -u
+    }
+    images=$(list_images)
     if [[ -n $images ]]; then
       log "removing the test images: $(tr '\n' ' ' <<<"$images")"
-      docker rmi -f $images >/dev/null
+      # An id may go with a tag removed before it in the same call; what is left is checked below.
+      docker rmi -f $images >/dev/null 2>&1 || true
+      left=$(list_images)
+      [[ -z $left ]] || { log "could not remove: $(tr '\n' ' ' <<<"$left")"; exit 1; }
     fi
   fi
 fi
