@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite as a newcomer would: a clean clone of this repository's HEAD, on a machine
-# reset to what it looks like before the project ever ran, then README.md's test command
-# (`bash dev/services.sh && mvn -B -ntp verify`). "Passes on a fresh machine" is what this checks;
+# reset to what it looks like before the project ever ran, then .ci/run there, as CI does
+# (`bash dev/services.sh`, then README.md's test command `mvn -B -ntp verify`). "Passes on a fresh machine" is what this checks;
 # run it before calling an issue resolved.
 #
 #   bash dev/fresh-check.sh            # reset, clone, test; prints the wall time and the test counts
@@ -103,6 +103,16 @@ for tool in iptables ip6tables; do
     fi
   done
 done
+if ((STALE)); then
+  # A network with a stale endpoint goes once dockerd has restarted: start it, remove, stop it again.
+  log "restarting dockerd once to remove the network(s) with a stale endpoint"
+  bash dev/services.sh docker >/dev/null
+  left=$(docker network ls --format '{{.ID}} {{.Name}} {{.Labels}}' | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
+  [[ -z $left ]] || docker network rm $left >/dev/null || { log "project networks still not removable: $left"; exit 1; }
+  pid=$(cat /var/run/docker.pid)
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+fi
 if pgrep -x caddy >/dev/null; then
   log "stopping caddy; dev/services.sh starts it with the bare configuration"
   pkill -x caddy || true
@@ -150,19 +160,12 @@ cd "$WORK/gpufleet"
 log "testing $(git log -1 --format='%h %s' | cut -c1-100) in $WORK/gpufleet"
 
 # ------------------------------------------------------------------ test ---
+# Exactly what CI runs on a clean checkout: .ci/run (dev/services.sh, then README.md's test command).
 start=$SECONDS
 status=0
-bash dev/services.sh >"$WORK/services.log" 2>&1 || status=$?
-if ((status == 0 && STALE)); then
-  left=$(docker network ls --format '{{.ID}} {{.Name}} {{.Labels}}' | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
-  [[ -z $left ]] || docker network rm $left >/dev/null || { log "project networks still not removable: $left"; status=1; }
-fi
-if ((status == 0)); then
-  log "dev/services.sh done in $((SECONDS - start))s; mvn -B -ntp verify (log: $WORK/verify.log)"
-  mvn -B -ntp verify >"$WORK/verify.log" 2>&1 || status=$?
-else
-  log "dev/services.sh failed ($status); its log:"; tail -30 "$WORK/services.log" >&2
-fi
+log "bash .ci/run (log: $WORK/verify.log)"
+bash .ci/run >"$WORK/verify.log" 2>&1 || status=$?
+grep -E '^\[services [0-9:]+\] == ' "$WORK/verify.log" | sed -n '1p;$p' | sed 's/^/  /' >&2 || true
 elapsed=$((SECONDS - start))
 
 # Totals over every module's Surefire reports.
