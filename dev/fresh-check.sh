@@ -165,7 +165,6 @@ start=$SECONDS
 status=0
 log "bash .ci/run (log: $WORK/verify.log)"
 bash .ci/run >"$WORK/verify.log" 2>&1 || status=$?
-grep -E '^\[services [0-9:]+\] == ' "$WORK/verify.log" | sed -n '1p;$p' | sed 's/^/  /' >&2 || true
 elapsed=$((SECONDS - start))
 
 # Totals over every module's Surefire reports.

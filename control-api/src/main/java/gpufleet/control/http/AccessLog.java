@@ -63,9 +63,10 @@ public final class AccessLog {
             if (routine ? !log.isDebugEnabled() : !log.isInfoEnabled()) {
                 return;
             }
-            String line = "{} {} {} {} ms request={}";
+            // The id is the MDC's (still set here): the text format appends it, the JSON one has it as a field.
+            String line = "{} {} {} {} ms";
             Object[] args = {escape(ctx.method().toString(), 16), escape(ctx.path(), MAX_PATH_CHARS), status,
-                    String.format("%.1f", (System.nanoTime() - start) / 1e6), id};
+                    String.format("%.1f", (System.nanoTime() - start) / 1e6)};
             if (routine) {
                 log.debug(line, args);
             } else {

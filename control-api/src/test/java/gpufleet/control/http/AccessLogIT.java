@@ -28,7 +28,14 @@ import org.slf4j.LoggerFactory;
 /** Request ids in the control-api's access log: honoured when well-formed, replaced otherwise, never a way to forge a line. */
 class AccessLogIT {
     static ApiFixture fx;
-    static ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    /** The access lines, each with the MDC of the thread that logged it (taken then: the map is read lazily). */
+    static ListAppender<ILoggingEvent> lines = new ListAppender<>() {
+        @Override
+        protected void append(ILoggingEvent e) {
+            e.prepareForDeferredProcessing();
+            super.append(e);
+        }
+    };
     static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -57,7 +64,8 @@ class AccessLogIT {
         assertThat(r.headers().firstValue("X-Request-Id")).contains("edge-7f3a.0001");
         ILoggingEvent line = lineFor("edge-7f3a.0001");
         assertThat(line.getFormattedMessage()).isEqualTo(line.getFormattedMessage().strip())
-                .startsWith("GET /v1/hosts 200 ").endsWith(" ms request=edge-7f3a.0001");
+                .startsWith("GET /v1/hosts 200 ").endsWith(" ms").doesNotContain("request");
+        assertThat(line.getMDCPropertyMap()).containsEntry(AccessLog.MDC_KEY, "edge-7f3a.0001");
     }
 
     @Test
@@ -109,8 +117,8 @@ class AccessLogIT {
     }
 
     private static ILoggingEvent lineFor(String id) {
-        await().atMost(Duration.ofSeconds(5)).until(() -> lines.list.stream().anyMatch(e -> e.getFormattedMessage().endsWith("request=" + id)));
-        return lines.list.stream().filter(e -> e.getFormattedMessage().endsWith("request=" + id)).findFirst().orElseThrow();
+        await().atMost(Duration.ofSeconds(5)).until(() -> List.copyOf(lines.list).stream().anyMatch(e -> id.equals(e.getMDCPropertyMap().get(AccessLog.MDC_KEY))));
+        return List.copyOf(lines.list).stream().filter(e -> id.equals(e.getMDCPropertyMap().get(AccessLog.MDC_KEY))).findFirst().orElseThrow();
     }
 
     private static HttpResponse<String> get(String path, String requestId) throws Exception {
