@@ -8,6 +8,7 @@ import gpufleet.host.agent.AgentConfig;
 import gpufleet.host.agent.ControlApiClient;
 import gpufleet.host.docker.DockerRuntime;
 import gpufleet.host.nvml.NvmlGpuInventory;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Placement as production meets it, beside pgbench -N in the same run: creates over HTTP (the
@@ -72,10 +75,13 @@ final class PlacementBench {
     private static final String[] MODEL_KEYS = {"a6000", "a100", "h100"};
     /**
      * Creates at up to 500/s before the measured run, not counted: a production control-api has
-     * long been running, while the JIT compiler of a fresh one took half a core for its first
-     * 20 s (about a quarter of this machine).
+     * long been running, while a fresh one's JIT compiler is still busy a minute in (about 100
+     * compilations a second 65 s after start, -XX:+PrintCompilation). With 20 s the same run gave
+     * 0.29x-0.32x, with or without a VACUUM ANALYZE after the fill (so not the plans): 90 s brings
+     * the JVM to where production's is. PLACE_WARM_UP=SECONDS sets it (the first minute after a
+     * restart: 20).
      */
-    private static final int WARM_UP_SECONDS = 20;
+    private static final int WARM_UP_SECONDS = Integer.parseInt(System.getenv().getOrDefault("PLACE_WARM_UP", "90"));
     /** Live workloads the load's tenant keeps; older ones are released (churn), so the fleet stays near 60% held. */
     private static final int WINDOW = 1000;
 
@@ -95,8 +101,8 @@ final class PlacementBench {
             System.out.printf("  %-40s %.0f tps (16 clients, %d s, latency avg %.2f ms)%n", "pgbench -N (baseline)", baseline.tps(),
                     seconds, baseline.latencyAvgMillis());
             double rate = 0.5 * baseline.tps();
-            try (Churn churn = new Churn(db, "gpufleet_bench_place")) {
-                Creates creates = new Creates(tenant, "w");
+            Creates creates = new Creates(tenant, "w", new ConcurrentLinkedQueue<>());
+            try (Churn churn = new Churn(db, "gpufleet_bench_place", creates.made)) {
                 OpenLoop.run("127.0.0.1", api.port(), 64, Math.min(rate, 500), WARM_UP_SECONDS, creates);
                 OpenLoop.Result r = OpenLoop.run("127.0.0.1", api.port(), 64, rate, seconds, creates);
                 System.out.printf("  %-40s %s%n", "creates, open loop at 0.5x pgbench -N:", r.summary());
@@ -111,7 +117,7 @@ final class PlacementBench {
                 }
             }
             // One create at a time, 50 ms apart: nothing to batch with, so no wait may be added.
-            OpenLoop.Result lone = OpenLoop.run("127.0.0.1", api.port(), 1, 20, 10, new Creates(tenant, "lone"));
+            OpenLoop.Result lone = OpenLoop.run("127.0.0.1", api.port(), 1, 20, 10, new Creates(tenant, "lone", null));
             System.out.printf("  %-40s %s%n", "lone creates, 20/s, one connection:", lone.summary());
             System.out.printf("  lone p50 %.2f ms (target < 5 ms): %s%n", lone.millis(50), lone.millis(50) < 5 ? "met" : "NOT met");
             check(db);
@@ -124,10 +130,24 @@ final class PlacementBench {
     private static final class Creates implements OpenLoop.Source {
         private final Map<String, String> headers;
         private final String prefix;
+        /** The ids of the workloads made, in the order their answers came; null when nobody asks. */
+        final Queue<String> made;
 
-        Creates(String token, String prefix) {
+        Creates(String token, String prefix, Queue<String> made) {
             this.headers = Map.of("Authorization", "Bearer " + token, "Content-Type", "application/json");
             this.prefix = prefix + "-" + System.nanoTime() + "-";
+            this.made = made;
+        }
+
+        @Override
+        public void answered(long index, int status, byte[] body) {
+            if (made != null && status == 201) {
+                try {
+                    made.add(Json.mapper().readTree(body).get("id").asText());
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("create " + index + ": no workload id in its answer: " + e);
+                }
+            }
         }
 
         @Override
@@ -169,16 +189,26 @@ final class PlacementBench {
     /**
      * The hosts' side of deletes: simulated hosts run no agent to confirm a stop, so the bench
      * releases the load's workloads older than the newest WINDOW as a confirmed delete does
-     * (allocations released, flags cleared, workload deleted), every 100 ms.
+     * (allocations released, flags cleared, workload deleted), every 100 ms, each by its id as a
+     * host's confirmation names it. (Until 2026-12-07 it picked them by reading all of the
+     * tenant's live workloads in creation order each round and locked the newest 1,000 with
+     * them: a quarter of the database's busy samples during the load, a cost production's
+     * releases do not have.)
      */
     private static final class Churn implements AutoCloseable {
         private final Connection c;
+        private final Queue<String> made;
         private final Thread thread;
         private volatile boolean running = true;
         private long released;
 
-        Churn(Db db, String database) throws SQLException {
+        Churn(Db db, String database, Queue<String> made) throws SQLException {
+            this.made = made;
             c = db.connect(database);
+            try (Statement s = c.createStatement()) {
+                // Keyed lookups whatever the statistics, as the control-api's own batch statements.
+                s.execute("SET enable_seqscan = off");
+            }
             thread = new Thread(this::loop, "churn");
             thread.setDaemon(true);
             thread.start();
@@ -186,10 +216,12 @@ final class PlacementBench {
 
         private void loop() {
             while (running) {
+                List<String> ids = new ArrayList<>();
+                for (int n = made.size() - WINDOW; n > 0; n--) {
+                    ids.add(made.poll());
+                }
                 try (PreparedStatement ps = c.prepareStatement("""
-                        WITH victims AS (
-                            SELECT id FROM workloads WHERE tenant = 'bench' AND deleted_at IS NULL
-                            ORDER BY created_at DESC OFFSET ? FOR UPDATE SKIP LOCKED),
+                        WITH victims AS (SELECT id FROM workloads WHERE id = ANY (?::uuid[]) AND deleted_at IS NULL FOR UPDATE),
                         freed AS (UPDATE gpu_allocations SET released_at = now()
                                   WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING id, gpu_uuid),
                         -- as the control-api's release: the usage intervals end with the allocations
@@ -199,8 +231,8 @@ final class PlacementBench {
                         UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
                             phase = 'deleted', updated_at = now()
                         WHERE id IN (SELECT id FROM victims)""")) {
-                    ps.setInt(1, WINDOW);
-                    int n = ps.executeUpdate();
+                    ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+                    int n = ids.isEmpty() ? 0 : ps.executeUpdate();
                     synchronized (this) {
                         released += n;
                     }
