@@ -84,12 +84,17 @@ if docker info >/dev/null 2>&1; then
     fi
   fi
 fi
-if [[ -s /var/run/docker.pid ]]; then
+stop_dockerd() {
+  local pid
   pid=$(cat /var/run/docker.pid)
-  log "stopping dockerd ($pid); dev/services.sh starts a new one"
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && { log "dockerd $pid did not stop"; exit 1; }
+  return 0
+}
+if [[ -s /var/run/docker.pid ]]; then
+  log "stopping dockerd ($(cat /var/run/docker.pid)); dev/services.sh starts a new one"
+  stop_dockerd
 fi
 # The host-agent's pod firewall (docs/host-agent.md): a fresh machine has none; the tests' agents make it.
 for tool in iptables ip6tables; do
@@ -109,9 +114,7 @@ if ((STALE)); then
   bash dev/services.sh docker >/dev/null
   left=$(docker network ls --format '{{.ID}} {{.Name}} {{.Labels}}' | awk '$2 ~ /^(gf-|gpufleet-)/ || $0 ~ /org\.gpufleet\./ { print $1 }')
   [[ -z $left ]] || docker network rm $left >/dev/null || { log "project networks still not removable: $left"; exit 1; }
-  pid=$(cat /var/run/docker.pid)
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  stop_dockerd
 fi
 if pgrep -x caddy >/dev/null; then
   log "stopping caddy; dev/services.sh starts it with the bare configuration"

@@ -197,6 +197,8 @@ final class PlacementBench {
      */
     private static final class Churn implements AutoCloseable {
         private final Connection c;
+        /** Prepared once: PostgreSQL plans it once for the connection, as the control-api's releases are. */
+        private final PreparedStatement release;
         private final Queue<String> made;
         private final Thread thread;
         private volatile boolean running = true;
@@ -209,6 +211,17 @@ final class PlacementBench {
                 // Keyed lookups whatever the statistics, as the control-api's own batch statements.
                 s.execute("SET enable_seqscan = off");
             }
+            release = c.prepareStatement("""
+                    WITH victims AS (SELECT id FROM workloads WHERE id = ANY (?::uuid[]) AND deleted_at IS NULL FOR UPDATE),
+                    freed AS (UPDATE gpu_allocations SET released_at = now()
+                              WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING id, gpu_uuid),
+                    -- as the control-api's release: the usage intervals end with the allocations
+                    ended AS (UPDATE usage_intervals SET ended_at = now(), end_reason = 'deleted'
+                              WHERE allocation_id IN (SELECT id FROM freed)),
+                    flags AS (UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed))
+                    UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
+                        phase = 'deleted', updated_at = now()
+                    WHERE id IN (SELECT id FROM victims)""");
             thread = new Thread(this::loop, "churn");
             thread.setDaemon(true);
             thread.start();
@@ -220,21 +233,13 @@ final class PlacementBench {
                 for (int n = made.size() - WINDOW; n > 0; n--) {
                     ids.add(made.poll());
                 }
-                try (PreparedStatement ps = c.prepareStatement("""
-                        WITH victims AS (SELECT id FROM workloads WHERE id = ANY (?::uuid[]) AND deleted_at IS NULL FOR UPDATE),
-                        freed AS (UPDATE gpu_allocations SET released_at = now()
-                                  WHERE workload_id IN (SELECT id FROM victims) AND released_at IS NULL RETURNING id, gpu_uuid),
-                        -- as the control-api's release: the usage intervals end with the allocations
-                        ended AS (UPDATE usage_intervals SET ended_at = now(), end_reason = 'deleted'
-                                  WHERE allocation_id IN (SELECT id FROM freed)),
-                        flags AS (UPDATE gpus SET allocated = false WHERE uuid IN (SELECT gpu_uuid FROM freed))
-                        UPDATE workloads SET deleted_at = now(), deletion_requested_at = coalesce(deletion_requested_at, now()),
-                            phase = 'deleted', updated_at = now()
-                        WHERE id IN (SELECT id FROM victims)""")) {
-                    ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
-                    int n = ids.isEmpty() ? 0 : ps.executeUpdate();
-                    synchronized (this) {
-                        released += n;
+                try {
+                    if (!ids.isEmpty()) {
+                        release.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+                        int n = release.executeUpdate();
+                        synchronized (this) {
+                            released += n;
+                        }
                     }
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
